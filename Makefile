@@ -1,0 +1,43 @@
+# Two commands on a fresh machine with Python 3.11+ and make:
+#   make run    — create the virtualenv, install, compile translations, run the bot
+#   make test   — the same set-up, then ruff, mypy and the whole pytest suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install locales lint test test-fast run bench soak clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+locales: install
+	$(PY) -m bot.i18n
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy bot handlers kpi storage
+
+test: lint locales
+	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+test-fast: locales
+	$(VENV)/bin/pytest -q -x -m "not e2e and not slow"
+
+run: install locales
+	$(PY) -m bot
+
+bench: install locales
+	$(PY) -m bench
+
+soak: install locales
+	$(VENV)/bin/pytest -q -m slow --run-slow
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,68 @@
+"""Settings from the environment and `.env` (see `.env.example` for every key)."""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Telegram tokens look like "123456789:AA...": a numeric bot id, a colon, 30+ url-safe chars.
+_TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
+
+TELEGRAM_API_URL = "https://api.telegram.org"
+LANGUAGES = ("ru", "en")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr
+    bot_api_url: str = TELEGRAM_API_URL
+    database_url: str = "sqlite+aiosqlite:///./data/kpibot.sqlite3"
+    default_timezone: str = "Europe/Moscow"
+    default_language: str = "ru"
+    log_level: str = "INFO"
+    # How long a getChatMember answer is trusted for permission checks.
+    admin_cache_seconds: int = Field(default=180, ge=0)
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, v: SecretStr) -> SecretStr:
+        if not _TOKEN_RE.match(v.get_secret_value().strip()):
+            raise ValueError("BOT_TOKEN does not look like a Telegram bot token (123456:ABC...)")
+        return SecretStr(v.get_secret_value().strip())
+
+    @field_validator("bot_api_url")
+    @classmethod
+    def _api_url(cls, v: str) -> str:
+        v = v.strip().rstrip("/")
+        if not re.match(r"^https?://[^\s/]+", v):
+            raise ValueError("BOT_API_URL must be an http(s) URL such as https://api.telegram.org")
+        return v
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"DEFAULT_TIMEZONE {v!r} is not an IANA time zone") from exc
+        return v
+
+    @field_validator("default_language")
+    @classmethod
+    def _lang(cls, v: str) -> str:
+        v = v.strip().lower()
+        if v not in LANGUAGES:
+            raise ValueError(f"DEFAULT_LANGUAGE must be one of {', '.join(LANGUAGES)}")
+        return v
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, v: str) -> str:
+        v = v.strip().upper()
+        if v not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return v

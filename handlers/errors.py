@@ -1,0 +1,38 @@
+"""The last line of defence: log the failure, apologise to the user."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import ErrorEvent
+from aiogram.utils.i18n import gettext as _
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(event: ErrorEvent) -> bool:
+    update = event.update
+    log.error(
+        "update %s failed: %s: %s",
+        update.update_id,
+        type(event.exception).__name__,
+        event.exception,
+        exc_info=event.exception,
+    )
+    text = _("Sorry, something went wrong on our side. The error is logged; please try again.")
+    try:
+        if update.message is not None:
+            await update.message.answer(text)
+        elif update.callback_query is not None:
+            await update.callback_query.answer(text[:200], show_alert=True)
+    except TelegramAPIError as exc:
+        log.warning("could not apologise for update %s: %s", update.update_id, exc)
+    return True
+
+
+def create_router() -> Router:
+    router = Router(name="errors")
+    router.errors.register(on_error)
+    return router

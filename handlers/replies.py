@@ -1,0 +1,39 @@
+"""Sending text within Telegram's limits: 4096 characters per message."""
+
+from __future__ import annotations
+
+from aiogram.types import Message
+
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Split at line breaks so each part fits; a single over-long line is cut hard.
+
+    Our messages keep HTML tags within one line, so a split at a line break never
+    cuts a tag in two.
+    """
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not parts:
+        parts.append(current)
+    return [p for p in parts if p.strip()] or [text[:limit]]
+
+
+async def answer_long(message: Message, text: str, **kwargs: object) -> None:
+    for part in split_text(text):
+        await message.answer(part, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,259 @@
+"""/settings, /lang, /timezone, /margin and /delete_all."""
+
+from __future__ import annotations
+
+import html
+import logging
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from kpi.numbers import format_percent
+from kpi.parsing import parse_number
+from handlers.permissions import AdminCache, require_admin, require_admin_callback
+from storage import Storage
+from storage.records import Workspace
+
+log = logging.getLogger(__name__)
+
+TIMEZONE_EXAMPLES = (
+    "Europe/Moscow",
+    "Europe/Kaliningrad",
+    "Asia/Yekaterinburg",
+    "Asia/Novosibirsk",
+    "Asia/Almaty",
+    "Europe/Minsk",
+    "UTC",
+)
+
+
+class DeleteAll(CallbackData, prefix="delall"):
+    workspace_id: int
+    confirm: bool
+
+
+def _lang_name(code: str | None) -> str:
+    if code == "ru":
+        return "русский"
+    if code == "en":
+        return "English"
+    return _("as each user's Telegram")
+
+
+async def cmd_settings(message: Message, workspace: Workspace) -> None:
+    lang = workspace.language
+    digest = (
+        _("on, {day} {time}").format(
+            day=_weekday(workspace.digest_weekday), time=workspace.digest_time
+        )
+        if workspace.digest_enabled
+        else _("off")
+    )
+    await message.answer(
+        "\n".join(
+            (
+                _("<b>Settings</b>"),
+                _("Language: {lang} — change: /lang ru, /lang en, /lang auto").format(
+                    lang=_lang_name(lang)
+                ),
+                _("Time zone: {tz} — change: /timezone Asia/Almaty").format(
+                    tz=html.escape(workspace.timezone)
+                ),
+                _("Margin for ROI: {margin} — change: /margin 35%").format(
+                    margin=format_percent(workspace.margin * 100, _lang(lang))
+                ),
+                _("Weekly digest: {digest} — change: /digest").format(digest=digest),
+            )
+        )
+    )
+
+
+def _lang(code: str | None) -> str:
+    return code if code in ("ru", "en") else "ru"
+
+
+def _weekday(n: int) -> str:
+    names = (_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun"))
+    return names[n % 7]
+
+
+async def cmd_lang(
+    message: Message, command: CommandObject, storage: Storage, bot: Bot, admins: AdminCache
+) -> None:
+    arg = (command.args or "").strip().lower()
+    choices = {
+        "ru": "ru",
+        "рус": "ru",
+        "русский": "ru",
+        "en": "en",
+        "eng": "en",
+        "english": "en",
+        "auto": None,
+        "авто": None,
+    }
+    if arg not in choices:
+        await message.reply(
+            _(
+                "Choose a language: /lang ru, /lang en or /lang auto "
+                "(each user's Telegram language)."
+            )
+        )
+        return
+    if not await require_admin(message, bot, admins):
+        return
+    lang = choices[arg]
+    await storage.workspaces.set_language(message.chat.id, lang)
+    text = {
+        "ru": "Язык бота: русский.",
+        "en": "Bot language: English.",
+        None: _("The bot now speaks each user's Telegram language."),
+    }[lang]
+    await message.answer(text)
+
+
+def _find_timezone(text: str) -> str | None:
+    text = text.strip()
+    if not text or len(text) > 64:
+        return None
+    try:
+        ZoneInfo(text)
+        return text if "/" in text or text.upper() == "UTC" else None
+    except (ZoneInfoNotFoundError, ValueError):
+        pass
+    lowered = text.lower()
+    for name in available_timezones():
+        if name.lower() == lowered:
+            return name
+    return None
+
+
+async def cmd_timezone(
+    message: Message,
+    command: CommandObject,
+    storage: Storage,
+    bot: Bot,
+    admins: AdminCache,
+    workspace: Workspace,
+) -> None:
+    arg = (command.args or "").strip()
+    if not arg:
+        await message.answer(
+            _("Time zone: {tz}. To change it: /timezone Asia/Almaty").format(
+                tz=html.escape(workspace.timezone)
+            )
+        )
+        return
+    tz = _find_timezone(arg)
+    if tz is None:
+        await message.reply(
+            _("Unknown time zone “{value}”. Use an IANA name, for example: {examples}.").format(
+                value=html.escape(arg[:64]), examples=", ".join(TIMEZONE_EXAMPLES)
+            )
+        )
+        return
+    if not await require_admin(message, bot, admins):
+        return
+    await storage.workspaces.set_timezone(message.chat.id, tz)
+    await message.answer(_("Time zone set: {tz}.").format(tz=tz))
+
+
+async def cmd_margin(
+    message: Message,
+    command: CommandObject,
+    storage: Storage,
+    bot: Bot,
+    admins: AdminCache,
+    workspace: Workspace,
+) -> None:
+    arg = (command.args or "").strip()
+    lang = _lang(workspace.language)
+    try:
+        value = parse_number(arg)
+    except ValueError:
+        value = None
+    if value is None or not 0 < value <= 100:
+        await message.reply(
+            _(
+                "Give the profit margin in percent, from 0 to 100: /margin 35%. "
+                "ROI then counts revenue × margin. Now: {margin}."
+            ).format(margin=format_percent(workspace.margin * 100, lang))
+        )
+        return
+    if not await require_admin(message, bot, admins):
+        return
+    await storage.workspaces.set_margin(message.chat.id, value / 100)
+    await message.answer(_("Margin set: {margin}.").format(margin=format_percent(value, lang)))
+
+
+async def cmd_delete_all(
+    message: Message, bot: Bot, admins: AdminCache, workspace: Workspace
+) -> None:
+    if not await require_admin(message, bot, admins):
+        return
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=_("Yes, delete everything"),
+                    callback_data=DeleteAll(workspace_id=workspace.id, confirm=True).pack(),
+                ),
+                InlineKeyboardButton(
+                    text=_("Cancel"),
+                    callback_data=DeleteAll(workspace_id=workspace.id, confirm=False).pack(),
+                ),
+            ]
+        ]
+    )
+    await message.answer(
+        _("Delete all accounts, numbers, alerts and settings of this chat? This cannot be undone."),
+        reply_markup=keyboard,
+    )
+
+
+async def on_delete_all(
+    query: CallbackQuery,
+    callback_data: DeleteAll,
+    storage: Storage,
+    bot: Bot,
+    admins: AdminCache,
+    workspace: Workspace | None,
+    default_timezone: str,
+) -> None:
+    if workspace is None or callback_data.workspace_id != workspace.id:
+        await query.answer(_("This button is not for this chat."), show_alert=True)
+        return
+    if not await require_admin_callback(query, bot, admins):
+        return
+    if not callback_data.confirm:
+        await query.answer(_("Cancelled."))
+        if query.message is not None:
+            await bot.edit_message_text(
+                _("Nothing was deleted."),
+                chat_id=workspace.chat_id,
+                message_id=query.message.message_id,
+            )
+        return
+    await storage.workspaces.delete(workspace.id)
+    log.info("workspace %s (chat %s) deleted on request", workspace.id, workspace.chat_id)
+    await query.answer(_("Deleted."))
+    if query.message is not None:
+        await bot.edit_message_text(
+            _("All data of this chat is deleted. Send numbers again to start over."),
+            chat_id=workspace.chat_id,
+            message_id=query.message.message_id,
+        )
+
+
+def create_router() -> Router:
+    router = Router(name="settings")
+    router.message.register(cmd_settings, Command("settings"))
+    router.message.register(cmd_lang, Command("lang", "language"))
+    router.message.register(cmd_timezone, Command("timezone", "tz"))
+    router.message.register(cmd_margin, Command("margin"))
+    router.message.register(cmd_delete_all, Command("delete_all"))
+    router.callback_query.register(on_delete_all, DeleteAll.filter(F.workspace_id > 0))
+    return router

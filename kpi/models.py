@@ -1,0 +1,82 @@
+"""Plain data passed between storage, the KPI formulas, imports and charts.
+
+Frozen dataclasses, no I/O. Storage builds these from SQL aggregates; the KPI
+functions in `kpi.kpis` read them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A closed range of days (both ends included) in the workspace's time zone."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"period ends before it starts: {self.start}..{self.end}")
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Period:
+        """The period of equal length that ends the day before this one starts."""
+        end = self.start - timedelta(days=1)
+        return Period(end - timedelta(days=self.days - 1), end)
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, date) and self.start <= day <= self.end
+
+
+@dataclass(frozen=True, slots=True)
+class PostRecord:
+    """One post with its own counters (None = not given by the source)."""
+
+    account: str
+    day: date
+    post_id: str
+    format: str | None = None
+    hashtags: tuple[str, ...] = ()
+    text: str | None = None
+    reach: float | None = None
+    impressions: float | None = None
+    likes: float | None = None
+    comments: float | None = None
+    shares: float | None = None
+    saves: float | None = None
+    link_clicks: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodData:
+    """Everything the KPI formulas need for one period and one account selection.
+
+    `sums` holds Σ over the period for every counter metric that has at least one
+    stored value in it; a metric with no value at all is absent (not 0), so a
+    formula can tell "missing" from "zero".
+    """
+
+    period: Period
+    sums: Mapping[str, float]
+    days_with_data: int = 0  # distinct days with any stored metric value
+    metric_days: Mapping[str, int] = field(default_factory=dict)  # days with data per metric
+    followers_start: float | None = None  # last value before the period, else first inside
+    followers_end: float | None = None  # last value inside the period
+    followers_avg: float | None = None  # mean of the stored daily values inside the period
+    posts: tuple[PostRecord, ...] = ()
+    margin: float = 1.0  # share of revenue that is profit, for ROI (1.0 = 100 %)
+
+
+@dataclass(frozen=True, slots=True)
+class AudienceBucket:
+    dimension: str  # age, gender, city, country
+    bucket: str  # "18-24", "female", "Москва"
+    value: float
+    is_share: bool  # True: value is a share in %, False: a count

@@ -1,0 +1,46 @@
+"""The database: schema, migrations, repositories. All SQL of the project lives here."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.db import DatabaseUnavailable, create_engine, migrate
+from storage.metrics import MetricsRepo
+from storage.workspaces import WorkspaceRepo
+
+log = logging.getLogger(__name__)
+
+
+class Storage:
+    """The repositories over one engine; passed to handlers by name (`storage`)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.workspaces = WorkspaceRepo(engine)
+        self.metrics = MetricsRepo(engine, self.workspaces)
+
+    @classmethod
+    async def open(cls, url: str) -> Storage:
+        """Connect, migrate to the newest schema, and return the repositories.
+
+        Raises DatabaseUnavailable with a one-line reason when that fails.
+        """
+        try:
+            engine = create_engine(url)
+        except Exception as exc:  # bad URL, missing driver
+            raise DatabaseUnavailable(f"cannot use DATABASE_URL: {exc}") from exc
+        try:
+            await migrate(engine)
+        except Exception as exc:
+            await engine.dispose()
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DatabaseUnavailable(f"cannot open the database: {reason}") from exc
+        return cls(engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+__all__ = ["DatabaseUnavailable", "Storage"]

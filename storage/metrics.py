@@ -1,0 +1,651 @@
+"""Daily metric values, posts and audience snapshots: imports with undo, and
+the SQL aggregates the KPI layer reads."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    and_,
+    case,
+    delete,
+    distinct,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.elements import ColumnElement
+
+from kpi.metrics import COUNTERS, METRIC_NAMES
+from kpi.models import AudienceBucket, Period, PeriodData, PostRecord
+from storage.records import DataSpan, ImportBatch, UndoResult
+from storage.schema import accounts, audience, daily_metrics, import_batches, import_undo, posts
+from storage.workspaces import WorkspaceRepo
+
+_POST_COUNTERS = ("reach", "impressions", "likes", "comments", "shares", "saves", "link_clicks")
+
+# Rows per executemany chunk: keeps memory flat for big imports.
+_CHUNK = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class ImportOutcome:
+    batch_id: int
+    rows: int  # account-days written
+    posts: int
+    audience: int
+    accounts_created: tuple[str, ...]
+    replaced: int  # account-days that already had values for the imported metrics
+
+
+@dataclass(frozen=True, slots=True)
+class AudienceRow:
+    account: str
+    day: date
+    bucket: AudienceBucket
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class MetricsRepo:
+    def __init__(self, engine: AsyncEngine, workspaces: WorkspaceRepo) -> None:
+        self._engine = engine
+        self._workspaces = workspaces
+        self._dialect = engine.dialect.name
+
+    def _insert(self, table: Any) -> Any:
+        if self._dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    # Writing ------------------------------------------------------------------
+
+    async def apply_import(
+        self,
+        workspace_id: int,
+        *,
+        source: str,
+        user_id: int | None,
+        values: Mapping[tuple[str, date], Mapping[str, float]],
+        posts_in: Sequence[PostRecord] = (),
+        audience_in: Sequence[AudienceRow] = (),
+        summary: Mapping[str, Any] | None = None,
+    ) -> ImportOutcome:
+        """Store one import in one transaction and remember what it replaced.
+
+        `values` maps (account name, day) to metric → value. Accounts named for
+        the first time are created. Re-importing an account/day/metric replaces
+        the stored value, so imports are idempotent.
+        """
+        names = {acc for acc, _ in values} | {p.account for p in posts_in}
+        names |= {a.account for a in audience_in}
+        async with self._engine.begin() as conn:
+            ids, created = await self._workspaces.ensure_accounts(conn, workspace_id, names)
+            batch_id = (
+                await conn.execute(
+                    insert(import_batches)
+                    .values(
+                        workspace_id=workspace_id,
+                        user_id=user_id,
+                        source=source[:256],
+                        summary=dict(summary or {}),
+                        created_at=datetime.now(UTC),
+                        undone=False,
+                    )
+                    .returning(import_batches.c.id)
+                )
+            ).scalar_one()
+            replaced = await self._write_metrics(conn, workspace_id, batch_id, ids, values)
+            n_posts = await self._write_posts(conn, workspace_id, batch_id, ids, posts_in)
+            n_aud = await self._write_audience(conn, workspace_id, batch_id, ids, audience_in)
+            await conn.execute(
+                update(import_batches)
+                .where(import_batches.c.id == batch_id)
+                .values(
+                    summary={
+                        **dict(summary or {}),
+                        "rows": len(values),
+                        "posts": n_posts,
+                        "audience": n_aud,
+                    }
+                )
+            )
+        return ImportOutcome(batch_id, len(values), n_posts, n_aud, tuple(created), replaced)
+
+    async def _write_metrics(
+        self,
+        conn: AsyncConnection,
+        workspace_id: int,
+        batch_id: int,
+        ids: Mapping[str, int],
+        values: Mapping[tuple[str, date], Mapping[str, float]],
+    ) -> int:
+        if not values:
+            return 0
+        by_account: dict[int, list[date]] = defaultdict(list)
+        for acc, day in values:
+            by_account[ids[acc]].append(day)
+        touched_cols = sorted({m for vals in values.values() for m in vals})
+        # What already exists in the touched range, to be able to undo a replace.
+        existing: dict[tuple[int, date], Any] = {}
+        for account_id, days in by_account.items():
+            rows = await conn.execute(
+                select(
+                    daily_metrics.c.account_id,
+                    daily_metrics.c.day,
+                    daily_metrics.c.batch_id,
+                    *(daily_metrics.c[m] for m in touched_cols),
+                ).where(
+                    daily_metrics.c.workspace_id == workspace_id,
+                    daily_metrics.c.account_id == account_id,
+                    daily_metrics.c.day.between(min(days), max(days)),
+                )
+            )
+            for r in rows:
+                existing[(r.account_id, r.day)] = r
+        undo_rows = []
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        replaced = 0
+        for (acc, day), vals in values.items():
+            key = (ids[acc], day)
+            prev = existing.get(key)
+            if prev is not None:
+                previous = {m: getattr(prev, m) for m in vals}
+                if any(v is not None for v in previous.values()):
+                    replaced += 1
+                undo_rows.append(
+                    {
+                        "batch_id": batch_id,
+                        "target": "metrics",
+                        "account_id": key[0],
+                        "day": day,
+                        "key": None,
+                        "previous": previous,
+                        "previous_batch_id": prev.batch_id,
+                    }
+                )
+            cols = tuple(sorted(vals))
+            groups[cols].append(
+                {
+                    "workspace_id": workspace_id,
+                    "account_id": key[0],
+                    "day": day,
+                    "batch_id": batch_id,
+                    **{m: float(vals[m]) for m in cols},
+                }
+            )
+        for cols, rows_ in groups.items():
+            stmt = self._insert(daily_metrics)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["workspace_id", "account_id", "day"],
+                set_={c: stmt.excluded[c] for c in (*cols, "batch_id")},
+            )
+            for chunk in _chunks(rows_):
+                await conn.execute(stmt, list(chunk))
+        for chunk in _chunks(undo_rows):
+            await conn.execute(insert(import_undo), list(chunk))
+        return replaced
+
+    async def _write_posts(
+        self,
+        conn: AsyncConnection,
+        workspace_id: int,
+        batch_id: int,
+        ids: Mapping[str, int],
+        posts_in: Sequence[PostRecord],
+    ) -> int:
+        if not posts_in:
+            return 0
+        rows: dict[tuple[int, str], dict[str, Any]] = {}
+        for p in posts_in:
+            rows[(ids[p.account], p.post_id)] = {
+                "workspace_id": workspace_id,
+                "account_id": ids[p.account],
+                "day": p.day,
+                "post_key": p.post_id[:512],
+                "format": (p.format or None) and p.format[:32],
+                "hashtags": " ".join(p.hashtags) or None,
+                "text": p.text,
+                "batch_id": batch_id,
+                **{c: getattr(p, c) for c in _POST_COUNTERS},
+            }
+        existing = await conn.execute(
+            select(posts).where(
+                posts.c.workspace_id == workspace_id,
+                posts.c.account_id.in_({k[0] for k in rows}),
+                posts.c.post_key.in_({k[1] for k in rows}),
+            )
+        )
+        undo_rows = [
+            {
+                "batch_id": batch_id,
+                "target": "posts",
+                "account_id": r.account_id,
+                "day": r.day,
+                "key": r.post_key,
+                "previous": {
+                    "day": r.day.isoformat(),
+                    "format": r.format,
+                    "hashtags": r.hashtags,
+                    "text": r.text,
+                    **{c: getattr(r, c) for c in _POST_COUNTERS},
+                },
+                "previous_batch_id": r.batch_id,
+            }
+            for r in existing
+            if (r.account_id, r.post_key) in rows
+        ]
+        stmt = self._insert(posts)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["workspace_id", "account_id", "post_key"],
+            set_={
+                c: stmt.excluded[c]
+                for c in ("day", "format", "hashtags", "text", "batch_id", *_POST_COUNTERS)
+            },
+        )
+        for chunk in _chunks(list(rows.values())):
+            await conn.execute(stmt, list(chunk))
+        for chunk in _chunks(undo_rows):
+            await conn.execute(insert(import_undo), list(chunk))
+        return len(rows)
+
+    async def _write_audience(
+        self,
+        conn: AsyncConnection,
+        workspace_id: int,
+        batch_id: int,
+        ids: Mapping[str, int],
+        audience_in: Sequence[AudienceRow],
+    ) -> int:
+        if not audience_in:
+            return 0
+        rows: dict[tuple[int, date, str, str], dict[str, Any]] = {}
+        for a in audience_in:
+            b = a.bucket
+            rows[(ids[a.account], a.day, b.dimension, b.bucket)] = {
+                "workspace_id": workspace_id,
+                "account_id": ids[a.account],
+                "day": a.day,
+                "dimension": b.dimension[:16],
+                "bucket": b.bucket[:128],
+                "value": b.value,
+                "is_share": b.is_share,
+                "batch_id": batch_id,
+            }
+        existing = await conn.execute(
+            select(audience).where(
+                audience.c.workspace_id == workspace_id,
+                audience.c.day.in_({k[1] for k in rows}),
+            )
+        )
+        undo_rows = [
+            {
+                "batch_id": batch_id,
+                "target": "audience",
+                "account_id": r.account_id,
+                "day": r.day,
+                "key": f"{r.dimension}\t{r.bucket}",
+                "previous": {"value": r.value, "is_share": r.is_share},
+                "previous_batch_id": r.batch_id,
+            }
+            for r in existing
+            if (r.account_id, r.day, r.dimension, r.bucket) in rows
+        ]
+        stmt = self._insert(audience)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["workspace_id", "account_id", "day", "dimension", "bucket"],
+            set_={c: stmt.excluded[c] for c in ("value", "is_share", "batch_id")},
+        )
+        await conn.execute(stmt, list(rows.values()))
+        for chunk in _chunks(undo_rows):
+            await conn.execute(insert(import_undo), list(chunk))
+        return len(rows)
+
+    async def last_batch(self, workspace_id: int) -> ImportBatch | None:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(import_batches)
+                    .where(
+                        import_batches.c.workspace_id == workspace_id,
+                        import_batches.c.undone.is_(False),
+                    )
+                    .order_by(import_batches.c.id.desc())
+                    .limit(1)
+                )
+            ).first()
+        return _batch(row) if row else None
+
+    async def undo_last(self, workspace_id: int) -> UndoResult | None:
+        """Take back the newest import of this workspace that is not undone yet."""
+        async with self._engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    select(import_batches)
+                    .where(
+                        import_batches.c.workspace_id == workspace_id,
+                        import_batches.c.undone.is_(False),
+                    )
+                    .order_by(import_batches.c.id.desc())
+                    .limit(1)
+                )
+            ).first()
+            if row is None:
+                return None
+            batch_id = row.id
+            restored = 0
+            entries = await conn.execute(
+                select(import_undo).where(import_undo.c.batch_id == batch_id)
+            )
+            for e in entries:
+                if e.target == "metrics":
+                    await conn.execute(
+                        update(daily_metrics)
+                        .where(
+                            daily_metrics.c.workspace_id == workspace_id,
+                            daily_metrics.c.account_id == e.account_id,
+                            daily_metrics.c.day == e.day,
+                        )
+                        .values(**e.previous, batch_id=e.previous_batch_id)
+                    )
+                    restored += 1
+                elif e.target == "posts":
+                    prev = dict(e.previous)
+                    prev["day"] = date.fromisoformat(prev["day"])
+                    await conn.execute(
+                        update(posts)
+                        .where(
+                            posts.c.workspace_id == workspace_id,
+                            posts.c.account_id == e.account_id,
+                            posts.c.post_key == e.key,
+                        )
+                        .values(**prev, batch_id=e.previous_batch_id)
+                    )
+                else:
+                    dimension, bucket = str(e.key).split("\t", 1)
+                    await conn.execute(
+                        update(audience)
+                        .where(
+                            audience.c.workspace_id == workspace_id,
+                            audience.c.account_id == e.account_id,
+                            audience.c.day == e.day,
+                            audience.c.dimension == dimension,
+                            audience.c.bucket == bucket,
+                        )
+                        .values(**e.previous, batch_id=e.previous_batch_id)
+                    )
+            deleted = 0
+            for table in (daily_metrics, posts, audience):
+                result = await conn.execute(
+                    delete(table).where(
+                        table.c.workspace_id == workspace_id, table.c.batch_id == batch_id
+                    )
+                )
+                deleted += result.rowcount or 0
+            # A restored row whose every metric is now empty carries no data.
+            await conn.execute(
+                delete(daily_metrics).where(
+                    daily_metrics.c.workspace_id == workspace_id,
+                    *(daily_metrics.c[m].is_(None) for m in METRIC_NAMES),
+                )
+            )
+            await conn.execute(
+                update(import_batches).where(import_batches.c.id == batch_id).values(undone=True)
+            )
+            await conn.execute(delete(import_undo).where(import_undo.c.batch_id == batch_id))
+        return UndoResult(_batch(row), restored, deleted)
+
+    # Reading ------------------------------------------------------------------
+
+    def _scope(self, workspace_id: int, account_id: int | None) -> list[ColumnElement[bool]]:
+        cond = [daily_metrics.c.workspace_id == workspace_id]
+        if account_id is not None:
+            cond.append(daily_metrics.c.account_id == account_id)
+        return cond
+
+    async def period_data(
+        self,
+        workspace_id: int,
+        period: Period,
+        *,
+        account_id: int | None = None,
+        margin: float = 1.0,
+        with_posts: bool = False,
+    ) -> PeriodData:
+        """Σ of every counter, data completeness and follower figures for a period."""
+        dm = daily_metrics.c
+        scope = self._scope(workspace_id, account_id)
+        in_period = dm.day.between(period.start, period.end)
+        cols: list[Any] = [func.count(distinct(dm.day)).label("_days")]
+        for m in COUNTERS:
+            cols.append(func.sum(dm[m]).label(m))
+            cols.append(func.count(distinct(case((dm[m].is_not(None), dm.day)))).label(f"_d_{m}"))
+        cols.append(func.count(distinct(case((dm.followers.is_not(None), dm.day)))).label("_d_f"))
+        async with self._engine.connect() as conn:
+            totals = (await conn.execute(select(*cols).where(*scope, in_period))).one()
+            f_start, f_end, f_avg = await self._followers(conn, scope, period)
+            post_rows: tuple[PostRecord, ...] = ()
+            if with_posts:
+                post_rows = await self._posts(conn, workspace_id, period, account_id)
+        sums = {m: float(getattr(totals, m)) for m in COUNTERS if getattr(totals, m) is not None}
+        metric_days = {m: int(getattr(totals, f"_d_{m}")) for m in COUNTERS}
+        metric_days["followers"] = int(totals._d_f)
+        return PeriodData(
+            period=period,
+            sums=sums,
+            days_with_data=int(totals._days),
+            metric_days={k: v for k, v in metric_days.items() if v},
+            followers_start=f_start,
+            followers_end=f_end,
+            followers_avg=f_avg,
+            posts=post_rows,
+            margin=margin,
+        )
+
+    async def _followers(
+        self, conn: AsyncConnection, scope: list[ColumnElement[bool]], period: Period
+    ) -> tuple[float | None, float | None, float | None]:
+        """Followers at the start and end of a period, and their average.
+
+        Per account: start = the last value before the period, else the first
+        inside it; end = the last value inside; the selection's figure is the sum
+        over accounts that have follower data.
+        """
+        dm = daily_metrics.c
+        has = dm.followers.is_not(None)
+
+        def _edge(where: ColumnElement[bool], order: Any) -> Any:
+            ranked = (
+                select(
+                    dm.account_id,
+                    dm.followers,
+                    func.row_number().over(partition_by=dm.account_id, order_by=order).label("rn"),
+                )
+                .where(*scope, has, where)
+                .subquery()
+            )
+            return select(ranked.c.account_id, ranked.c.followers).where(ranked.c.rn == 1)
+
+        before: dict[int, float] = {
+            r[0]: float(r[1])
+            for r in await conn.execute(_edge(dm.day < period.start, dm.day.desc()))
+        }
+        inside = dm.day.between(period.start, period.end)
+        first_in: dict[int, float] = {
+            r[0]: float(r[1]) for r in await conn.execute(_edge(inside, dm.day.asc()))
+        }
+        last_in: dict[int, float] = {
+            r[0]: float(r[1]) for r in await conn.execute(_edge(inside, dm.day.desc()))
+        }
+        avg_rows = (
+            await conn.execute(
+                select(dm.account_id, func.avg(dm.followers))
+                .where(*scope, has, inside)
+                .group_by(dm.account_id)
+            )
+        ).all()
+        start_vals = [
+            before[a] if a in before else first_in[a] for a in set(before) | set(first_in)
+        ]
+        f_start = float(sum(start_vals)) if start_vals else None
+        f_end = float(sum(last_in.values())) if last_in else None
+        f_avg = float(sum(float(v) for _, v in avg_rows)) if avg_rows else None
+        return f_start, f_end, f_avg
+
+    async def _posts(
+        self, conn: AsyncConnection, workspace_id: int, period: Period, account_id: int | None
+    ) -> tuple[PostRecord, ...]:
+        cond = [posts.c.workspace_id == workspace_id, posts.c.day.between(period.start, period.end)]
+        if account_id is not None:
+            cond.append(posts.c.account_id == account_id)
+        rows = await conn.execute(
+            select(posts, accounts.c.name.label("account"))
+            .join(accounts, accounts.c.id == posts.c.account_id)
+            .where(*cond)
+            .order_by(posts.c.day, posts.c.id)
+        )
+        return tuple(
+            PostRecord(
+                account=r.account,
+                day=r.day,
+                post_id=r.post_key,
+                format=r.format,
+                hashtags=tuple((r.hashtags or "").split()),
+                text=r.text,
+                **{c: getattr(r, c) for c in _POST_COUNTERS},
+            )
+            for r in rows
+        )
+
+    async def daily_totals(
+        self,
+        workspace_id: int,
+        start: date,
+        end: date,
+        *,
+        account_id: int | None = None,
+    ) -> list[tuple[date, dict[str, float]]]:
+        """Per day, Σ of every metric over the selected accounts (days with data only)."""
+        dm = daily_metrics.c
+        rows = []
+        async with self._engine.connect() as conn:
+            result = await conn.execute(
+                select(dm.day, *(func.sum(dm[m]).label(m) for m in METRIC_NAMES))
+                .where(*self._scope(workspace_id, account_id), dm.day.between(start, end))
+                .group_by(dm.day)
+                .order_by(dm.day)
+            )
+            for r in result:
+                rows.append(
+                    (r.day, {m: float(v) for m in METRIC_NAMES if (v := getattr(r, m)) is not None})
+                )
+        return rows
+
+    async def data_span(self, workspace_id: int, account_id: int | None = None) -> DataSpan:
+        dm = daily_metrics.c
+        async with self._engine.connect() as conn:
+            r = (
+                await conn.execute(
+                    select(func.min(dm.day), func.max(dm.day), func.count()).where(
+                        *self._scope(workspace_id, account_id)
+                    )
+                )
+            ).one()
+        return DataSpan(r[0], r[1], int(r[2]))
+
+    async def latest_audience(
+        self, workspace_id: int, account_id: int | None = None
+    ) -> tuple[date | None, list[AudienceBucket]]:
+        """The newest audience snapshot per dimension."""
+        cond = [audience.c.workspace_id == workspace_id]
+        if account_id is not None:
+            cond.append(audience.c.account_id == account_id)
+        async with self._engine.connect() as conn:
+            latest = (
+                select(audience.c.dimension, func.max(audience.c.day).label("day"))
+                .where(*cond)
+                .group_by(audience.c.dimension)
+                .subquery()
+            )
+            rows = (
+                await conn.execute(
+                    select(audience)
+                    .join(
+                        latest,
+                        and_(
+                            latest.c.dimension == audience.c.dimension,
+                            latest.c.day == audience.c.day,
+                        ),
+                    )
+                    .where(*cond)
+                    .order_by(audience.c.dimension, audience.c.value.desc())
+                )
+            ).all()
+        if not rows:
+            return None, []
+        return max(r.day for r in rows), [
+            AudienceBucket(r.dimension, r.bucket, float(r.value), bool(r.is_share)) for r in rows
+        ]
+
+    async def export_rows(
+        self, workspace_id: int, period: Period, account_id: int | None = None
+    ) -> list[tuple[str, date, dict[str, float]]]:
+        """(account, day, metric → value) for every stored account-day in the period."""
+        dm = daily_metrics.c
+        async with self._engine.connect() as conn:
+            result = await conn.execute(
+                select(accounts.c.name, dm.day, *(dm[m] for m in METRIC_NAMES))
+                .join(accounts, accounts.c.id == dm.account_id)
+                .where(
+                    *self._scope(workspace_id, account_id), dm.day.between(period.start, period.end)
+                )
+                .order_by(dm.day, accounts.c.name)
+            )
+            return [
+                (
+                    r.name,
+                    r.day,
+                    {m: float(v) for m in METRIC_NAMES if (v := getattr(r, m)) is not None},
+                )
+                for r in result
+            ]
+
+    async def record_gauge(
+        self, workspace_id: int, account_id: int, day: date, metric: str, value: float
+    ) -> None:
+        """Store one automatically collected value (e.g. a channel's member count)."""
+        stmt = self._insert(daily_metrics).values(
+            workspace_id=workspace_id, account_id=account_id, day=day, **{metric: value}
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["workspace_id", "account_id", "day"], set_={metric: value}
+        )
+        async with self._engine.begin() as conn:
+            await conn.execute(stmt)
+
+
+def _batch(row: Any) -> ImportBatch:
+    summary = row.summary or {}
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    return ImportBatch(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        source=row.source,
+        created_at=created,
+        rows=int(summary.get("rows", 0)),
+        posts=int(summary.get("posts", 0)),
+        audience=int(summary.get("audience", 0)),
+    )
+
+
+__all__ = ["AudienceRow", "ImportOutcome", "MetricsRepo"]

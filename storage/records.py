@@ -1,0 +1,60 @@
+"""What the repositories return: our dataclasses, never database rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    id: int
+    chat_id: int
+    chat_type: str
+    title: str | None
+    language: str | None  # None: each user's Telegram language decides
+    timezone: str
+    active: bool
+    margin: float
+    digest_enabled: bool
+    digest_weekday: int  # 0 = Monday
+    digest_time: str  # "HH:MM"
+    created_at: datetime
+
+    @property
+    def is_group(self) -> bool:
+        return self.chat_type in ("group", "supergroup")
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: int
+    workspace_id: int
+    name: str
+    is_default: bool
+    channel_chat_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportBatch:
+    id: int
+    workspace_id: int
+    source: str
+    created_at: datetime
+    rows: int  # account-days written
+    posts: int
+    audience: int
+
+
+@dataclass(frozen=True, slots=True)
+class UndoResult:
+    batch: ImportBatch
+    restored: int  # account-days put back to their previous values
+    deleted: int  # account-days, posts and audience rows the import had created
+
+
+@dataclass(frozen=True, slots=True)
+class DataSpan:
+    first_day: date | None
+    last_day: date | None
+    rows: int

@@ -1,0 +1,203 @@
+"""The database schema (SQLAlchemy Core). Every table is keyed by workspace.
+
+Daily metrics are stored one row per (workspace, account, day) with one column
+per metric of the catalogue: for 1000 workspaces × 3 accounts × 365 days × 15
+metrics this is ~9× smaller than one row per metric value (see README, "Storage"),
+and a period aggregate is one indexed range scan with `SUM(col)` per metric.
+A NULL cell means "no value stored", which the KPI layer tells apart from 0.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from kpi.metrics import METRIC_NAMES
+
+# Stable constraint names so Alembic migrations and both dialects agree.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Ids are BIGINT on PostgreSQL; on SQLite an INTEGER PRIMARY KEY is the rowid.
+_Id = BigInteger().with_variant(Integer(), "sqlite")
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("chat_id", BigInteger, nullable=False, unique=True),
+    Column("chat_type", String(16), nullable=False),
+    Column("title", String(256)),
+    # NULL: follow each user's Telegram language.
+    Column("language", String(8)),
+    Column("timezone", String(64), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    # Share of revenue that is profit, for ROI; 1.0 = 100 %.
+    Column("margin", Float, nullable=False, default=1.0),
+    Column("digest_enabled", Boolean, nullable=False, default=True),
+    Column("digest_weekday", Integer, nullable=False, default=0),  # 0 = Monday
+    Column("digest_time", String(5), nullable=False, default="10:00"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("workspace_id", _Id, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("is_default", Boolean, nullable=False, default=False),
+    # For tg: channels whose member count is recorded daily.
+    Column("channel_chat_id", BigInteger),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("workspace_id", "name"),
+)
+
+daily_metrics = Table(
+    "daily_metrics",
+    metadata,
+    Column("workspace_id", _Id, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", _Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("day", Date, nullable=False),
+    # The import batch that last wrote this row (for /undo).
+    Column("batch_id", _Id),
+    *(Column(name, Float) for name in METRIC_NAMES),
+    PrimaryKeyConstraint("workspace_id", "account_id", "day"),
+    Index("ix_daily_metrics_ws_day", "workspace_id", "day"),
+    # On SQLite the primary key is the table itself (WITHOUT ROWID): one B-tree.
+    sqlite_with_rowid=False,
+)
+
+posts = Table(
+    "posts",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("workspace_id", _Id, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", _Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("post_key", String(512), nullable=False),
+    Column("format", String(32)),
+    Column("hashtags", Text),  # space-separated, lower-case, without '#'
+    Column("text", Text),
+    Column("reach", Float),
+    Column("impressions", Float),
+    Column("likes", Float),
+    Column("comments", Float),
+    Column("shares", Float),
+    Column("saves", Float),
+    Column("link_clicks", Float),
+    Column("batch_id", _Id),
+    UniqueConstraint("workspace_id", "account_id", "post_key"),
+    Index("ix_posts_ws_day", "workspace_id", "day"),
+)
+
+audience = Table(
+    "audience",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("workspace_id", _Id, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", _Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("dimension", String(16), nullable=False),
+    Column("bucket", String(128), nullable=False),
+    Column("value", Float, nullable=False),
+    Column("is_share", Boolean, nullable=False),
+    Column("batch_id", _Id),
+    UniqueConstraint("workspace_id", "account_id", "day", "dimension", "bucket"),
+)
+
+import_batches = Table(
+    "import_batches",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("workspace_id", _Id, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", BigInteger),
+    Column("source", String(256), nullable=False),  # "log", "add", a file name
+    Column("summary", JSON),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("undone", Boolean, nullable=False, default=False),
+    Index("ix_import_batches_ws", "workspace_id", "id"),
+)
+
+# What an import overwrote, so /undo can put it back: one row per touched
+# account-day that already existed (new rows are simply deleted on undo).
+import_undo = Table(
+    "import_undo",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("batch_id", _Id, ForeignKey("import_batches.id", ondelete="CASCADE"), nullable=False),
+    Column("target", String(16), nullable=False),  # "metrics", "posts", "audience"
+    Column("account_id", _Id, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("key", String(512)),  # post key or "dimension\tbucket"
+    Column("previous", JSON, nullable=False),  # column -> value before, or whole row
+    Column("previous_batch_id", _Id),
+    Index("ix_import_undo_batch", "batch_id"),
+)
+
+digest_log = Table(
+    "digest_log",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("workspace_id", _Id, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("week", String(10), nullable=False),  # ISO week, "2026-W48"
+    Column("status", String(16), nullable=False),  # claimed, sent, failed, skipped
+    Column("message_id", BigInteger),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("workspace_id", "week"),
+)
+
+alert_rules = Table(
+    "alert_rules",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("workspace_id", _Id, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("kpi", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),  # threshold, spike
+    Column("op", String(2), nullable=False),  # ">", "<", "+", "-"
+    Column("value", Float, nullable=False),
+    Column("min_volume", Float),
+    Column("account_id", _Id, ForeignKey("accounts.id", ondelete="CASCADE")),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("snoozed_until", DateTime(timezone=True)),
+    Column("state", String(16), nullable=False, default="ok"),  # ok, firing
+    Column("state_since", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("rule_id", _Id, ForeignKey("alert_rules.id", ondelete="CASCADE"), nullable=False),
+    Column("workspace_id", _Id, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("event", String(16), nullable=False),  # fired, recovered
+    Column("value", Float),
+    Column("baseline", Float),
+    Column("period_start", Date),
+    Column("period_end", Date),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_alert_events_ws", "workspace_id", "created_at"),
+)

@@ -1,0 +1,375 @@
+"""Workspaces (one per chat) and their accounts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from storage.records import Account, Workspace
+from storage.schema import accounts, alert_rules, workspaces
+
+DEFAULT_ACCOUNT = "main"
+
+# New workspaces start with these alert rules on (SPEC, "Alerts").
+DEFAULT_ALERT_RULES: tuple[dict[str, Any], ...] = (
+    {"kpi": "bounce", "kind": "spike", "op": "+", "value": 20.0, "min_volume": 100.0},
+    {"kpi": "cac", "kind": "spike", "op": "+", "value": 25.0, "min_volume": 3.0},
+)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _as_utc(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything is stored in UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _workspace(row: Any) -> Workspace:
+    return Workspace(
+        id=row.id,
+        chat_id=row.chat_id,
+        chat_type=row.chat_type,
+        title=row.title,
+        language=row.language,
+        timezone=row.timezone,
+        active=bool(row.active),
+        margin=float(row.margin),
+        digest_enabled=bool(row.digest_enabled),
+        digest_weekday=int(row.digest_weekday),
+        digest_time=row.digest_time,
+        created_at=_as_utc(row.created_at),
+    )
+
+
+def _account(row: Any) -> Account:
+    return Account(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        name=row.name,
+        is_default=bool(row.is_default),
+        channel_chat_id=row.channel_chat_id,
+    )
+
+
+class AccountExists(ValueError):
+    pass
+
+
+class WorkspaceRepo:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def get_by_chat(self, chat_id: int) -> Workspace | None:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(select(workspaces).where(workspaces.c.chat_id == chat_id))
+            ).first()
+        return _workspace(row) if row else None
+
+    async def get(self, workspace_id: int) -> Workspace | None:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(select(workspaces).where(workspaces.c.id == workspace_id))
+            ).first()
+        return _workspace(row) if row else None
+
+    async def ensure(
+        self, chat_id: int, chat_type: str, title: str | None, timezone: str
+    ) -> tuple[Workspace, bool]:
+        """The chat's workspace, created with its default account and alert rules if new.
+
+        Returns (workspace, created). A workspace that was inactive (bot removed)
+        becomes active again.
+        """
+        existing = await self.get_by_chat(chat_id)
+        if existing is not None:
+            if not existing.active or existing.chat_type != chat_type:
+                await self._set(chat_id, active=True, chat_type=chat_type, title=title)
+                existing = await self.get_by_chat(chat_id)
+                assert existing is not None
+            return existing, False
+        now = _utcnow()
+        try:
+            async with self._engine.begin() as conn:
+                ws_id = (
+                    await conn.execute(
+                        insert(workspaces)
+                        .values(
+                            chat_id=chat_id,
+                            chat_type=chat_type,
+                            title=title,
+                            language=None,
+                            timezone=timezone,
+                            active=True,
+                            margin=1.0,
+                            digest_enabled=True,
+                            digest_weekday=0,
+                            digest_time="10:00",
+                            created_at=now,
+                        )
+                        .returning(workspaces.c.id)
+                    )
+                ).scalar_one()
+                await conn.execute(
+                    insert(accounts).values(
+                        workspace_id=ws_id, name=DEFAULT_ACCOUNT, is_default=True, created_at=now
+                    )
+                )
+                await conn.execute(
+                    insert(alert_rules),
+                    [
+                        {
+                            **rule,
+                            "workspace_id": ws_id,
+                            "enabled": True,
+                            "state": "ok",
+                            "created_at": now,
+                        }
+                        for rule in DEFAULT_ALERT_RULES
+                    ],
+                )
+        except IntegrityError:
+            # Two updates from a new chat raced; the other one created it.
+            pass
+        created = await self.get_by_chat(chat_id)
+        assert created is not None
+        return created, True
+
+    async def _set(self, chat_id: int, **values: Any) -> bool:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(workspaces).where(workspaces.c.chat_id == chat_id).values(**values)
+            )
+        return bool(result.rowcount)
+
+    async def set_language(self, chat_id: int, language: str | None) -> bool:
+        return await self._set(chat_id, language=language)
+
+    async def set_timezone(self, chat_id: int, timezone: str) -> bool:
+        return await self._set(chat_id, timezone=timezone)
+
+    async def set_margin(self, chat_id: int, margin: float) -> bool:
+        return await self._set(chat_id, margin=margin)
+
+    async def set_active(self, chat_id: int, active: bool) -> bool:
+        return await self._set(chat_id, active=active)
+
+    async def set_title(self, chat_id: int, title: str | None) -> bool:
+        return await self._set(chat_id, title=title)
+
+    async def set_digest(
+        self,
+        chat_id: int,
+        *,
+        enabled: bool | None = None,
+        weekday: int | None = None,
+        time: str | None = None,
+    ) -> bool:
+        values: dict[str, Any] = {}
+        if enabled is not None:
+            values["digest_enabled"] = enabled
+        if weekday is not None:
+            values["digest_weekday"] = weekday
+        if time is not None:
+            values["digest_time"] = time
+        return await self._set(chat_id, **values) if values else False
+
+    async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> bool:
+        """A group became a supergroup: its workspace follows the new chat id.
+
+        If the supergroup already has a (fresh, empty-by-construction) workspace,
+        for example because an update from it arrived first, the old data wins and
+        the newer workspace is dropped.
+        """
+        async with self._engine.begin() as conn:
+            old = (
+                await conn.execute(
+                    select(workspaces.c.id).where(workspaces.c.chat_id == old_chat_id)
+                )
+            ).scalar()
+            if old is None:
+                return False
+            await conn.execute(delete(workspaces).where(workspaces.c.chat_id == new_chat_id))
+            await conn.execute(
+                update(workspaces)
+                .where(workspaces.c.id == old)
+                .values(chat_id=new_chat_id, chat_type="supergroup", active=True)
+            )
+        return True
+
+    async def delete(self, workspace_id: int) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(delete(workspaces).where(workspaces.c.id == workspace_id))
+
+    async def active_workspaces(self) -> list[Workspace]:
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(workspaces)
+                    .where(workspaces.c.active.is_(True))
+                    .order_by(workspaces.c.id)
+                )
+            ).all()
+        return [_workspace(r) for r in rows]
+
+    async def count(self) -> int:
+        async with self._engine.connect() as conn:
+            return int(
+                (await conn.execute(select(func.count()).select_from(workspaces))).scalar_one()
+            )
+
+    # Accounts -----------------------------------------------------------------
+
+    async def list_accounts(self, workspace_id: int) -> list[Account]:
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(accounts)
+                    .where(accounts.c.workspace_id == workspace_id)
+                    .order_by(accounts.c.is_default.desc(), accounts.c.name)
+                )
+            ).all()
+        return [_account(r) for r in rows]
+
+    async def find_account(self, workspace_id: int, name: str) -> Account | None:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(accounts).where(
+                        accounts.c.workspace_id == workspace_id, accounts.c.name == name
+                    )
+                )
+            ).first()
+        return _account(row) if row else None
+
+    async def default_account(self, workspace_id: int) -> Account:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(accounts)
+                    .where(accounts.c.workspace_id == workspace_id)
+                    .order_by(accounts.c.is_default.desc(), accounts.c.id)
+                    .limit(1)
+                )
+            ).first()
+        if row is None:
+            return await self.add_account(workspace_id, DEFAULT_ACCOUNT, is_default=True)
+        return _account(row)
+
+    async def add_account(
+        self,
+        workspace_id: int,
+        name: str,
+        *,
+        is_default: bool = False,
+        channel_chat_id: int | None = None,
+    ) -> Account:
+        try:
+            async with self._engine.begin() as conn:
+                new_id = (
+                    await conn.execute(
+                        insert(accounts)
+                        .values(
+                            workspace_id=workspace_id,
+                            name=name,
+                            is_default=is_default,
+                            channel_chat_id=channel_chat_id,
+                            created_at=_utcnow(),
+                        )
+                        .returning(accounts.c.id)
+                    )
+                ).scalar_one()
+        except IntegrityError as exc:
+            raise AccountExists(name) from exc
+        return Account(new_id, workspace_id, name, is_default, channel_chat_id)
+
+    async def ensure_accounts(
+        self, conn: AsyncConnection, workspace_id: int, names: set[str]
+    ) -> tuple[dict[str, int], list[str]]:
+        """Ids of the named accounts inside an open transaction, creating missing ones.
+
+        Returns (name → id, names created).
+        """
+        rows = (
+            await conn.execute(
+                select(accounts.c.name, accounts.c.id).where(
+                    accounts.c.workspace_id == workspace_id, accounts.c.name.in_(names)
+                )
+            )
+        ).all()
+        ids = {r.name: r.id for r in rows}
+        created = sorted(names - ids.keys())
+        now = _utcnow()
+        for name in created:
+            ids[name] = (
+                await conn.execute(
+                    insert(accounts)
+                    .values(workspace_id=workspace_id, name=name, is_default=False, created_at=now)
+                    .returning(accounts.c.id)
+                )
+            ).scalar_one()
+        return ids, created
+
+    async def rename_account(self, workspace_id: int, old: str, new: str) -> bool:
+        try:
+            async with self._engine.begin() as conn:
+                result = await conn.execute(
+                    update(accounts)
+                    .where(accounts.c.workspace_id == workspace_id, accounts.c.name == old)
+                    .values(name=new)
+                )
+        except IntegrityError as exc:
+            raise AccountExists(new) from exc
+        return bool(result.rowcount)
+
+    async def delete_account(self, workspace_id: int, name: str) -> bool:
+        """Delete an account and its data; the default account can't be deleted."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                delete(accounts).where(
+                    accounts.c.workspace_id == workspace_id,
+                    accounts.c.name == name,
+                    accounts.c.is_default.is_(False),
+                )
+            )
+        return bool(result.rowcount)
+
+    async def set_channel(self, workspace_id: int, name: str, channel_chat_id: int) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(accounts)
+                .where(accounts.c.workspace_id == workspace_id, accounts.c.name == name)
+                .values(channel_chat_id=channel_chat_id)
+            )
+
+    async def channel_accounts(self) -> list[tuple[Workspace, Account]]:
+        """Accounts of active workspaces that follow a Telegram channel's member count."""
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(
+                        workspaces,
+                        accounts.c.id.label("account_id"),
+                        accounts.c.name.label("account_name"),
+                        accounts.c.is_default.label("account_default"),
+                        accounts.c.channel_chat_id,
+                    )
+                    .join(accounts, accounts.c.workspace_id == workspaces.c.id)
+                    .where(workspaces.c.active.is_(True), accounts.c.channel_chat_id.is_not(None))
+                )
+            ).all()
+        return [
+            (
+                _workspace(r),
+                Account(
+                    r.account_id, r.id, r.account_name, bool(r.account_default), r.channel_chat_id
+                ),
+            )
+            for r in rows
+        ]
