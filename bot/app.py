@@ -54,7 +54,7 @@ async def register_commands(bot: Bot, i18n: I18n, default_language: str) -> None
     """The command menu in Russian and English; the default scope gets DEFAULT_LANGUAGE."""
     for lang in (*LANGUAGES, None):
         locale = lang or default_language
-        with i18n.use_locale(locale):
+        with i18n.context(), i18n.use_locale(locale):
             commands = [
                 BotCommand(command=c.command, description=str(c.description)[:256])
                 for c in COMMANDS

@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     @classmethod
     def _token_shape(cls, v: SecretStr) -> SecretStr:
         if not _TOKEN_RE.match(v.get_secret_value().strip()):
-            raise ValueError("BOT_TOKEN does not look like a Telegram bot token (123456:ABC...)")
+            raise ValueError("does not look like a Telegram bot token (123456:ABC...)")
         return SecretStr(v.get_secret_value().strip())
 
     @field_validator("bot_api_url")
@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     def _api_url(cls, v: str) -> str:
         v = v.strip().rstrip("/")
         if not re.match(r"^https?://[^\s/]+", v):
-            raise ValueError("BOT_API_URL must be an http(s) URL such as https://api.telegram.org")
+            raise ValueError("must be an http(s) URL such as https://api.telegram.org")
         return v
 
     @field_validator("default_timezone")
@@ -48,7 +48,7 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"DEFAULT_TIMEZONE {v!r} is not an IANA time zone") from exc
+            raise ValueError(f"{v!r} is not an IANA time zone name") from exc
         return v
 
     @field_validator("default_language")
@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     def _lang(cls, v: str) -> str:
         v = v.strip().lower()
         if v not in LANGUAGES:
-            raise ValueError(f"DEFAULT_LANGUAGE must be one of {', '.join(LANGUAGES)}")
+            raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
         return v
 
     @field_validator("log_level")
@@ -64,5 +64,5 @@ class Settings(BaseSettings):
     def _level(cls, v: str) -> str:
         v = v.strip().upper()
         if v not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-            raise ValueError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return v

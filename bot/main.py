@@ -86,4 +86,7 @@ def main() -> int:
         return 2
     except (KeyboardInterrupt, asyncio.CancelledError):
         pass
+    except Exception:
+        log.exception("the bot stopped on an unexpected error")
+        return 1
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiogram.types import Message
+from aiogram.utils.i18n import get_i18n
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -37,3 +38,11 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
 async def answer_long(message: Message, text: str, **kwargs: object) -> None:
     for part in split_text(text):
         await message.answer(part, **kwargs)  # type: ignore[arg-type]
+
+
+def current_language() -> str:
+    """The language this update is answered in (chosen by the i18n middleware)."""
+    try:
+        return get_i18n().current_locale
+    except LookupError:
+        return "ru"

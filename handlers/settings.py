@@ -15,6 +15,7 @@ from aiogram.utils.i18n import gettext as _
 from kpi.numbers import format_percent
 from kpi.parsing import parse_number
 from handlers.permissions import AdminCache, require_admin, require_admin_callback
+from handlers.replies import current_language
 from storage import Storage
 from storage.records import Workspace
 
@@ -64,16 +65,12 @@ async def cmd_settings(message: Message, workspace: Workspace) -> None:
                     tz=html.escape(workspace.timezone)
                 ),
                 _("Margin for ROI: {margin} — change: /margin 35%").format(
-                    margin=format_percent(workspace.margin * 100, _lang(lang))
+                    margin=format_percent(workspace.margin * 100, current_language())
                 ),
                 _("Weekly digest: {digest} — change: /digest").format(digest=digest),
             )
         )
     )
-
-
-def _lang(code: str | None) -> str:
-    return code if code in ("ru", "en") else "ru"
 
 
 def _weekday(n: int) -> str:
@@ -170,7 +167,7 @@ async def cmd_margin(
     workspace: Workspace,
 ) -> None:
     arg = (command.args or "").strip()
-    lang = _lang(workspace.language)
+    lang = current_language()
     try:
         value = parse_number(arg)
     except ValueError:
