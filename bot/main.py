@@ -10,10 +10,12 @@ import sys
 from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
 from pydantic import ValidationError
 
-from bot.app import create_bot, create_dispatcher, register_commands
+from bot.app import create_bot, create_dispatcher, create_jobs, register_commands
 from bot.config import Settings
 from bot.i18n import create_i18n
 from bot.logs import setup_logging
+from bot.scheduler import create_scheduler
+from handlers.rendering import ChartRenderer
 from storage import DatabaseUnavailable, Storage
 
 log = logging.getLogger("bot")
@@ -25,7 +27,7 @@ class StartupError(Exception):
 
 def load_settings() -> Settings:
     try:
-        return Settings()  # type: ignore[call-arg]  # BOT_TOKEN comes from the environment
+        return Settings()  # BOT_TOKEN comes from the environment
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -43,21 +45,26 @@ async def run(settings: Settings) -> None:
     except DatabaseUnavailable as exc:
         raise StartupError(str(exc)) from None
     bot = create_bot(settings)
+    renderer = ChartRenderer.processes()
     try:
         i18n = create_i18n(settings.default_language)
-        dp = create_dispatcher(storage, settings, i18n)
+        dp = create_dispatcher(storage, settings, i18n, renderer=renderer)
         try:
             me = await bot.get_me()
         except TelegramUnauthorizedError:
             raise StartupError("BOT_TOKEN was rejected by the Bot API (401 Unauthorized)") from None
-        except (TelegramAPIError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, TelegramAPIError, OSError) as exc:
             raise StartupError(
                 f"cannot reach the Bot API at {settings.bot_api_url}: {type(exc).__name__}"
             ) from None
         log.info("starting as @%s (id %s)", me.username, me.id)
         await register_commands(bot, i18n, settings.default_language)
+        scheduler = create_scheduler(create_jobs(bot, dp))
+        dp.startup.register(scheduler.start)
+        dp.shutdown.register(lambda: scheduler.shutdown(wait=False))
         await dp.start_polling(bot, handle_signals=False, close_bot_session=False)
     finally:
+        renderer.close()
         await bot.session.close()
         await storage.close()
         log.info("stopped")

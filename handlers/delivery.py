@@ -16,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import TypeVar
 
 from aiogram.exceptions import (
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     SENT = "sent"
     BLOCKED = "blocked"  # 403, or the chat is gone: mark the workspace inactive
     MIGRATED = "migrated"  # the group became a supergroup: retry at new_chat_id
@@ -126,8 +126,9 @@ class PacedSender:
                 if attempt >= self._max_attempts:
                     return Delivery(Outcome.FAILED, error="429", attempts=attempt)
             except TelegramMigrateToChat as exc:
-                return Delivery(Outcome.MIGRATED, new_chat_id=exc.migrate_to_chat_id,
-                                attempts=attempt)
+                return Delivery(
+                    Outcome.MIGRATED, new_chat_id=exc.migrate_to_chat_id, attempts=attempt
+                )
             except TelegramForbiddenError as exc:
                 log.info("chat %s blocked or removed the bot: %s", chat_id, exc.message)
                 return Delivery(Outcome.BLOCKED, error=exc.message, attempts=attempt)

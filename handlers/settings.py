@@ -12,10 +12,10 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from kpi.numbers import format_percent
-from kpi.parsing import parse_number
 from handlers.permissions import AdminCache, require_admin, require_admin_callback
 from handlers.replies import current_language
+from kpi.numbers import format_percent
+from kpi.parsing import parse_number
 from storage import Storage
 from storage.records import Workspace
 

@@ -24,7 +24,8 @@ def welcome_text() -> str:
             _("<b>Hi! I count your SMM KPIs.</b>"),
             _("Send me numbers in any of three ways:"),
             _(
-                "• type them: <code>/log reach=12000 likes=340</code> (or in Russian: охват, лайки);"
+                "• type them: <code>/log reach=12000 likes=340</code> "
+                "(or in Russian: охват, лайки);"
             ),
             _("• step by step with buttons: /add;"),
             _(

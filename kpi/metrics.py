@@ -9,15 +9,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     COUNTER = "counter"  # summed over a period
     GAUGE = "gauge"  # the last value in the period counts
 
 
-class Unit(str, Enum):
+class Unit(StrEnum):
     COUNT = "count"
     MONEY = "money"
     SECONDS = "seconds"

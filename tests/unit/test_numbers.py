@@ -1,0 +1,179 @@
+"""Number formatting in Russian and English."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kpi.numbers import (
+    format_change,
+    format_duration,
+    format_money,
+    format_number,
+    format_percent,
+    format_value,
+)
+
+NB = "\u00a0"  # no-break space: the Russian thousands separator
+MINUS = "\u2212"
+
+
+@pytest.mark.parametrize(
+    ("x", "ru", "en"),
+    [
+        (0, "0", "0"),
+        (-0.0, "0", "0"),
+        (7, "7", "7"),
+        (12345, f"12{NB}345", "12,345"),
+        (1234567, f"1{NB}234{NB}567", "1,234,567"),
+        (12345.6, f"12{NB}345,6", "12,345.6"),
+        # big values: at most one decimal (1234.56 → 1234.6)
+        (1234.56, f"1{NB}234,6", "1,234.6"),
+        (987654.321, f"987{NB}654,3", "987,654.3"),
+        # 3 significant digits from 1 up: 45.3, 4.53
+        (45.3, "45,3", "45.3"),
+        (45.34, "45,3", "45.3"),
+        (4.531, "4,53", "4.53"),
+        (4.5, "4,5", "4.5"),
+        # trailing zeros dropped: 2.50 → 2.5, 3.001 → 3.00 → 3
+        (2.50, "2,5", "2.5"),
+        (3.001, "3", "3"),
+        # small values keep 3 significant digits, never "0.0"
+        (0.0179, "0,0179", "0.0179"),
+        (0.5, "0,5", "0.5"),
+        (0.12345, "0,123", "0.123"),
+        (0.000123456, "0,000123", "0.000123"),
+        (-3.14159, f"{MINUS}3,14", f"{MINUS}3.14"),
+        (-12345.6, f"{MINUS}12{NB}345,6", f"{MINUS}12,345.6"),
+        # 99.96 rounds to 100.0 with one decimal → "100"
+        (99.96, "100", "100"),
+        (0.99996, "1", "1"),
+    ],
+)
+def test_format_number(x: float, ru: str, en: str) -> None:
+    assert format_number(x, "ru") == ru
+    assert format_number(x, "en") == en
+
+
+def test_format_number_digits_and_unknown_language() -> None:
+    # 1.23456 with 5 significant digits: 1.2346
+    assert format_number(1.23456, "en", digits=5) == "1.2346"
+    assert format_number(0.0123456, "ru", digits=2) == "0,012"
+    # languages other than Russian are formatted the English way
+    assert format_number(1234.5, "de") == "1,234.5"
+    assert format_number(1234.5, "ru-RU") == f"1{NB}234,5"
+
+
+def test_format_number_non_finite_is_not_a_number() -> None:
+    assert format_number(math.nan, "ru") == "—"
+    assert format_number(math.inf, "en") == "∞"
+    assert format_number(-math.inf, "en") == f"{MINUS}∞"
+
+
+@pytest.mark.parametrize(
+    ("x", "ru", "en"),
+    [
+        (45.3, f"45,3{NB}%", "45.3%"),
+        (0.0179, f"0,0179{NB}%", "0.0179%"),
+        (100, f"100{NB}%", "100%"),
+        (-12.5, f"{MINUS}12,5{NB}%", f"{MINUS}12.5%"),
+    ],
+)
+def test_format_percent(x: float, ru: str, en: str) -> None:
+    assert format_percent(x, "ru") == ru
+    assert format_percent(x, "en") == en
+
+
+@pytest.mark.parametrize(
+    ("x", "ru", "en"),
+    [
+        (12345.6, f"12{NB}345,60", "12,345.60"),
+        (0, "0,00", "0.00"),
+        (1.005, "1,00", "1.00"),  # 1.005 is 1.00499… in binary
+        (2.675, "2,67", "2.67"),
+        (-1500, f"{MINUS}1{NB}500,00", f"{MINUS}1,500.00"),
+        (-0.001, "0,00", "0.00"),  # no "−0,00"
+    ],
+)
+def test_format_money(x: float, ru: str, en: str) -> None:
+    assert format_money(x, "ru") == ru
+    assert format_money(x, "en") == en
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0:00"),
+        (5, "0:05"),
+        (59.4, "0:59"),
+        (59.6, "1:00"),
+        (95, "1:35"),  # 60 + 35
+        (599, "9:59"),
+        (3599, "59:59"),
+        (3600, "1:00:00"),
+        (3725, "1:02:05"),  # 3600 + 2 × 60 + 5
+        (90061, "25:01:01"),  # 25 × 3600 + 60 + 1
+        (-95, f"{MINUS}1:35"),
+        (math.nan, "—"),
+    ],
+)
+def test_format_duration(seconds: float, text: str) -> None:
+    assert format_duration(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("pct", "ru", "en"),
+    [
+        (12.5, f"+12,5{NB}%", "+12.5%"),
+        (-3.1, f"{MINUS}3,1{NB}%", f"{MINUS}3.1%"),
+        (0, f"0{NB}%", "0%"),
+        (0.5, f"+0,5{NB}%", "+0.5%"),
+        (-0.0179, f"{MINUS}0,0179{NB}%", f"{MINUS}0.0179%"),
+        (1e-20, f"0{NB}%", "0%"),  # rounds to nothing: no sign
+        (250, f"+250{NB}%", "+250%"),
+    ],
+)
+def test_format_change(pct: float, ru: str, en: str) -> None:
+    assert format_change(pct, "ru") == ru
+    assert format_change(pct, "en") == en
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "text"),
+    [
+        (45.3, "percent", "45.3%"),
+        (12.5, "money", "12.50"),
+        (95, "duration", "1:35"),
+        (12000, "count", "12,000"),
+        (1.8456, "ratio", "1.85"),
+    ],
+)
+def test_format_value_by_unit(value: float, unit: str, text: str) -> None:
+    assert format_value(value, unit, "en") == text
+
+
+def _parse(text: str, lang: str) -> float:
+    """An independent reader for what `format_number` writes."""
+    text = text.replace(MINUS, "-")
+    if lang == "ru":
+        return float(text.replace(NB, "").replace(",", "."))
+    return float(text.replace(",", ""))
+
+
+@given(st.integers(min_value=-(10**15), max_value=10**15), st.sampled_from(["ru", "en"]))
+def test_integers_round_trip(n: int, lang: str) -> None:
+    text = format_number(n, lang)
+    assert _parse(text, lang) == n
+    assert "." not in text if lang == "en" else "," not in text
+
+
+@given(st.floats(min_value=1e-9, max_value=1e12), st.sampled_from(["ru", "en"]))
+def test_small_and_large_values_keep_three_significant_digits(x: float, lang: str) -> None:
+    shown = _parse(format_number(x, lang), lang)
+    assert shown != 0
+    # 3 significant digits → relative error at most 0.5 × 10^−2 (an upper bound
+    # for half a unit in the third digit)
+    assert abs(shown - x) <= 0.005 * x
