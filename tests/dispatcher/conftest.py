@@ -24,7 +24,11 @@ APOLOGY_MARKERS = ("Sorry, something went wrong", "у нас что-то пош�
 
 class Harness:
     def __init__(
-        self, dp: Dispatcher, bot: Bot, session: RecordingSession, storage: Storage,
+        self,
+        dp: Dispatcher,
+        bot: Bot,
+        session: RecordingSession,
+        storage: Storage,
         settings: Settings,
     ) -> None:
         self.dp = dp
@@ -37,7 +41,8 @@ class Harness:
 
     async def feed(self, update: dict[str, Any]) -> list[Call]:
         before = len(self.session.calls)
-        await self.dp.feed_update(self.bot, Update.model_validate(update, context={"bot": self.bot}))
+        parsed = Update.model_validate(update, context={"bot": self.bot})
+        await self.dp.feed_update(self.bot, parsed)
         new = self.session.calls[before:]
         if not self.allow_apology:
             for call in new:

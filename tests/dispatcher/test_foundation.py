@@ -76,8 +76,13 @@ async def test_bad_margin_changes_nothing(harness: Harness) -> None:
 
 async def test_group_member_who_is_not_admin_cannot_change_settings(harness: Harness) -> None:
     harness.fake.set_chat_member(GROUP, 2002, "member")
-    calls = await harness.say("/timezone Asia/Almaty", chat_id=GROUP, chat_type="supergroup",
-                              user_id=2002, language_code="en")
+    calls = await harness.say(
+        "/timezone Asia/Almaty",
+        chat_id=GROUP,
+        chat_type="supergroup",
+        user_id=2002,
+        language_code="en",
+    )
     assert [c.method for c in calls] == ["getChatMember", "sendMessage"]
     assert calls[1].visible_text == (
         "Only chat administrators can change this. Anyone can ask for KPIs."
@@ -85,8 +90,9 @@ async def test_group_member_who_is_not_admin_cannot_change_settings(harness: Har
     ws = await harness.storage.workspaces.get_by_chat(GROUP)
     assert ws is not None and ws.timezone == "Europe/Moscow"
     # ...but can read
-    text = await harness.say_text("/settings", chat_id=GROUP, chat_type="supergroup",
-                                  user_id=2002, language_code="en")
+    text = await harness.say_text(
+        "/settings", chat_id=GROUP, chat_type="supergroup", user_id=2002, language_code="en"
+    )
     assert "Time zone: Europe/Moscow" in text
 
 
@@ -126,8 +132,9 @@ async def test_accounts_add_list_rename_delete(harness: Harness) -> None:
 
 
 async def test_bot_added_to_group_greets_and_removed_marks_inactive(harness: Harness) -> None:
-    calls = await harness.feed(harness.fake.my_chat_member(
-        -777, "left", "member", chat_type="group", push=False))
+    calls = await harness.feed(
+        harness.fake.my_chat_member(-777, "left", "member", chat_type="group", push=False)
+    )
     assert [c.method for c in calls] == ["sendMessage"]
     assert (calls[0].visible_text or "").startswith("Привет!")
     ws = await harness.storage.workspaces.get_by_chat(-777)

@@ -37,8 +37,14 @@ async def test_non_admin_cannot_change_settings_over_http(
 ) -> None:
     await bot_process.start()
     api.set_chat_member(-100777, 4001, "member")
-    api.message(-100777, "/timezone Asia/Almaty", user_id=4001, language_code="en",
-                chat_type="supergroup", title="Agency")
+    api.message(
+        -100777,
+        "/timezone Asia/Almaty",
+        user_id=4001,
+        language_code="en",
+        chat_type="supergroup",
+        title="Agency",
+    )
     (reply,) = await api.wait_for("sendMessage", chat_id=-100777)
     assert reply.visible_text == (
         "Only chat administrators can change this. Anyone can ask for KPIs."
@@ -82,10 +88,15 @@ def _base_env(tmp_path) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("token", "expected"),
     [
-        (None, "Cannot start: BOT_TOKEN is required (set it in the environment or .env; "
-               "see .env.example)"),
-        ("not-a-token", "Cannot start: BOT_TOKEN does not look like a Telegram bot token "
-                        "(123456:ABC...)"),
+        (
+            None,
+            "Cannot start: BOT_TOKEN is required (set it in the environment or .env; "
+            "see .env.example)",
+        ),
+        (
+            "not-a-token",
+            "Cannot start: BOT_TOKEN does not look like a Telegram bot token (123456:ABC...)",
+        ),
     ],
 )
 async def test_missing_or_malformed_token_stops_with_one_line(tmp_path, token, expected) -> None:

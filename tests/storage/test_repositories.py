@@ -14,7 +14,7 @@ D = date(2024, 5, 1)
 
 
 async def _ws(storage: Storage, chat_id: int = 1):
-    ws, created = await storage.workspaces.ensure(chat_id, "group", "Team", "Europe/Moscow")
+    ws, _created = await storage.workspaces.ensure(chat_id, "group", "Team", "Europe/Moscow")
     return ws
 
 
