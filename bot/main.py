@@ -60,8 +60,17 @@ async def run(settings: Settings) -> None:
         log.info("starting as @%s (id %s)", me.username, me.id)
         await register_commands(bot, i18n, settings.default_language)
         scheduler = create_scheduler(create_jobs(bot, dp))
-        dp.startup.register(scheduler.start)
-        dp.shutdown.register(lambda: scheduler.shutdown(wait=False))
+
+        # Async callbacks: aiogram runs plain functions in a worker thread, where
+        # AsyncIOScheduler can't find the event loop.
+        async def start_scheduler() -> None:
+            scheduler.start()
+
+        async def stop_scheduler() -> None:
+            scheduler.shutdown(wait=False)
+
+        dp.startup.register(start_scheduler)
+        dp.shutdown.register(stop_scheduler)
         await dp.start_polling(bot, handle_signals=False, close_bot_session=False)
     finally:
         renderer.close()
