@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -51,7 +52,12 @@ class Delivery:
 
 
 class RateLimiter:
-    """Reserves send times under a global rate, a per-chat gap and a per-group window."""
+    """Reserves send times under a global rate, a per-chat gap and a per-group window.
+
+    Global capacity is a calendar of slots `interval` apart; a send takes the first
+    free slot at or after the moment its chat may send. A chat that must wait (its
+    second message, a full group window) therefore never holds up other chats.
+    """
 
     def __init__(
         self,
@@ -64,7 +70,8 @@ class RateLimiter:
         self._chat_gap = chat_gap
         self._group_limit = group_per_minute
         self._clock = clock
-        self._next_global = 0.0
+        self._epoch = clock()
+        self._taken: set[int] = set()
         self._next_chat: dict[int, float] = {}
         self._group_sends: dict[int, deque[float]] = {}
         self._paused_until = 0.0
@@ -72,19 +79,33 @@ class RateLimiter:
     def reserve(self, chat_id: int, is_group: bool) -> float:
         """The moment (clock time) this chat may send next; the slot is taken."""
         now = self._clock()
-        at = max(now, self._next_global, self._next_chat.get(chat_id, 0.0), self._paused_until)
-        if is_group:
-            window = self._group_sends.setdefault(chat_id, deque())
-            while window and window[0] <= at - 60.0:
+        ready = max(now, self._next_chat.get(chat_id, 0.0), self._paused_until)
+        window = self._group_sends.setdefault(chat_id, deque()) if is_group else None
+        if window is not None:
+            while window and window[0] <= ready - 60.0:
                 window.popleft()
             if len(window) >= self._group_limit:
-                at = max(at, window[0] + 60.0)
+                ready = max(ready, window[-self._group_limit] + 60.0)
+        slot = math.ceil((ready - self._epoch) / self._interval - 1e-9)
+        while slot in self._taken:
+            slot += 1
+        self._taken.add(slot)
+        at = self._epoch + slot * self._interval
+        if window is not None:
             window.append(at)
-        self._next_global = at + self._interval
         self._next_chat[chat_id] = at + self._chat_gap
+        self._prune(now)
+        return at
+
+    def _prune(self, now: float) -> None:
+        if len(self._taken) > 10_000:
+            current = (now - self._epoch) / self._interval - 1
+            self._taken = {s for s in self._taken if s >= current}
         if len(self._next_chat) > 100_000:
             self._next_chat = {k: v for k, v in self._next_chat.items() if v > now}
-        return at
+            self._group_sends = {
+                k: v for k, v in self._group_sends.items() if v and v[-1] > now - 60
+            }
 
     def pause_all(self, seconds: float) -> None:
         """A flood-wait that may be global: nobody sends for `seconds`."""
