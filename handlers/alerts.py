@@ -1,0 +1,781 @@
+"""/alert, /alerts, the alert buttons, and the runner that evaluates rules after
+data changes and on a schedule.
+
+The rule grammar, the weekly evaluation and the state machine live in
+`kpi.alerts` (pure); this module reads the data, sends the messages and keeps
+the state in storage. Alerts are sent through the shared `PacedSender`, loudly
+(`disable_notification=False`): an alert is meant to be noticed.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from handlers.delivery import Delivery, Outcome, PacedSender
+from handlers.permissions import AdminCache, require_admin, require_admin_callback
+from handlers.rendering import ChartRenderer
+from handlers.replies import CAPTION_LIMIT, current_language
+from kpi.alerts import (
+    ALERT_KPIS,
+    BASELINE_WEEKS,
+    MAX_RULES,
+    UNITS,
+    VOLUME,
+    Action,
+    Evaluation,
+    RuleError,
+    RuleSpec,
+    decide,
+    evaluate,
+    evaluation_window,
+    expression,
+    higher_is_better,
+    is_bad,
+    measure,
+    parse_rule,
+    recent_weeks,
+    relative_change,
+    touches,
+    week_data,
+)
+from kpi.charts import LineChartSpec, render_line_chart
+from kpi.models import Period, PeriodData
+from kpi.numbers import format_change, format_number, format_value
+from storage import Storage
+from storage.alerts import AlertRule
+from storage.records import Workspace
+
+log = logging.getLogger(__name__)
+
+ChartFormat = Literal["percent", "money", "count", "duration"]
+_CHART_FORMATS: dict[str, ChartFormat] = {
+    "percent": "percent",
+    "money": "money",
+    "count": "count",
+    "duration": "duration",
+}
+SNOOZE_DAY = timedelta(days=1)
+SNOOZE_WEEK = timedelta(days=7)
+
+
+class AlertButton(CallbackData, prefix="al"):
+    """`a`: d = snooze a day, w = a week, m = mute, r = week report, t = switch, x = delete.
+    `r`: the rule id; `w`: the week's Monday as an ordinal (report only)."""
+
+    a: str
+    r: int
+    w: int = 0
+
+
+# --------------------------------------------------------------------------- words
+
+
+def kpi_name(kpi: str) -> str:
+    names = {
+        "reach": _("Reach"),
+        "engagement": _("ERR"),
+        "conversion": _("Conversion rate"),
+        "growth": _("Audience growth"),
+        "clicks": _("Link clicks"),
+        "ctr": _("CTR"),
+        "bounce": _("Bounce rate"),
+        "visitors": _("New visitors' share"),
+        "time_on_page": _("Time on page"),
+        "cac": _("CAC"),
+        "mentions": _("Brand mentions"),
+        "roi": _("ROI"),
+    }
+    return names[kpi]
+
+
+def _minimum_text(kpi: str, minimum: float | None, lang: str) -> str:
+    if minimum is None or minimum <= 0:
+        return _("no minimum volume")
+    n = format_number(minimum, lang)
+    what = VOLUME[kpi][0]
+    texts = {
+        "sessions": _("at least {n} sessions a week"),
+        "new_customers": _("at least {n} new customers a week"),
+        "link_clicks": _("at least {n} link clicks a week"),
+        "reach": _("reach of at least {n} a week"),
+        "impressions": _("at least {n} impressions a week"),
+        "cost": _("cost of at least {n} a week"),
+        "visitors": _("at least {n} visitors a week"),
+        "pageviews": _("at least {n} page views a week"),
+        "followers": _("at least {n} followers"),
+        "mentions": _("at least {n} mentions a week"),
+    }
+    return texts[what].format(n=n)
+
+
+def _value(kpi: str, value: float, lang: str) -> str:
+    return format_value(value, UNITS[kpi], lang)
+
+
+def describe(spec: RuleSpec, lang: str) -> str:
+    """`Bounce rate +20% vs the median of 4 weeks`, `ROI < 100%`, with the account."""
+    name = kpi_name(spec.kpi)
+    if spec.kind == "spike":
+        change = format_change(spec.value if spec.op == "+" else -spec.value, lang)
+        text = _("{kpi} {change} vs the median of 4 weeks").format(kpi=name, change=change)
+    else:
+        text = html.escape(f"{name} {spec.op} {_value(spec.kpi, spec.value, lang)}")
+    scope = html.escape(spec.account) if spec.account else _("all accounts")
+    return f"{text} · {scope}"
+
+
+def week_text(period: Period, lang: str) -> str:
+    if lang == "ru":
+        return f"{period.start:%d.%m}–{period.end:%d.%m.%Y}"
+    return f"{period.start:%b %d} – {period.end:%b %d, %Y}"
+
+
+def duration_text(delta: timedelta) -> str:
+    minutes = max(1, int(delta.total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return _("{days} d {hours} h").format(days=days, hours=hours)
+    if hours:
+        return _("{hours} h {minutes} min").format(hours=hours, minutes=minutes)
+    return _("{minutes} min").format(minutes=minutes)
+
+
+def spec_of(rule: AlertRule) -> RuleSpec:
+    return RuleSpec(rule.kpi, rule.kind, rule.op, rule.value, rule.min_volume, rule.account)
+
+
+def _local(moment: datetime, workspace: Workspace) -> str:
+    return f"{moment.astimezone(ZoneInfo(workspace.timezone)):%d.%m.%Y %H:%M}"
+
+
+def plain_text(text: str) -> str:
+    """What an HTML message shows, for the plain-text fallback and the caption limit.
+    Our tags never carry user text (that is escaped), so dropping them is safe."""
+    return html.unescape(re.sub(r"</?[a-z]+[^>]*>", "", text))
+
+
+def examples() -> str:
+    return _(
+        "Examples:\n"
+        "<code>/alert bounce &gt; 60%</code> — bounce rate above 60 %\n"
+        "<code>/alert roi &lt; 100%</code> — ROI below 100 %\n"
+        "<code>/alert cac &gt; 1500</code> — CAC above 1 500\n"
+        "<code>/alert cac +25%</code> — CAC 25 % above the median of the 4 weeks before\n"
+        "<code>/alert reach -30% vk:brand</code> — reach of one account 30 % below it\n"
+        "<code>/alert bounce +20% min=500</code> — only weeks with 500+ sessions count\n"
+        "KPIs: reach, er, conversion, growth, clicks, ctr, bounce, visitors, time, cac, "
+        "mentions, roi (Russian names work too)."
+    )
+
+
+def rule_error_text(exc: RuleError) -> str:
+    token = html.escape(exc.token[:40])
+    texts = {
+        "empty": _("Tell me which KPI to watch and when to alert."),
+        "unknown_kpi": _("I don't know the KPI “{token}”."),
+        "not_alertable": _("“{token}” is not a single number, so it can't have an alert."),
+        "no_condition": _(
+            "After the KPI write a condition: “&gt; 60%”, “&lt; 100%” (a threshold) "
+            "or “+25%”, “-30%” (a change against the usual level)."
+        ),
+        "bad_number": _("“{token}” is not a number."),
+        "percent_unit": _(
+            "“{token}”: this KPI is not a percentage; give the threshold as a plain number."
+        ),
+        "bad_spike": _("“{token}”: a change must be from 1 % to 1000 % (a fall: up to 100 %)."),
+        "bad_account": _("“{token}” is not an account name. Use platform:handle, e.g. vk:brand."),
+        "bad_min": _("“{token}”: the minimum volume must be a number, e.g. min=500."),
+        "extra": _("I don't understand “{token}”."),
+    }
+    return texts.get(exc.code, texts["extra"]).format(token=token) + "\n\n" + examples()
+
+
+# --------------------------------------------------------------------------- messages
+
+
+def alert_text(spec: RuleSpec, ev: Evaluation, lang: str) -> str:
+    """The alert: what broke, value, baseline or threshold, change, week, account,
+    the arithmetic in one line, and the rule."""
+    assert ev.value is not None
+    name = kpi_name(spec.kpi)
+    icon = "🔴" if is_bad(spec, ev) else "🟢"
+    value = _value(spec.kpi, ev.value, lang)
+    if spec.kind == "spike":
+        assert ev.change is not None
+        change = format_change(abs(ev.change), lang).lstrip("+")
+        headline = (
+            _("{kpi}: up {change} on the usual level")
+            if ev.change >= 0
+            else _("{kpi}: down {change} on the usual level")
+        ).format(kpi=name, change=change)
+    else:
+        limit = _value(spec.kpi, spec.value, lang)
+        headline = (
+            _("{kpi}: {value}, above the {limit} threshold")
+            if spec.op == ">"
+            else _("{kpi}: {value}, below the {limit} threshold")
+        ).format(kpi=name, value=value, limit=limit)
+    scope = html.escape(spec.account) if spec.account else _("all accounts")
+    lines = [
+        f"{icon} <b>{headline}</b>",
+        _("Week {week} · {scope}").format(week=week_text(ev.week, lang), scope=scope),
+    ]
+    if ev.result is not None:
+        math_line = f"{name} = {expression(spec.kpi, ev.result, lang)}"
+    else:
+        math_line = f"{name} = {value}"
+    if spec.kind == "threshold":
+        math_line += "; " + _("threshold {limit}").format(limit=_value(spec.kpi, spec.value, lang))
+    if ev.baseline is not None:
+        part = _("median of the {n} weeks before: {baseline}").format(
+            n=BASELINE_WEEKS, baseline=_value(spec.kpi, ev.baseline, lang)
+        )
+        if ev.change is not None:
+            part += f" → {format_change(ev.change, lang)}"
+        math_line += "; " + part
+    lines.append(html.escape(math_line))
+    lines.append(
+        _("Rule: {rule}; {minimum}.").format(
+            rule=describe(spec, lang),
+            minimum=_minimum_text(spec.kpi, spec.effective_min_volume, lang),
+        )
+    )
+    return "\n".join(lines)
+
+
+def recovery_text(spec: RuleSpec, ev: Evaluation, lasted: timedelta | None, lang: str) -> str:
+    assert ev.value is not None
+    name = kpi_name(spec.kpi)
+    lines = [
+        _("✅ <b>{kpi} is back to normal</b>: {value} for the week {week}.").format(
+            kpi=name, value=_value(spec.kpi, ev.value, lang), week=week_text(ev.week, lang)
+        )
+    ]
+    if ev.baseline is not None:
+        lines.append(
+            _("Median of the {n} weeks before: {baseline}.").format(
+                n=BASELINE_WEEKS, baseline=_value(spec.kpi, ev.baseline, lang)
+            )
+        )
+    tail = _("Rule: {rule}.").format(rule=describe(spec, lang))
+    if lasted is not None:
+        tail += " " + _("The alert lasted {duration}.").format(duration=duration_text(lasted))
+    lines.append(tail)
+    return "\n".join(lines)
+
+
+def alert_keyboard(rule_id: int, week: Period) -> InlineKeyboardMarkup:
+    def button(text: str, action: str, w: int = 0) -> InlineKeyboardButton:
+        return InlineKeyboardButton(
+            text=text, callback_data=AlertButton(a=action, r=rule_id, w=w).pack()
+        )
+
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [button(_("🔕 Snooze 1 day"), "d"), button(_("🔕 Snooze 1 week"), "w")],
+            [
+                button(_("🔇 Mute rule"), "m"),
+                button(_("📊 Week report"), "r", week.start.toordinal()),
+            ],
+        ]
+    )
+
+
+def chart_spec(spec: RuleSpec, ev: Evaluation, lang: str) -> LineChartSpec:
+    scope = spec.account or _("all accounts")
+    return LineChartSpec(
+        points=tuple((m.period.start, m.value) for m in ev.history),
+        title=_("{kpi} by week").format(kpi=kpi_name(spec.kpi)),
+        current_label=scope,
+        baseline=ev.baseline,
+        baseline_label=_("median of 4 weeks") if ev.baseline is not None else "",
+        threshold=spec.value if spec.kind == "threshold" else None,
+        threshold_label=_("threshold") if spec.kind == "threshold" else "",
+        higher_is_better=higher_is_better(spec.kpi),
+        value_format=_CHART_FORMATS[UNITS[spec.kpi]],
+        granularity="week",
+        lang=lang,
+        small=True,
+    )
+
+
+# --------------------------------------------------------------------------- runner
+
+
+class AlertRunner:
+    """Evaluates a workspace's rules and delivers what they say.
+
+    Used after every import, /log and /undo (`on_data_changed`, subscribed to
+    `DataChanged`), after `/alert` adds a rule, and by the scheduled job
+    (`run_all`). Running it twice in a row sends nothing new: the state machine
+    in storage only lets each transition happen once.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        renderer: ChartRenderer,
+        sender: PacedSender,
+        clock: Callable[[], datetime],
+        i18n: I18n,
+    ) -> None:
+        self.storage = storage
+        self.renderer = renderer
+        self.sender = sender
+        self.clock = clock
+        self.i18n = i18n
+
+    def today(self, workspace: Workspace) -> date:
+        return self.clock().astimezone(ZoneInfo(workspace.timezone)).date()
+
+    @contextmanager
+    def _locale(self, workspace: Workspace) -> Iterator[str]:
+        # Inside an update the i18n middleware already chose the user's language;
+        # in the scheduled job it is the default one.
+        lang = workspace.language or self.i18n.current_locale
+        with self.i18n.context(), self.i18n.use_locale(lang):
+            yield lang
+
+    async def on_data_changed(
+        self, bot: Bot, workspace: Workspace, first: date, last: date
+    ) -> None:
+        """Re-evaluate after a data change, unless it missed every week the rules read."""
+        if not touches(evaluation_window(self.today(workspace)), first, last):
+            return
+        await self.evaluate_workspace(bot, workspace)
+
+    async def run_all(self, bot: Bot) -> int:
+        """The scheduled check of every active workspace with a rule on; returns messages sent.
+        One failing workspace never stops the run."""
+        sent = 0
+        for workspace_id in await self.storage.alerts.workspaces_to_check():
+            try:
+                workspace = await self.storage.workspaces.get(workspace_id)
+                if workspace is not None and workspace.active:
+                    sent += await self.evaluate_workspace(bot, workspace)
+            except Exception:
+                log.exception("alert check failed for workspace %s", workspace_id)
+        return sent
+
+    async def _weeks(
+        self, workspace: Workspace, weeks: Sequence[Period], account_id: int | None, growth: bool
+    ) -> list[PeriodData]:
+        days = await self.storage.metrics.daily_totals(
+            workspace.id, weeks[0].start, weeks[-1].end, account_id=account_id
+        )
+        data = [week_data(days, week, workspace.margin) for week in weeks]
+        if growth:
+            # Followers at a week's start are the last value before it: only the
+            # repository's period query sees those.
+            data = [
+                await self.storage.metrics.period_data(
+                    workspace.id, week, account_id=account_id, margin=workspace.margin
+                )
+                for week in weeks
+            ]
+        return data
+
+    async def evaluate_workspace(
+        self, bot: Bot, workspace: Workspace, *, rule_ids: Collection[int] | None = None
+    ) -> int:
+        """Evaluate the workspace's rules that are on; returns the messages sent."""
+        rules = [
+            r
+            for r in await self.storage.alerts.list_rules(workspace.id)
+            if r.enabled and (rule_ids is None or r.id in rule_ids)
+        ]
+        if not rules:
+            return 0
+        now = self.clock()
+        weeks = recent_weeks(self.today(workspace))
+        data: dict[tuple[int | None, bool], list[PeriodData]] = {}
+        sent = 0
+        for rule in rules:
+            key = (rule.account_id, rule.kpi == "growth")
+            if key not in data:
+                data[key] = await self._weeks(workspace, weeks, *key)
+            spec = spec_of(rule)
+            ev = evaluate(spec, [measure(rule.kpi, d) for d in data[key]])
+            action = decide(
+                rule.state, ev, enabled=rule.enabled, snoozed_until=rule.snoozed_until, now=now
+            )
+            if action is Action.NONE:
+                continue
+            period = (ev.week.start, ev.week.end)
+            if action is Action.FIRE:
+                event_id = await self.storage.alerts.fire(
+                    workspace.id, rule.id, now=now, value=ev.value, baseline=ev.baseline,
+                    period=period,
+                )  # fmt: skip
+            else:
+                event_id = await self.storage.alerts.recover(
+                    workspace.id, rule.id, now=now, value=ev.value, baseline=ev.baseline,
+                    period=period,
+                )  # fmt: skip
+            if event_id is None or action is Action.RECOVER_SILENTLY:
+                continue  # another run made this transition, or the rule is snoozed
+            log.info("alert rule %s of workspace %s: %s", rule.id, workspace.id, action.value)
+            if action is Action.FIRE:
+                delivery = await self._send_alert(bot, workspace, rule, ev)
+            else:
+                lasted = now - rule.state_since if rule.state_since else None
+                delivery = await self._send_recovery(bot, workspace, spec, ev, lasted)
+            if delivery.outcome is Outcome.SENT:
+                sent += 1
+                continue
+            # Not delivered: undo the transition so a later run tries again.
+            await self.storage.alerts.revert(
+                workspace.id, rule.id, event_id, rule.state, rule.state_since
+            )
+            if delivery.outcome is Outcome.BLOCKED:
+                await self.storage.workspaces.set_active(workspace.chat_id, False)
+                log.info("workspace %s is inactive: the chat blocked the bot", workspace.id)
+                break
+            log.warning(
+                "alert for rule %s not delivered: %s %s", rule.id, delivery.outcome, delivery.error
+            )
+        return sent
+
+    async def _send_alert(
+        self, bot: Bot, workspace: Workspace, rule: AlertRule, ev: Evaluation
+    ) -> Delivery:
+        spec = spec_of(rule)
+        with self._locale(workspace) as lang:
+            text = alert_text(spec, ev, lang)
+            keyboard = alert_keyboard(rule.id, ev.week)
+            chart = chart_spec(spec, ev, lang)
+        try:
+            png: bytes | None = await self.renderer.render(render_line_chart, chart)
+        except Exception:
+            log.exception("alert chart for rule %s failed; sending text only", rule.id)
+            png = None
+        return await self._deliver(bot, workspace, text, keyboard, png)
+
+    async def _send_recovery(
+        self,
+        bot: Bot,
+        workspace: Workspace,
+        spec: RuleSpec,
+        ev: Evaluation,
+        lasted: timedelta | None,
+    ) -> Delivery:
+        with self._locale(workspace) as lang:
+            text = recovery_text(spec, ev, lasted, lang)
+        return await self._deliver(bot, workspace, text, None, None)
+
+    async def _deliver(
+        self,
+        bot: Bot,
+        workspace: Workspace,
+        text: str,
+        keyboard: InlineKeyboardMarkup | None,
+        png: bytes | None,
+    ) -> Delivery:
+        """Photo with the text as caption when it fits, else photo then text; plain text
+        when Telegram rejects the HTML."""
+        chat_id, group = workspace.chat_id, workspace.is_group
+
+        async def send(html_mode: bool) -> Delivery:
+            body = text if html_mode else plain_text(text)
+            mode = "HTML" if html_mode else None
+            if png is not None:
+                photo = BufferedInputFile(png, filename="alert.png")
+                if len(plain_text(text)) <= CAPTION_LIMIT:
+                    return await self.sender.send(
+                        chat_id, group,
+                        lambda: bot.send_photo(
+                            chat_id, photo, caption=body, parse_mode=mode,
+                            reply_markup=keyboard, disable_notification=False,
+                        ),
+                    )  # fmt: skip
+                first = await self.sender.send(
+                    chat_id, group,
+                    lambda: bot.send_photo(chat_id, photo, disable_notification=False),
+                )  # fmt: skip
+                if first.outcome is not Outcome.SENT:
+                    return first
+            return await self.sender.send(
+                chat_id, group,
+                lambda: bot.send_message(
+                    chat_id, body, parse_mode=mode, reply_markup=keyboard,
+                    disable_notification=False,
+                ),
+            )  # fmt: skip
+
+        delivery = await send(True)
+        if delivery.outcome is Outcome.FAILED and "can't parse entities" in (delivery.error or ""):
+            log.warning(
+                "Telegram rejected the alert's HTML (%s); sending plain text", delivery.error
+            )
+            delivery = await send(False)
+        return delivery
+
+
+# --------------------------------------------------------------------------- /alert, /alerts
+
+
+async def cmd_alert(
+    message: Message,
+    command: CommandObject,
+    storage: Storage,
+    bot: Bot,
+    admins: AdminCache,
+    workspace: Workspace,
+    alerts: AlertRunner,
+    clock: Callable[[], datetime],
+) -> None:
+    args = (command.args or "").strip()
+    lang = current_language()
+    if not args:
+        await message.reply(
+            _("Add an alert rule: /alert &lt;KPI&gt; &lt;condition&gt; [account]")
+            + "\n\n"
+            + examples()
+        )
+        return
+    try:
+        spec = parse_rule(args)
+    except RuleError as exc:
+        await message.reply(rule_error_text(exc))
+        return
+    account_id: int | None = None
+    if spec.account is not None:
+        account = await storage.workspaces.find_account(workspace.id, spec.account)
+        if account is None:
+            await message.reply(
+                _("There is no account {name} in this chat. See /account list.").format(
+                    name=html.escape(spec.account)
+                )
+            )
+            return
+        account_id = account.id
+    if not await require_admin(message, bot, admins):
+        return
+    rules = await storage.alerts.list_rules(workspace.id)
+    if any(spec_of(r) == spec for r in rules):
+        await message.reply(_("This rule already exists. See /alerts."))
+        return
+    if len(rules) >= MAX_RULES:
+        await message.reply(
+            _("A chat can have up to {n} rules. Delete one in /alerts first.").format(n=MAX_RULES)
+        )
+        return
+    rule = await storage.alerts.add_rule(
+        workspace.id, kpi=spec.kpi, kind=spec.kind, op=spec.op, value=spec.value,
+        min_volume=spec.min_volume, account_id=account_id, now=clock(),
+    )  # fmt: skip
+    await message.answer(
+        "\n".join(
+            (
+                _("Rule added: {rule}; {minimum}.").format(
+                    rule=describe(spec, lang),
+                    minimum=_minimum_text(spec.kpi, spec.effective_min_volume, lang),
+                ),
+                _(
+                    "I check the latest complete week (Monday–Sunday) after every import "
+                    "and every hour, and write here once when the rule breaks and once "
+                    "when it is back to normal. All rules: /alerts"
+                ),
+            )
+        )
+    )
+    await alerts.evaluate_workspace(bot, workspace, rule_ids={rule.id})
+
+
+def _state_text(rule: AlertRule, workspace: Workspace, now: datetime) -> str:
+    if not rule.enabled:
+        return _("🔇 off")
+    if rule.state == "firing":
+        since = rule.state_since or now
+        text = _("🔴 alert since {when}").format(when=_local(since, workspace))
+    else:
+        text = _("✅ ok")
+    if rule.snoozed_until is not None and rule.snoozed_until > now:
+        text += " · " + _("🔕 snoozed until {when}").format(
+            when=_local(rule.snoozed_until, workspace)
+        )
+    return text
+
+
+def rules_view(
+    rules: Sequence[AlertRule], workspace: Workspace, now: datetime, lang: str
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    lines = [_("<b>Alert rules</b>")]
+    if not rules:
+        lines.append(_("No rules yet."))
+    rows: list[list[InlineKeyboardButton]] = []
+    for n, rule in enumerate(rules, 1):
+        spec = spec_of(rule)
+        lines.append(f"{n}. {describe(spec, lang)}")
+        lines.append(
+            f"    {_minimum_text(spec.kpi, spec.effective_min_volume, lang)} · "
+            f"{_state_text(rule, workspace, now)}"
+        )
+        toggle = _("🔇 Off {n}") if rule.enabled else _("🔔 On {n}")
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=toggle.format(n=n), callback_data=AlertButton(a="t", r=rule.id).pack()
+                ),
+                InlineKeyboardButton(
+                    text=_("🗑 Delete {n}").format(n=n),
+                    callback_data=AlertButton(a="x", r=rule.id).pack(),
+                ),
+            ]
+        )
+    lines.append("")
+    lines.append(
+        _(
+            "Add: <code>/alert bounce &gt; 60%</code>, <code>/alert cac +25% vk:brand</code>. "
+            "Weeks run Monday–Sunday, time zone {tz}."
+        ).format(tz=html.escape(workspace.timezone))
+    )
+    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
+async def cmd_alerts(
+    message: Message, storage: Storage, workspace: Workspace, clock: Callable[[], datetime]
+) -> None:
+    rules = await storage.alerts.list_rules(workspace.id)
+    text, keyboard = rules_view(rules, workspace, clock(), current_language())
+    await message.answer(text, reply_markup=keyboard)
+
+
+# --------------------------------------------------------------------------- buttons
+
+
+async def _week_report(
+    storage: Storage, workspace: Workspace, rule: AlertRule, week: Period, lang: str
+) -> str:
+    """A short read-only KPI summary of the week, against the week before."""
+    scope = html.escape(rule.account) if rule.account else _("all accounts")
+    lines = [_("📊 <b>Week {week}</b> · {scope}").format(week=week_text(week, lang), scope=scope)]
+    current = await storage.metrics.period_data(
+        workspace.id, week, account_id=rule.account_id, margin=workspace.margin
+    )
+    previous = await storage.metrics.period_data(
+        workspace.id, week.previous(), account_id=rule.account_id, margin=workspace.margin
+    )
+    for kpi in ALERT_KPIS:
+        now_m, before_m = measure(kpi, current), measure(kpi, previous)
+        if now_m.value is None:
+            continue
+        line = f"{kpi_name(kpi)}: {_value(kpi, now_m.value, lang)}"
+        change = (
+            relative_change(now_m.value, before_m.value) if before_m.value is not None else None
+        )
+        if change is not None:
+            line += " " + _("({change} vs the week before)").format(
+                change=format_change(change, lang)
+            )
+        lines.append(html.escape(line))
+    if len(lines) == 1:
+        lines.append(_("No numbers for this week."))
+    return "\n".join(lines)
+
+
+async def on_alert_button(
+    query: CallbackQuery,
+    callback_data: AlertButton,
+    storage: Storage,
+    bot: Bot,
+    admins: AdminCache,
+    workspace: Workspace | None,
+    clock: Callable[[], datetime],
+    alerts: AlertRunner,
+) -> None:
+    # The rule is looked up in the workspace of the chat where the button was
+    # pressed: a forged rule id of another chat finds nothing here.
+    rule = (
+        await storage.alerts.get_rule(workspace.id, callback_data.r)
+        if workspace is not None and query.message is not None
+        else None
+    )
+    if rule is None or workspace is None or query.message is None:
+        await query.answer(_("This rule is not in this chat (or it was deleted)."), show_alert=True)
+        return
+    action = callback_data.a
+    lang = current_language()
+    if action == "r":
+        try:
+            week = Period(
+                date.fromordinal(callback_data.w),
+                date.fromordinal(callback_data.w) + timedelta(days=6),
+            )
+        except (ValueError, OverflowError):
+            await query.answer(_("This button is out of date."), show_alert=True)
+            return
+        await query.answer()
+        await bot.send_message(
+            workspace.chat_id,
+            await _week_report(storage, workspace, rule, week, lang),
+            reply_to_message_id=query.message.message_id,
+        )
+        return
+    if action not in ("d", "w", "m", "t", "x"):
+        await query.answer(_("This button is out of date."), show_alert=True)
+        return
+    if not await require_admin_callback(query, bot, admins):
+        return
+    now = clock()
+    spec = spec_of(rule)
+    if action in ("d", "w"):
+        until = now + (SNOOZE_DAY if action == "d" else SNOOZE_WEEK)
+        await storage.alerts.snooze(workspace.id, rule.id, until)
+        when = _local(until, workspace)
+        await query.answer(_("Snoozed until {when}.").format(when=when))
+        await bot.send_message(
+            workspace.chat_id,
+            _("🔕 {rule}: quiet until {when}.").format(rule=describe(spec, lang), when=when),
+        )
+        return
+    if action == "m":
+        await storage.alerts.set_enabled(workspace.id, rule.id, False)
+        await query.answer(_("Rule muted."))
+        await bot.send_message(
+            workspace.chat_id,
+            _("🔇 {rule}: muted. Switch it back on in /alerts.").format(rule=describe(spec, lang)),
+        )
+        return
+    if action == "t":
+        await storage.alerts.set_enabled(workspace.id, rule.id, not rule.enabled)
+        await query.answer(_("Rule switched off.") if rule.enabled else _("Rule switched on."))
+    else:
+        await storage.alerts.delete_rule(workspace.id, rule.id)
+        await query.answer(_("Rule deleted."))
+    rules = await storage.alerts.list_rules(workspace.id)
+    text, keyboard = rules_view(rules, workspace, now, lang)
+    await bot.edit_message_text(
+        text, chat_id=workspace.chat_id, message_id=query.message.message_id, reply_markup=keyboard
+    )
+    if action == "t" and not rule.enabled:
+        await alerts.evaluate_workspace(bot, workspace, rule_ids={rule.id})
+
+
+def create_router() -> Router:
+    router = Router(name="alerts")
+    router.message.register(cmd_alert, Command("alert"))
+    router.message.register(cmd_alerts, Command("alerts"))
+    router.callback_query.register(on_alert_button, AlertButton.filter(F.r > 0))
+    return router
