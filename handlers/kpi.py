@@ -1,0 +1,449 @@
+"""The KPI commands: /reach /engagement (/er) /conversion /growth /clicks (/ctr) /bounce
+/visitors /timeonpage /hashtags /formats /cac /mentions /roi /audience /report /kpi.
+
+All of them only read, so anyone in a chat may use them. Each takes an optional
+period and an optional account in either order (`/roi 30d vk:brand`); the
+default is the last 30 days including today in the workspace's time zone, all
+accounts together. Sums come from SQL (`storage.metrics.period_data`); the
+formulas are `kpi.kpis`; the words are `handlers.kpi_texts`.
+
+The eleven single-KPI commands share one handler, `cmd_single_kpi`: they differ
+only in the formula they pick.
+
+`/audience` shows the latest snapshot, so a period argument is accepted but does
+not narrow it (a breakdown is a state, not a flow).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import BufferedInputFile, Message
+from aiogram.utils.i18n import gettext as _
+
+from handlers import kpi_texts as t
+from handlers.rendering import ChartRenderer
+from handlers.replies import CAPTION_LIMIT, TEXT_LIMIT, current_language, split_text
+from kpi.accounts import normalize_account
+from kpi.charts import BarChartSpec, BarGroup, render_bar_chart
+from kpi.kpis import (
+    KPI_FUNCTIONS,
+    KPI_KEYS,
+    AudienceRow,
+    GroupRow,
+    audience,
+    compare,
+    formats,
+    hashtags,
+)
+from kpi.kpis import resolve_kpi as resolve_kpi_name
+from kpi.models import Period, PeriodData
+from kpi.periods import ACCEPTED_FORMS, PeriodError, split_period_account
+from storage import Storage
+from storage.records import Account, Workspace
+
+log = logging.getLogger(__name__)
+
+# Command → KPI key of the single-KPI commands.
+SINGLE_KPI_COMMANDS: dict[str, str] = {
+    "reach": "reach",
+    "engagement": "engagement",
+    "er": "engagement",
+    "conversion": "conversion",
+    "growth": "growth",
+    "clicks": "clicks",
+    "ctr": "clicks",
+    "bounce": "bounce",
+    "visitors": "visitors",
+    "timeonpage": "time_on_page",
+    "cac": "cac",
+    "mentions": "mentions",
+    "roi": "roi",
+}
+# /report's order: the SPEC's list of 12 (hashtags are a line of their own).
+REPORT_KPIS: tuple[str, ...] = tuple(k for k in KPI_KEYS if k in KPI_FUNCTIONS)
+TOP_ROWS = 5
+AUDIENCE_BARS = 8  # buckets per dimension on the chart; the rest become "other"
+# Module-level so a test can shrink it and watch /report split.
+REPORT_LIMIT = TEXT_LIMIT
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What a KPI command was asked about."""
+
+    period: Period
+    account: Account | None
+    lang: str
+
+    @property
+    def account_id(self) -> int | None:
+        return self.account.id if self.account else None
+
+    @property
+    def account_name(self) -> str | None:
+        return self.account.name if self.account else None
+
+
+def _period_error(exc: PeriodError, command: str) -> str:
+    token = html.escape(exc.token[:64])
+    reasons = {
+        "unknown": _("“{token}” is not a period."),
+        "bad_date": _("“{token}”: there is no such date."),
+        "reversed": _("“{token}”: the period ends before it starts."),
+        "zero": _("“{token}”: a period needs at least one day."),
+        "too_long": _("“{token}”: a period can be at most 10 years long."),
+        "out_of_range": _("“{token}”: dates must be between 2000 and a year from today."),
+        "future": _("“{token}”: the period starts in the future."),
+        "two_periods": _("Give one period, not two (“{token}”)."),
+        "extra_args": _("Give one account at most (“{token}”)."),
+    }
+    reason = reasons.get(exc.code, reasons["unknown"]).format(token=token)
+    forms = ", ".join(f"<code>{html.escape(f)}</code>" for f in ACCEPTED_FORMS)
+    return "\n".join(
+        (
+            reason,
+            _("Periods: {forms}.").format(forms=forms),
+            _(
+                "Example: <code>/{command} 30d vk:brand</code> (period and account in any order)."
+            ).format(command=command),
+        )
+    )
+
+
+def _unknown_account(typed: str, accounts: list[Account]) -> str:
+    names = ", ".join(f"<code>{html.escape(a.name)}</code>" for a in accounts)
+    return "\n".join(
+        (
+            _("There is no account “{name}” in this chat.").format(name=html.escape(typed[:64])),
+            _("Accounts: {names}. Add one: /account add vk:brand").format(names=names),
+        )
+    )
+
+
+def today_in(workspace: Workspace, clock: Callable[[], datetime]) -> datetime:
+    return clock().astimezone(ZoneInfo(workspace.timezone))
+
+
+async def read_selection(
+    message: Message,
+    command: CommandObject,
+    storage: Storage,
+    workspace: Workspace,
+    clock: Callable[[], datetime],
+) -> Selection | None:
+    """Period and account from the command's arguments; on a bad one replies and returns None."""
+    lang = current_language()
+    today = today_in(workspace, clock).date()
+    try:
+        period, typed = split_period_account(command.args or "", today)
+    except PeriodError as exc:
+        await message.reply(_period_error(exc, command.command.lower()))
+        return None
+    account = None
+    if typed is not None:
+        name = normalize_account(typed)
+        if name is not None:
+            account = await storage.workspaces.find_account(workspace.id, name)
+        if account is None:
+            accounts = await storage.workspaces.list_accounts(workspace.id)
+            await message.reply(_unknown_account(typed, accounts))
+            return None
+    return Selection(period, account, lang)
+
+
+async def load_periods(
+    storage: Storage, workspace: Workspace, sel: Selection, *, with_posts: bool = False
+) -> tuple[PeriodData, PeriodData]:
+    """Sums for the period and for the previous period of equal length (one connection)."""
+    return await storage.metrics.period_pair(
+        workspace.id,
+        sel.period,
+        account_id=sel.account_id,
+        margin=workspace.margin,
+        with_posts=with_posts,
+    )
+
+
+async def cmd_single_kpi(
+    message: Message,
+    command: CommandObject,
+    storage: Storage,
+    workspace: Workspace,
+    clock: Callable[[], datetime],
+) -> None:
+    key = SINGLE_KPI_COMMANDS[command.command.lower()]
+    sel = await read_selection(message, command, storage, workspace, clock)
+    if sel is None:
+        return
+    current, previous = await load_periods(storage, workspace, sel)
+    formula = KPI_FUNCTIONS[key]
+    result, before = formula(current), formula(previous)
+    text = t.kpi_answer(
+        result, before, compare(result, before), sel.period, sel.account_name, sel.lang
+    )
+    for part in split_text(text):
+        await message.answer(part)
+
+
+async def cmd_report(
+    message: Message,
+    command: CommandObject,
+    storage: Storage,
+    workspace: Workspace,
+    clock: Callable[[], datetime],
+) -> None:
+    sel = await read_selection(message, command, storage, workspace, clock)
+    if sel is None:
+        return
+    current, previous = await load_periods(storage, workspace, sel, with_posts=True)
+    if current.days_with_data == 0 and not current.posts:
+        span = await storage.metrics.data_span(workspace.id, sel.account_id)
+        text = t.no_data_answer(sel.period, sel.account_name, span.last_day, sel.lang)
+        await message.answer(text)
+        return
+    pairs = []
+    for key in REPORT_KPIS:
+        formula = KPI_FUNCTIONS[key]
+        result = formula(current)
+        pairs.append((result, compare(result, formula(previous))))
+    rows = [r for r in hashtags(current.posts) if r.err is not None]
+    best_worst = (rows[0], rows[-1]) if len(rows) >= 2 else None
+    text = t.report_answer(
+        pairs,
+        best_worst,
+        bool(current.posts),
+        sel.period,
+        sel.account_name,
+        current.days_with_data,
+        sel.lang,
+    )
+    for part in split_text(text, REPORT_LIMIT):
+        await message.answer(part)
+
+
+def _ranked_lines(rows: list[GroupRow], lang: str, *, hashtag: bool) -> list[str]:
+    if len(rows) <= 2 * TOP_ROWS:
+        lines = [_("<b>All, best first:</b>")]
+        lines += [t.group_line(i, r, lang, hashtag=hashtag) for i, r in enumerate(rows, 1)]
+        return lines
+    lines = [_("<b>Best:</b>")]
+    lines += [t.group_line(i, r, lang, hashtag=hashtag) for i, r in enumerate(rows[:TOP_ROWS], 1)]
+    lines.append(_("<b>Worst:</b>"))
+    first = len(rows) - TOP_ROWS + 1
+    lines += [
+        t.group_line(i, r, lang, hashtag=hashtag) for i, r in enumerate(rows[-TOP_ROWS:], first)
+    ]
+    return lines
+
+
+async def _groups_answer(
+    message: Message,
+    command: CommandObject,
+    storage: Storage,
+    workspace: Workspace,
+    clock: Callable[[], datetime],
+    *,
+    by_hashtag: bool,
+) -> None:
+    sel = await read_selection(message, command, storage, workspace, clock)
+    if sel is None:
+        return
+    lang = sel.lang
+    posts = await storage.metrics.posts_in_period(workspace.id, sel.period, sel.account_id)
+    title = t.kpi_name("hashtags" if by_hashtag else "formats")
+    lines = [t.header(title, sel.period, sel.account_name, lang)]
+    if not posts:
+        lines.append(_("No posts in this period."))
+        lines.append(
+            _(
+                "Send a CSV/XLSX file with one row per post: date, format, text or hashtags, "
+                "reach, likes, comments, shares, saves."
+            )
+        )
+        await message.answer("\n".join(lines))
+        return
+    rows = hashtags(posts) if by_hashtag else formats(posts)
+    baseline = next((r.baseline_err for r in rows), None)
+    posts_line = _("Posts: {n}").format(n=len(posts))
+    if baseline is not None:
+        posts_line += " · " + _("ERR of all posts: {value}").format(
+            value=t.value_text(baseline, "percent", lang)
+        )
+    lines.append(posts_line)
+    if not rows:
+        lines.append(
+            _("No hashtag is used in 2 or more posts.")
+            if by_hashtag
+            else _("No post format is used in 2 or more posts.")
+        )
+    else:
+        lines += _ranked_lines(rows, lang, hashtag=by_hashtag)
+        if rows[0].basis == "impressions":
+            lines.append("ℹ️ " + _("The posts have no reach: ERR is by impressions."))
+        if by_hashtag:
+            lines.append("ℹ️ " + _("Hashtags used in fewer than 2 posts are left out."))
+    lines.append(t.hashtag_formula())
+    for part in split_text("\n".join(lines)):
+        await message.answer(part)
+
+
+async def cmd_hashtags(
+    message: Message,
+    command: CommandObject,
+    storage: Storage,
+    workspace: Workspace,
+    clock: Callable[[], datetime],
+) -> None:
+    await _groups_answer(message, command, storage, workspace, clock, by_hashtag=True)
+
+
+async def cmd_formats(
+    message: Message,
+    command: CommandObject,
+    storage: Storage,
+    workspace: Workspace,
+    clock: Callable[[], datetime],
+) -> None:
+    await _groups_answer(message, command, storage, workspace, clock, by_hashtag=False)
+
+
+def _audience_groups(
+    breakdown: dict[str, tuple[AudienceRow, ...]],
+) -> tuple[BarGroup, ...]:
+    groups = []
+    for dimension, rows in breakdown.items():
+        shown = [r for r in rows if r.share is not None]
+        bars = [(t.audience_bucket(r.bucket), r.share or 0.0) for r in shown[:AUDIENCE_BARS]]
+        rest = sum(r.share or 0.0 for r in shown[AUDIENCE_BARS:])
+        if rest > 0:
+            bars.append((_("other"), rest))
+        if bars:
+            groups.append(BarGroup(t.audience_dimension(dimension), tuple(bars)))
+    return tuple(groups)
+
+
+def _audience_text(groups: tuple[BarGroup, ...], lang: str, *, per_group: int | None) -> str:
+    lines = []
+    for group in groups:
+        bars = group.bars if per_group is None else group.bars[:per_group]
+        items = ", ".join(
+            f"{html.escape(label)} {t.value_text(share, 'percent', lang)}" for label, share in bars
+        )
+        lines.append(f"<b>{group.title}</b>: {items}")
+    return "\n".join(lines)
+
+
+async def cmd_audience(
+    message: Message,
+    command: CommandObject,
+    storage: Storage,
+    workspace: Workspace,
+    clock: Callable[[], datetime],
+    renderer: ChartRenderer,
+) -> None:
+    sel = await read_selection(message, command, storage, workspace, clock)
+    if sel is None:
+        return
+    lang = sel.lang
+    day, buckets = await storage.metrics.latest_audience(workspace.id, sel.account_id)
+    title = t.kpi_name("audience")
+    if day is None or not buckets:
+        await message.answer(
+            "\n".join(
+                (
+                    f"<b>{title}</b> · {t.account_label(sel.account_name)}",
+                    _("No audience breakdown yet."),
+                    _(
+                        "Send a CSV/XLSX file with the columns dimension (age, gender, city), "
+                        "bucket and share or count — e.g. an audience export from VK or "
+                        "Instagram statistics."
+                    ),
+                )
+            )
+        )
+        return
+    groups = _audience_groups(audience(buckets))
+    subtitle = _("{account} · as of {day}").format(
+        account=t.account_label(sel.account_name), day=t.format_day(day, lang)
+    )
+    head = f"<b>{title}</b> · {subtitle}"
+    try:
+        spec = BarChartSpec(title=title, groups=groups, subtitle=html.unescape(subtitle), lang=lang)
+        png = await renderer.render(render_bar_chart, spec)
+    except Exception:
+        log.exception("audience chart failed for workspace %s", workspace.id)
+        text = head + "\n" + _audience_text(groups, lang, per_group=None)
+        for part in split_text(text):
+            await message.answer(part)
+        return
+    caption = head + "\n" + _audience_text(groups, lang, per_group=3)
+    if len(caption) > CAPTION_LIMIT:
+        caption = head
+    await message.answer_photo(BufferedInputFile(png, filename="audience.png"), caption=caption)
+
+
+def _kpi_block(key: str) -> str:
+    commands = t.KPI_COMMANDS[key]
+    formula = t.hashtag_formula() if key == "hashtags" else t.formula_words(_main_formula(key))
+    return "\n".join(
+        (
+            f"<b>{t.kpi_name(key)}</b> — {commands}",
+            t.explanation(key),
+            f"<i>{html.escape(formula)}</i>",
+        )
+    )
+
+
+def _main_formula(key: str) -> str:
+    return {
+        "engagement": "err_reach",
+        "conversion": "conversion_clicks",
+    }.get(key, key)
+
+
+async def cmd_kpi(message: Message, command: CommandObject) -> None:
+    arg = (command.args or "").strip()
+    if arg:
+        word = arg.split()[0]
+        key = resolve_kpi_name(word)
+        if key is None and word.lower().lstrip("/") in ("formats", "форматы"):
+            key = "hashtags"
+        if key is None:
+            names = ", ".join(KPI_KEYS)
+            await message.reply(
+                _("I don't know the KPI “{name}”. Known: {names}.").format(
+                    name=html.escape(word[:64]), names=names
+                )
+            )
+            return
+        await message.answer(_kpi_block(key))
+        return
+    blocks = [_("<b>The 12 KPIs</b> — any of them: /kpi roi")]
+    blocks += [_kpi_block(key) for key in KPI_KEYS]
+    blocks.append(
+        _(
+            "Every KPI command takes a period and an account in any order: "
+            "<code>/roi 30d vk:brand</code>. /report shows them all."
+        )
+    )
+    for part in split_text("\n\n".join(blocks)):
+        await message.answer(part)
+
+
+def create_router() -> Router:
+    router = Router(name="kpi")
+    router.message.register(cmd_single_kpi, Command(*SINGLE_KPI_COMMANDS, ignore_case=True))
+    router.message.register(cmd_report, Command("report", ignore_case=True))
+    router.message.register(cmd_hashtags, Command("hashtags", ignore_case=True))
+    router.message.register(cmd_formats, Command("formats", ignore_case=True))
+    router.message.register(cmd_audience, Command("audience", ignore_case=True))
+    router.message.register(cmd_kpi, Command("kpi", ignore_case=True))
+    return router

@@ -1,0 +1,686 @@
+"""The words of the KPI answers: names, formulas, notes, hints, dates, changes.
+
+Everything here turns `kpi` results into translated, HTML-safe text; no I/O.
+Strings go through gettext (`_`); month names and the plural of "day" are
+tables below, because gettext plurals would not survive our one-dict-per-file
+catalogue tooling and dates are formatted in code like numbers are.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+from babel.support import LazyProxy
+
+from kpi.kpis import (
+    FORMULAS,
+    INTERACTION_PARTS,
+    MISSING,
+    ZERO_DENOMINATOR,
+    Change,
+    GroupRow,
+    KpiResult,
+)
+from kpi.metrics import display_name
+from kpi.models import Period
+from kpi.numbers import (
+    MINUS,
+    format_change,
+    format_duration,
+    format_money,
+    format_number,
+    format_percent,
+    format_value,
+)
+
+_MONTHS = {
+    "ru": ("янв", "фев", "мар", "апр", "мая", "июн", "июл", "авг", "сен", "окт", "ноя", "дек"),
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+}
+
+
+def _ru(lang: str) -> bool:
+    return lang.startswith("ru")
+
+
+def format_day(day: date, lang: str) -> str:
+    """`5 ноя 2026` / `Nov 5, 2026`."""
+    month = _MONTHS["ru" if _ru(lang) else "en"][day.month - 1]
+    return f"{day.day} {month} {day.year}" if _ru(lang) else f"{month} {day.day}, {day.year}"
+
+
+def format_period(period: Period, lang: str) -> str:
+    """Short and unambiguous: `1–30 ноя 2026`, `Nov 1–30, 2026`, `15 окт – 13 ноя 2026`,
+    `Dec 15, 2025 – Jan 13, 2026`; one day is just the day."""
+    start, end = period.start, period.end
+    if start == end:
+        return format_day(start, lang)
+    months = _MONTHS["ru" if _ru(lang) else "en"]
+    m1, m2 = months[start.month - 1], months[end.month - 1]
+    if start.year != end.year:
+        return f"{format_day(start, lang)} – {format_day(end, lang)}"
+    if _ru(lang):
+        if start.month == end.month:
+            return f"{start.day}–{end.day} {m2} {end.year}"
+        return f"{start.day} {m1} – {end.day} {m2} {end.year}"
+    if start.month == end.month:
+        return f"{m1} {start.day}–{end.day}, {end.year}"
+    return f"{m1} {start.day} – {m2} {end.day}, {end.year}"
+
+
+def days_of(n: int, lang: str) -> str:
+    """`30 дней`/`31 дня` as the object of "из" (genitive), `30 days` in English."""
+    if _ru(lang):
+        word = "дня" if n % 10 == 1 and n % 100 != 11 else "дней"
+        return f"{n} {word}"
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+# --- names ----------------------------------------------------------------------
+
+
+_KPI_NAMES: Mapping[str, LazyProxy] = {
+    "reach": __("Reach"),
+    "engagement": __("Engagement (ERR)"),
+    "conversion": __("Conversion rate"),
+    "growth": __("Audience growth"),
+    "clicks": __("Link clicks"),
+    "bounce": __("Bounce rate"),
+    "visitors": __("New visitors"),
+    "time_on_page": __("Time on page"),
+    "hashtags": __("Hashtags"),
+    "formats": __("Post formats"),
+    "cac": __("CAC"),
+    "mentions": __("Brand mentions"),
+    "roi": __("ROI"),
+    "audience": __("Audience"),
+}
+
+
+def kpi_name(key: str) -> str:
+    return str(_KPI_NAMES[key])
+
+
+_PSEUDO_METRICS: Mapping[str, LazyProxy] = {
+    "followers_start": __("followers at start"),
+    "followers_end": __("followers at end"),
+    "margin": __("margin"),
+    "cost": __("cost"),
+}
+
+
+def metric_name(name: str, lang: str) -> str:
+    """A metric as users type it in `/log`; the formula's pseudo-inputs too."""
+    if name in _PSEUDO_METRICS:
+        return str(_PSEUDO_METRICS[name])
+    return display_name(name, "ru" if _ru(lang) else "en")
+
+
+def account_label(account: str | None) -> str:
+    return html.escape(account) if account else _("all accounts")
+
+
+def header(title: str, period: Period, account: str | None, lang: str) -> str:
+    return f"<b>{title}</b> · {format_period(period, lang)} · {account_label(account)}"
+
+
+# --- formulas ------------------------------------------------------------------------
+
+
+_FORMULA_WORDS: Mapping[str, LazyProxy] = {
+    "reach": __("Reach = Σ reach"),
+    "err_reach": __("ERR = Σ interactions / Σ reach × 100"),
+    "err_impressions": __("ERR = Σ interactions / Σ impressions × 100"),
+    "conversion_clicks": __("CR = Σ conversions / Σ link clicks × 100"),
+    "conversion_sessions": __("CR = Σ conversions / Σ sessions × 100"),
+    "growth": __("Growth = (followers at end − followers at start) / followers at start × 100"),
+    "growth_flows": __("Growth = (Σ new followers − Σ unfollows) / followers at start × 100"),
+    "clicks": __("Clicks = Σ link clicks"),
+    "bounce": __("Bounce rate = Σ bounces / Σ sessions × 100"),
+    "visitors": __("New share = Σ new visitors / (Σ new visitors + Σ returning visitors) × 100"),
+    "time_on_page": __("Time on page = Σ time on page, s / Σ pageviews"),
+    "cac": __("CAC = (Σ ad spend + Σ content cost) / Σ new customers"),
+    "mentions": __("Mentions = Σ mentions"),
+    "roi": __("ROI = (Σ revenue × margin − cost) / cost × 100, cost = Σ ad spend + Σ content cost"),
+}
+
+
+def formula_words(formula: str) -> str:
+    """The formula in words, translated (`ERR = Σ взаимодействий / Σ охвата × 100`)."""
+    return str(_FORMULA_WORDS[formula])
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def _number(x: float, lang: str) -> str:
+    # Sums in a formula: integers stay whole, fractions keep up to 2 decimals.
+    return format_number(x, lang, digits=max(3, len(str(int(abs(x)))) + 2))
+
+
+def formula_numbers(result: KpiResult, lang: str) -> str | None:
+    """The formula with the period's sums put in (`1 234 / 56 789 × 100`), or None
+    when an input is unknown."""
+    values: dict[str, str] = {}
+    for name, value in result.inputs:
+        values[name] = (
+            format_percent(value * 100, lang) if name == "margin" else _number(value, lang)
+        )
+    parts = [(n, v) for n, v in result.inputs if n in INTERACTION_PARTS]
+    if parts:
+        joined = " + ".join(_number(v, lang) for _, v in parts)
+        values["interactions"] = f"({joined})" if len(parts) > 1 else joined
+    template = FORMULAS[result.formula].replace("Σ ", "")
+    names = _PLACEHOLDER.findall(template)
+    if any(n not in values for n in names):
+        return None
+    return _PLACEHOLDER.sub(lambda m: values[m[1]], template)
+
+
+def formula_line(result: KpiResult, lang: str) -> str:
+    """`Formula: ERR = … = 375 / 56 789 × 100 = 0.66%`."""
+    text = formula_words(result.formula)
+    numbers = formula_numbers(result, lang)
+    if numbers is not None:
+        text += f" = {numbers}"
+        if result.value is not None:
+            text += f" = {value_text(result.value, result.unit, lang)}"
+    return _("Formula: {formula}").format(formula=text)
+
+
+# --- values and changes ------------------------------------------------------------
+
+
+def value_text(value: float, unit: str, lang: str) -> str:
+    return format_value(value, unit, lang)
+
+
+def _absolute(delta: float, unit: str, lang: str) -> str:
+    sign = "+" if delta > 0 else (MINUS if delta < 0 else "")
+    magnitude = abs(delta)
+    if unit == "percent":
+        body = format_number(magnitude, lang)
+        return sign + body + (" п.п." if _ru(lang) else " pp")
+    if unit == "money":
+        return sign + format_money(magnitude, lang)
+    if unit == "duration":
+        return sign + format_duration(magnitude)
+    return sign + format_number(magnitude, lang)
+
+
+def change_text(change: Change, unit: str, lang: str) -> str | None:
+    """`↑ +6 789 (+13,6 %) 🟢`, `↓ −2,1 п.п. 🔴`, `→ no change`; None without both values.
+
+    Percent KPIs change in percentage points only: a relative change of a
+    percentage ("+25 % of 1.2 %") is easy to misread.
+    """
+    if change.absolute is None:
+        return None
+    if change.absolute == 0:
+        return "→ " + _("no change")
+    arrow = "↑" if change.absolute > 0 else "↓"
+    text = f"{arrow} {_absolute(change.absolute, unit, lang)}"
+    if unit != "percent" and change.relative is not None:
+        text += f" ({format_change(change.relative, lang)})"
+    if change.better is not None:
+        text += " 🟢" if change.better else " 🔴"
+    return text
+
+
+def previous_line(previous: KpiResult, change: Change, period: Period, lang: str) -> str:
+    when = format_period(period, lang)
+    if previous.value is None:
+        return _("Previous period ({period}): no value").format(period=when)
+    text = _("Previous period ({period}): {value}").format(
+        period=when, value=value_text(previous.value, previous.unit, lang)
+    )
+    change_str = change_text(change, previous.unit, lang)
+    return f"{text} · {change_str}" if change_str else text
+
+
+def completeness_line(result: KpiResult, lang: str) -> str:
+    line = _("Data for {n} of {period_days}").format(
+        n=result.days_with_data, period_days=days_of(result.days, lang)
+    )
+    return line if result.days_with_data >= result.days else f"⚠️ {line}"
+
+
+# --- extras and notes ----------------------------------------------------------------
+
+
+_NOTES: Mapping[str, LazyProxy] = {
+    "reach_sum_overstates": __(
+        "A sum of daily reach counts a person once for every day they saw a post, "
+        "so it overstates unique reach."
+    ),
+    "by_impressions": __(
+        "No reach in this period: ERR is by impressions, which gives a lower figure than by reach."
+    ),
+    "sessions_denominator": __("No link clicks in this period: conversion is per session."),
+    "from_follower_flows": __(
+        "No follower count at the end of the period: the net is new followers − unfollows."
+    ),
+    "interactions_total": __(
+        "Interactions are the platform's total: likes, comments, shares and saves "
+        "are not given separately."
+    ),
+    "partial_cost": __("Only one kind of cost is known; the other counts as 0."),
+}
+
+
+def note_text(code: str) -> str:
+    return str(_NOTES[code]) if code in _NOTES else code
+
+
+def extras_lines(result: KpiResult, lang: str) -> list[str]:
+    """Secondary figures of a KPI, one line each, only those that have a value."""
+    x = result.extras
+    lines: list[str] = []
+
+    def add(key: str, text: str) -> None:
+        if x.get(key) is not None:
+            lines.append(text)
+
+    def num(key: str) -> str:
+        return format_number(x.get(key) or 0.0, lang)
+
+    def pct(key: str) -> str:
+        return format_percent(x.get(key) or 0.0, lang)
+
+    def money(key: str) -> str:
+        return format_money(x.get(key) or 0.0, lang)
+
+    if result.kpi == "reach":
+        add("impressions", _("Impressions: {value}").format(value=num("impressions")))
+        add(
+            "frequency",
+            _("Frequency: {value} (impressions / reach)").format(value=num("frequency")),
+        )
+    elif result.kpi == "engagement":
+        add("interactions", _("Interactions: {value}").format(value=num("interactions")))
+        add(
+            "er_followers",
+            _("ER by followers: {value} per post").format(value=pct("er_followers")),
+        )
+        add(
+            "err_impressions", _("ERR by impressions: {value}").format(value=pct("err_impressions"))
+        )
+    elif result.kpi == "growth":
+        net = x.get("net")
+        if net is not None:
+            sign = "+" if net > 0 else ""
+            lines.append(
+                _("Net new followers: {value}").format(value=sign + format_number(net, lang))
+            )
+        add("new_followers", _("New followers: {value}").format(value=num("new_followers")))
+        add("unfollows", _("Unfollows: {value}").format(value=num("unfollows")))
+    elif result.kpi == "clicks":
+        add("ctr", _("CTR: {value} (link clicks / impressions × 100)").format(value=pct("ctr")))
+    elif result.kpi == "visitors":
+        add(
+            "returning_share",
+            _("Returning visitors: {value}").format(value=pct("returning_share")),
+        )
+    elif result.kpi == "cac":
+        add("cost", _("Cost: {value}").format(value=money("cost")))
+    elif result.kpi == "mentions":
+        add("positive_share", _("Positive: {value}").format(value=pct("positive_share")))
+        add("negative_share", _("Negative: {value}").format(value=pct("negative_share")))
+    elif result.kpi == "roi":
+        add("cost", _("Cost: {value}").format(value=money("cost")))
+        add("profit", _("Profit: {value}").format(value=money("profit")))
+    return lines
+
+
+# --- what is missing and how to add it ----------------------------------------------
+
+# How to type a metric in /log when the plain name is not the natural way.
+_LOG_FORMS = {
+    "bounces": ("отказы=…%", "bounce rate=…%"),
+    "time_on_page_s": ("время на странице=м:сс", "avg time on page=m:ss"),
+}
+
+
+def _missing_metrics(result: KpiResult) -> list[str]:
+    names: list[str] = []
+    for name in result.missing:
+        expanded = list(INTERACTION_PARTS) if name == "interactions" else [name]
+        names.extend(n for n in expanded if n not in names)
+    return names
+
+
+def log_hint(metrics: Sequence[str], lang: str) -> str:
+    """`/log охват=… лайки=…` for the given metrics."""
+    forms = []
+    for name in metrics:
+        special = _LOG_FORMS.get(name)
+        if special:
+            forms.append(special[0] if _ru(lang) else special[1])
+        else:
+            forms.append(f"{metric_name(name, lang)}=…")
+    return "/log " + " ".join(forms)
+
+
+def denominator_name(result: KpiResult, lang: str) -> str:
+    by_formula = {
+        "err_reach": ("reach",),
+        "err_impressions": ("impressions",),
+        "conversion_clicks": ("link_clicks",),
+        "conversion_sessions": ("sessions",),
+        "growth": ("followers_start",),
+        "growth_flows": ("followers_start",),
+        "bounce": ("sessions",),
+        "visitors": ("new_visitors", "returning_visitors"),
+        "time_on_page": ("pageviews",),
+        "cac": ("new_customers",),
+        "roi": ("ad_spend", "content_cost"),
+    }
+    names = by_formula.get(result.formula, ())
+    return " + ".join(metric_name(n, lang) for n in names) or "?"
+
+
+def missing_lines(result: KpiResult, lang: str) -> list[str]:
+    """Why there is no value and how to fix it (empty when there is a value)."""
+    if result.value is not None:
+        return []
+    if result.reason == ZERO_DENOMINATOR:
+        return [
+            _(
+                "Can't compute: {denominator} is 0 in this period, and there is no dividing by 0."
+            ).format(denominator=html.escape(denominator_name(result, lang)))
+        ]
+    metrics = _missing_metrics(result)
+    names = ", ".join(metric_name(n, lang) for n in metrics)
+    if result.kpi in ("cac", "roi") and {"ad_spend", "content_cost"} <= set(metrics):
+        names = names.replace(
+            f"{metric_name('ad_spend', lang)}, {metric_name('content_cost', lang)}",
+            _("{a} or {b}").format(
+                a=metric_name("ad_spend", lang), b=metric_name("content_cost", lang)
+            ),
+        )
+    return [
+        _("Can't compute: no data on {metrics} in this period.").format(metrics=html.escape(names)),
+        _("Add them: <code>{example}</code> or send a CSV/XLSX file with these columns.").format(
+            example=html.escape(log_hint(metrics, lang))
+        ),
+    ]
+
+
+# --- hashtags and formats -------------------------------------------------------------
+
+
+def group_line(rank: int, row: GroupRow, lang: str, *, hashtag: bool) -> str:
+    label = html.escape(("#" + row.key) if hashtag else row.key)
+    parts = [_("posts: {n}").format(n=row.posts)]
+    if row.avg_reach is not None:
+        parts.append(_("avg reach {value}").format(value=format_number(row.avg_reach, lang)))
+    if row.err is not None:
+        parts.append(f"ERR {format_percent(row.err, lang)}")
+    if row.lift is not None:
+        parts.append(_("{lift} vs all posts").format(lift=format_change(row.lift, lang)))
+    return f"{rank}. <b>{label}</b> — " + " · ".join(parts)
+
+
+def audience_dimension(name: str) -> str:
+    names = {"age": _("Age"), "gender": _("Gender"), "city": _("City"), "country": _("Country")}
+    return names.get(name, html.escape(name))
+
+
+def audience_bucket(bucket: str) -> str:
+    genders: Mapping[str, str] = {
+        "female": _("women"),
+        "f": _("women"),
+        "women": _("women"),
+        "male": _("men"),
+        "m": _("men"),
+        "men": _("men"),
+    }
+    return genders.get(bucket.strip().lower(), bucket)
+
+
+# --- /kpi: what each KPI means -----------------------------------------------------
+
+KPI_COMMANDS = {
+    "reach": "/reach",
+    "engagement": "/engagement, /er",
+    "conversion": "/conversion",
+    "growth": "/growth",
+    "clicks": "/clicks, /ctr",
+    "bounce": "/bounce",
+    "visitors": "/visitors",
+    "time_on_page": "/timeonpage",
+    "hashtags": "/hashtags, /formats",
+    "cac": "/cac",
+    "mentions": "/mentions",
+    "roi": "/roi",
+}
+
+
+_EXPLANATIONS: Mapping[str, LazyProxy] = {
+    "reach": __(
+        "How many people saw your posts: the sum of daily reach over the period. "
+        "Impressions count every view; frequency = impressions / reach shows how often "
+        "one person saw you."
+    ),
+    "engagement": __(
+        "How actively people react to what they see: likes, comments, shares and saves "
+        "per 100 people reached. ER by followers divides interactions per post by the "
+        "average follower count."
+    ),
+    "conversion": __(
+        "Which share of the people who clicked a link did what you wanted: bought, signed "
+        "up, left a request. Without link clicks the bot divides by site sessions and says so."
+    ),
+    "growth": __(
+        "How fast the audience grows: the change in followers over the period against the "
+        "count at its start. Without follower counts the net is new followers − unfollows."
+    ),
+    "clicks": __(
+        "How many times people clicked links in posts and ads. CTR is clicks per 100 "
+        "impressions: how well a post makes people act."
+    ),
+    "bounce": __(
+        "Which share of site visits ended on the first page. Lower is better: a rise means "
+        "the page does not match what the post promised."
+    ),
+    "visitors": __(
+        "Which share of the site's visitors came for the first time and which came back. "
+        "Social media brings new people; returning ones show loyalty."
+    ),
+    "time_on_page": __(
+        "How long people stay on a page: total time over pageviews, shown as m:ss. "
+        "Longer usually means the content holds attention."
+    ),
+    "hashtags": __(
+        "Which hashtags and post formats work: for each, the posts, average reach, ERR and "
+        "the lift against the ERR of all posts. Hashtags used in fewer than 2 posts are left "
+        "out. Needs a file with one row per post."
+    ),
+    "cac": __(
+        "How much one new customer costs: ad spend plus content cost over new customers. "
+        "Lower is better."
+    ),
+    "mentions": __(
+        "How often people talk about the brand, and the shares of positive and negative "
+        "mentions when they are known."
+    ),
+    "roi": __(
+        "What the marketing money returns: profit (revenue × margin) minus cost, over cost. "
+        "0 % means it paid for itself. The margin is 100 % unless set with /margin."
+    ),
+}
+
+
+def explanation(key: str) -> str:
+    return str(_EXPLANATIONS[key])
+
+
+def hashtag_formula() -> str:
+    return _(
+        "ERR of a hashtag = Σ interactions / Σ reach of its posts × 100; "
+        "lift = (its ERR / ERR of all posts − 1) × 100"
+    )
+
+
+# --- whole answers --------------------------------------------------------------------
+
+
+def kpi_answer(
+    result: KpiResult,
+    previous: KpiResult,
+    change: Change,
+    period: Period,
+    account: str | None,
+    lang: str,
+) -> str:
+    """One KPI: value, previous period and change, secondary figures, formula with the
+    sums, completeness, notes; or why there is no value and how to get one."""
+    lines = [header(kpi_name(result.kpi), period, account, lang)]
+    if result.value is not None:
+        lines.append(f"<b>{value_text(result.value, result.unit, lang)}</b>")
+    else:
+        lines.extend(missing_lines(result, lang))
+    lines.append(previous_line(previous, change, period.previous(), lang))
+    lines.extend(extras_lines(result, lang))
+    lines.append(formula_line(result, lang))
+    if result.reason != MISSING:
+        lines.append(completeness_line(result, lang))
+    lines.extend(f"ℹ️ {note_text(code)}" for code in result.notes)
+    return "\n".join(lines)
+
+
+def compact_change(change: Change, unit: str, lang: str) -> str:
+    """The change in a /report line: p.p. for percent KPIs, else relative (absolute
+    when the previous value was 0)."""
+    if change.absolute is None:
+        return _("no earlier data") if change.previous is None else ""
+    if change.absolute == 0:
+        return "→ " + _("no change")
+    arrow = "↑" if change.absolute > 0 else "↓"
+    if unit == "percent" or change.relative is None:
+        text = f"{arrow} {_absolute(change.absolute, unit, lang)}"
+    else:
+        text = f"{arrow} {format_change(change.relative, lang)}"
+    if change.better is not None:
+        text += " 🟢" if change.better else " 🔴"
+    return text
+
+
+def report_line(result: KpiResult, change: Change, lang: str) -> str:
+    value = value_text(result.value or 0.0, result.unit, lang)
+    detail = ""
+    x = result.extras
+    if result.kpi == "engagement" and "by_impressions" in result.notes:
+        detail = _(" (by impressions)")
+    elif result.kpi == "growth" and x.get("net") is not None:
+        net = x["net"] or 0.0
+        detail = f" ({'+' if net > 0 else ''}{format_number(net, lang)})"
+    elif result.kpi == "clicks" and x.get("ctr") is not None:
+        detail = f" (CTR {format_percent(x['ctr'] or 0.0, lang)})"
+    elif result.kpi == "visitors":
+        detail = _(" new")
+    line = f"• {kpi_name(result.kpi)}: <b>{value}</b>{detail}"
+    change_str = compact_change(change, result.unit, lang)
+    return f"{line} · {change_str}" if change_str else line
+
+
+def missing_reason(result: KpiResult, lang: str) -> str:
+    if result.reason == ZERO_DENOMINATOR:
+        return _("{denominator} = 0").format(
+            denominator=html.escape(denominator_name(result, lang))
+        )
+    names = ", ".join(metric_name(n, lang) for n in _missing_metrics(result))
+    return _("no data: {metrics}").format(metrics=html.escape(names))
+
+
+def report_answer(
+    pairs: Sequence[tuple[KpiResult, Change]],
+    best_worst: tuple[GroupRow, GroupRow] | None,
+    has_posts: bool,
+    period: Period,
+    account: str | None,
+    days_with_data: int,
+    lang: str,
+) -> str:
+    """Every KPI the data allows, one or two lines each, then what cannot be computed."""
+    lines = [header(_("Report"), period, account, lang)]
+    completeness = _("Data for {n} of {period_days}").format(
+        n=days_with_data, period_days=days_of(period.days, lang)
+    )
+    lines.append(
+        _("{completeness} · compared with {period}").format(
+            completeness=completeness, period=format_period(period.previous(), lang)
+        )
+    )
+    lines.append("")
+    missing: list[KpiResult] = []
+    for result, change in pairs:
+        if result.value is None:
+            missing.append(result)
+        else:
+            lines.append(report_line(result, change, lang))
+        # Hashtags sit at their place in the SPEC's list of 12.
+        if result.kpi == "time_on_page" and best_worst is not None:
+            best, worst = best_worst
+            lines.append(
+                "• "
+                + _(
+                    "Hashtags: best {best} (ERR {best_err}), worst {worst} (ERR {worst_err})"
+                ).format(
+                    best=html.escape("#" + best.key),
+                    best_err=format_percent(best.err or 0.0, lang),
+                    worst=html.escape("#" + worst.key),
+                    worst_err=format_percent(worst.err or 0.0, lang),
+                )
+                + " — /hashtags"
+            )
+    if missing or best_worst is None:
+        lines.append("")
+        lines.append(_("<b>Can't compute:</b>"))
+        for result in missing:
+            lines.append(f"• {kpi_name(result.kpi)} — {missing_reason(result, lang)}")
+        if best_worst is None:
+            reason = (
+                _("no hashtag is used in 2 or more posts")
+                if has_posts
+                else _("no posts: send a file with one row per post")
+            )
+            lines.append(f"• {kpi_name('hashtags')} — {reason}")
+        wanted: list[str] = []
+        for result in missing:
+            for name in _missing_metrics(result):
+                if name not in wanted:
+                    wanted.append(name)
+        if wanted:
+            lines.append(
+                _("Add data: <code>{example}</code> or send a CSV/XLSX file.").format(
+                    example=html.escape(log_hint(wanted[:8], lang))
+                )
+            )
+    lines.append(_("What each KPI means: /kpi"))
+    return "\n".join(lines)
+
+
+def no_data_answer(period: Period, account: str | None, last_day: date | None, lang: str) -> str:
+    lines = [
+        header(_("Report"), period, account, lang),
+        _("No numbers for this period yet."),
+    ]
+    if last_day is not None and last_day not in period:
+        lines.append(
+            _("The latest data is for {day}: try /report {year}.").format(
+                day=format_day(last_day, lang), year=last_day.year
+            )
+        )
+    lines.append(
+        _(
+            "Add numbers: <code>/log reach=12000 likes=340</code>, step by step with /add, "
+            "or send a CSV/XLSX export as a file. What each KPI means: /kpi"
+        )
+    )
+    return "\n".join(lines)
