@@ -62,15 +62,34 @@ class AccountExists(ValueError):
 
 
 class WorkspaceRepo:
+    """Workspaces and accounts.
+
+    Every update reads its chat's workspace, so reads are cached in memory and
+    every write below drops the cache. That is safe because one bot token has
+    exactly one polling process, and all workspace writes go through this class.
+    """
+
+    _CACHE_LIMIT = 20_000
+
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._cache: dict[int, Workspace] = {}
 
     async def get_by_chat(self, chat_id: int) -> Workspace | None:
+        cached = self._cache.get(chat_id)
+        if cached is not None:
+            return cached
         async with self._engine.connect() as conn:
             row = (
                 await conn.execute(select(workspaces).where(workspaces.c.chat_id == chat_id))
             ).first()
-        return _workspace(row) if row else None
+        if row is None:
+            return None
+        workspace = _workspace(row)
+        if len(self._cache) >= self._CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[chat_id] = workspace
+        return workspace
 
     async def get(self, workspace_id: int) -> Workspace | None:
         async with self._engine.connect() as conn:
@@ -146,6 +165,8 @@ class WorkspaceRepo:
             result = await conn.execute(
                 update(workspaces).where(workspaces.c.chat_id == chat_id).values(**values)
             )
+        # After the commit: a read racing with this write can't re-cache the old row.
+        self._cache.pop(chat_id, None)
         return bool(result.rowcount)
 
     async def set_language(self, chat_id: int, language: str | None) -> bool:
@@ -201,11 +222,14 @@ class WorkspaceRepo:
                 .where(workspaces.c.id == old)
                 .values(chat_id=new_chat_id, chat_type="supergroup", active=True)
             )
+        self._cache.pop(old_chat_id, None)
+        self._cache.pop(new_chat_id, None)
         return True
 
     async def delete(self, workspace_id: int) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(delete(workspaces).where(workspaces.c.id == workspace_id))
+        self._cache.clear()
 
     async def active_workspaces(self) -> list[Workspace]:
         async with self._engine.connect() as conn:
