@@ -1,0 +1,221 @@
+"""/chart <kpi> [period] [account]: a PNG line chart of one KPI by day or by week.
+
+Each point is the KPI of that day's (or week's) sums, computed by the same KPI
+functions as the text answers (`kpi.digest.bucket_period_data`), never an average
+of daily ratios. Periods up to 62 days are drawn by day, longer ones by ISO week
+(partial weeks at the ends are clipped to the period). The previous period of
+equal length is drawn faintly behind.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import BufferedInputFile, Message
+from aiogram.utils.i18n import gettext as _
+
+from handlers.kpi_texts import change_text, format_period, kpi_name, value_text
+from handlers.rendering import ChartRenderer
+from handlers.replies import CAPTION_LIMIT, current_language
+from kpi.accounts import normalize_account
+from kpi.charts import LineChartSpec, ValueFormat, render_line_chart
+from kpi.digest import bucket_period_data, chart_buckets, granularity_for, kpi_series
+from kpi.kpis import (
+    KPI_FUNCTIONS,
+    KPI_KEYS,
+    Change,
+    KpiResult,
+    compare,
+    needed_metrics,
+    resolve_kpi,
+)
+from kpi.metrics import display_name
+from kpi.numbers import format_change, format_number
+from kpi.periods import ACCEPTED_FORMS, PeriodError, split_period_account
+from storage import Storage
+from storage.records import Workspace
+
+log = logging.getLogger(__name__)
+
+CHARTABLE: tuple[str, ...] = tuple(k for k in KPI_KEYS if k in KPI_FUNCTIONS)
+
+
+def unit_text(unit: str) -> str:
+    return {
+        "percent": "%",
+        "money": _("money"),
+        "duration": _("min:sec"),
+    }.get(unit) or _("count")
+
+
+def short_change(change: Change, unit: str, lang: str) -> str | None:
+    """The change without arrow or colour, for a dashboard tile (it draws its own):
+    `+4,1 п.п.` for percent KPIs (a change of a percentage), else `+12 %`."""
+    if change.absolute is None:
+        return None
+    if unit != "percent" and change.relative is not None:
+        return format_change(change.relative, lang)
+    number = format_number(change.absolute, lang)
+    sign = "+" if change.absolute > 0 and number.strip("0,.\u00a0") else ""
+    if unit == "percent":
+        return sign + number + (" п.п." if lang == "ru" else " pp")
+    return None
+
+
+def kpi_list() -> str:
+    return ", ".join(f"<code>{k}</code> ({kpi_name(k)})" for k in CHARTABLE)
+
+
+def _usage() -> str:
+    return _(
+        "Which KPI? <code>/chart bounce 90d vk:brand</code> — a KPI, then a period "
+        "and an account if you like.\nKPIs: {kpis}."
+    ).format(kpis=kpi_list())
+
+
+async def cmd_chart(
+    message: Message,
+    command: CommandObject,
+    storage: Storage,
+    renderer: ChartRenderer,
+    workspace: Workspace,
+    clock: Callable[[], datetime],
+) -> None:
+    words = (command.args or "").split(maxsplit=1)
+    if not words:
+        await message.reply(_usage())
+        return
+    kpi = resolve_kpi(words[0])
+    if kpi is None or kpi not in KPI_FUNCTIONS:
+        if kpi == "hashtags":
+            intro = _("Hashtags are compared per post, not drawn over time: try /hashtags.")
+        else:
+            intro = _("I don't know the KPI “{value}”.").format(value=html.escape(words[0][:64]))
+        await message.reply(f"{intro}\n{_usage()}")
+        return
+    lang = current_language()
+    today = clock().astimezone(ZoneInfo(workspace.timezone)).date()
+    try:
+        period, account_word = split_period_account(words[1] if len(words) > 1 else "", today)
+    except PeriodError as exc:
+        await message.reply(
+            _("I can't read the period “{value}”. Accepted: {forms}.").format(
+                value=html.escape(exc.token[:64]), forms=", ".join(ACCEPTED_FORMS)
+            )
+        )
+        return
+    account_id = None
+    account_label = ""
+    if account_word is not None:
+        name = normalize_account(account_word)
+        account = await storage.workspaces.find_account(workspace.id, name) if name else None
+        if account is None:
+            await message.reply(
+                _("There is no account {name}.").format(name=html.escape(account_word[:64]))
+            )
+            return
+        account_id, account_label = account.id, account.name
+
+    previous = period.previous()
+    granularity = granularity_for(period)
+    rows, before = await storage.digests.day_rows(
+        workspace.id, previous.start, period.end, account_id=account_id
+    )
+    buckets = chart_buckets(period, granularity)
+    prev_buckets = chart_buckets(previous, granularity)
+    data = bucket_period_data(rows, before, [*prev_buckets, *buckets], margin=workspace.margin)
+    prev_values = kpi_series(data[: len(prev_buckets)], kpi)
+    values = kpi_series(data[len(prev_buckets) :], kpi)
+    name = kpi_name(kpi)
+    period_text = format_period(period, lang)
+    if all(v is None for v in values):
+        metrics = ", ".join(display_name(m, lang) for m in needed_metrics(kpi))
+        await message.reply(
+            _(
+                "No data for {kpi} in {period}, so there is nothing to draw. "
+                "It is computed from: {metrics}. Add them with /log or a file."
+            ).format(kpi=name, period=period_text, metrics=metrics)
+        )
+        return
+
+    whole, whole_prev = bucket_period_data(
+        rows, before, [previous, period], margin=workspace.margin
+    )[::-1]
+    func = KPI_FUNCTIONS[kpi]
+    current, earlier = func(whole), func(whole_prev)
+    unit = current.unit
+    title = f"{name} · {account_label}" if account_label else name
+    by = _("{unit}, by day") if granularity == "day" else _("{unit}, by week")
+    spec = LineChartSpec(
+        points=tuple((b.start, v) for b, v in zip(buckets, values, strict=True)),
+        previous=tuple((b.start, v) for b, v in zip(prev_buckets, prev_values, strict=True)),
+        title=title,
+        unit_label=by.format(unit=unit_text(unit)),
+        current_label=period_text,
+        previous_label=_("previous period"),
+        higher_is_better=current.higher_is_better,
+        value_format=value_format(unit),
+        granularity=granularity,
+        lang=lang,
+    )
+    caption = _chart_caption(name, account_label, period_text, current, earlier, lang)
+    try:
+        png = await renderer.render(render_line_chart, spec)
+    except Exception:
+        # The numbers still answer the question; say so rather than apologise.
+        log.exception("chart rendering failed for workspace %s, kpi %s", workspace.id, kpi)
+        await message.reply(caption)
+        return
+    await message.answer_photo(
+        BufferedInputFile(png, filename=f"{kpi}.png"), caption=caption[:CAPTION_LIMIT]
+    )
+
+
+def value_format(unit: str) -> ValueFormat:
+    if unit in ("percent", "money", "duration"):
+        return unit  # type: ignore[return-value]
+    return "count"
+
+
+def _chart_caption(
+    name: str,
+    account: str,
+    period_text: str,
+    current: KpiResult,
+    earlier: KpiResult,
+    lang: str,
+) -> str:
+    head = f"<b>{html.escape(name)}</b>"
+    if account:
+        head += f" · {html.escape(account)}"
+    lines = [f"{head} · {period_text}"]
+    if current.value is None:
+        lines.append(_("No value for the whole period."))
+    else:
+        lines.append(
+            _("For the period: {value}").format(value=value_text(current.value, current.unit, lang))
+        )
+    if earlier.value is not None:
+        moved = change_text(compare(current, earlier), current.unit, lang)
+        text = _("Previous period: {value}").format(
+            value=value_text(earlier.value, current.unit, lang)
+        )
+        lines.append(f"{text} ({moved})" if moved else text)
+    lines.append(
+        _("Days with data: {days} of {total}").format(
+            days=current.days_with_data, total=current.days
+        )
+    )
+    return "\n".join(lines)
+
+
+def create_router() -> Router:
+    router = Router(name="charts")
+    router.message.register(cmd_chart, Command("chart"))
+    return router

@@ -1,0 +1,803 @@
+"""The weekly digest: /digest (schedule, buttons, "send now") and the periodic job.
+
+The job (`digest_tick`, every minute) asks storage which workspaces' local send
+time in this ISO week has passed without a digest_log row, sends those, and
+pre-renders the dashboards of the workspaces due in the next few minutes into a
+bounded in-memory cache, so rendering is off the sending path.
+
+Exactly-once, as close as Telegram allows. Sending a message and writing "sent"
+cannot be one transaction, so a crash between them must either repeat the
+message or lose it. We choose to lose it (at-most-once), and make the window in
+which that can happen as small as possible:
+
+* the (workspace, week) row is *claimed* (an INSERT guarded by the unique key)
+  right before the first HTTP request, after the rate limiter has let it through,
+  not when the run starts: a digest that is queued, rendering or waiting for its
+  slot when the process dies has no row, and the next tick sends it;
+* a claimed row is never sent again automatically (a duplicate digest in a team
+  chat is worse than a missing one, and "/digest now" recovers the rare loss);
+* on cancellation (SIGTERM, shutdown) the run stops starting new digests, cancels
+  those that have not claimed yet, and gives the claimed ones — their HTTP request
+  is in flight — a few seconds to finish and be marked, so a graceful restart
+  loses nothing and repeats nothing. Only a hard kill inside that in-flight
+  request can lose a digest;
+* failures that delivered nothing (429s past the retries, 5xx, network) are
+  marked `failed` and retried after 30 minutes within the same week.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import os
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from handlers.charts import short_change, value_format
+from handlers.delivery import Delivery, Outcome, PacedSender
+from handlers.kpi_texts import compact_change, format_day, format_period, kpi_name, value_text
+from handlers.permissions import AdminCache, require_admin, require_admin_callback
+from handlers.rendering import ChartRenderer
+from handlers.replies import TEXT_LIMIT, current_language, split_text
+from kpi.charts import DashboardSpec, DashboardTile, format_value, render_dashboard
+from kpi.digest import (
+    SPARK_WEEKS,
+    TileData,
+    bucket_period_data,
+    dashboard_tiles,
+    fit_caption,
+    iso_week_key,
+    last_day_with_data,
+    next_send_time,
+    parse_time,
+    parse_weekday,
+    report_week,
+    top_changes,
+    trend,
+    week_buckets,
+)
+from kpi.models import Period
+from storage import Storage
+from storage.digests import DueDigest
+from storage.records import Workspace
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# 2,000 dashboards due in the same minute take ~3-5 minutes to render on two
+# cores; rendering them this far ahead keeps the send run at Telegram's pace.
+PRERENDER_AHEAD = timedelta(minutes=15)
+SEND_CONCURRENCY = 32
+SHUTDOWN_GRACE_S = 10.0
+TIME_PRESETS = ("09:00", "10:00", "12:00", "15:00", "18:00")
+TOP_CHANGES = 3
+
+
+# --------------------------------------------------------------------------- render cache
+
+
+class DigestCache:
+    """Rendered dashboards keyed by their spec (equal spec ⇒ equal picture).
+
+    Bounded by total bytes; pre-rendering stops when it is full instead of
+    evicting pictures that are about to be sent. A picture is taken out when it
+    is used: a digest goes out once.
+    """
+
+    def __init__(
+        self,
+        max_bytes: int = 384 * 2**20,
+        max_age_s: float = 2 * PRERENDER_AHEAD.total_seconds(),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_bytes = max_bytes
+        self.max_age_s = max_age_s
+        self._clock = clock
+        # spec -> (PNG, when it was put); a spec whose data changed is never taken,
+        # so entries expire.
+        self._items: OrderedDict[DashboardSpec, tuple[bytes, float]] = OrderedDict()
+        self._bytes = 0
+        self.hits = 0
+        self.misses = 0
+        # The background pre-render batch started by a tick, if any.
+        self.warming: asyncio.Task[int] | None = None
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def size(self) -> int:
+        return self._bytes
+
+    def has_room(self, reserve: int = 256 * 1024) -> bool:
+        return self._bytes + reserve <= self.max_bytes
+
+    def __contains__(self, spec: DashboardSpec) -> bool:
+        return spec in self._items
+
+    def expire(self) -> None:
+        """Drop pictures older than `max_age_s` (oldest first)."""
+        limit = self._clock() - self.max_age_s
+        while self._items:
+            spec, (png, added) = next(iter(self._items.items()))
+            if added > limit:
+                break
+            del self._items[spec]
+            self._bytes -= len(png)
+
+    def put(self, spec: DashboardSpec, png: bytes) -> None:
+        if spec in self._items:
+            return
+        self.expire()
+        while self._items and self._bytes + len(png) > self.max_bytes:
+            _old, (dropped, _added) = self._items.popitem(last=False)
+            self._bytes -= len(dropped)
+        self._items[spec] = (png, self._clock())
+        self._bytes += len(png)
+
+    def take(self, spec: DashboardSpec) -> bytes | None:
+        entry = self._items.pop(spec, None)
+        if entry is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._bytes -= len(entry[0])
+        return entry[0]
+
+
+async def render_cached(
+    renderer: ChartRenderer, cache: DigestCache, spec: DashboardSpec
+) -> bytes | None:
+    """The dashboard PNG from the cache or freshly rendered; None if rendering fails."""
+    png = cache.take(spec)
+    if png is not None:
+        return png
+    try:
+        return await renderer.render(render_dashboard, spec)
+    except Exception:
+        log.exception("digest dashboard rendering failed (%s tiles)", len(spec.tiles))
+        return None
+
+
+# --------------------------------------------------------------------------- composing
+
+
+@dataclass(frozen=True, slots=True)
+class DigestData:
+    report: Period
+    tiles: tuple[TileData, ...]
+    last_day: date | None  # newest day with data up to the report's end
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedDigest:
+    caption: str  # ≤ 1024, goes with the picture
+    details: tuple[str, ...]  # text messages after the picture (lines the caption had no room for)
+    text: tuple[str, ...]  # the whole digest as text messages, when there is no picture
+    spec: DashboardSpec | None  # None: nothing to draw (no KPI in 12 weeks)
+
+
+async def load_digest_data(storage: Storage, workspace: Workspace, report: Period) -> DigestData:
+    weeks = week_buckets(report, SPARK_WEEKS)
+    rows, before = await storage.digests.day_rows(workspace.id, weeks[0].start, report.end)
+    data = bucket_period_data(rows, before, weeks, margin=workspace.margin)
+    tiles = tuple(dashboard_tiles(data))
+    return DigestData(report, tiles, last_day_with_data(rows, report.end))
+
+
+def _title(workspace: Workspace) -> str:
+    return workspace.title or _("Your SMM KPIs")
+
+
+def _week_label(report: Period, lang: str) -> str:
+    number = iso_week_key(report.start).split("-W")[1].lstrip("0")
+    return _("week {number}, {period}").format(number=number, period=format_period(report, lang))
+
+
+def _tile_line(tile: TileData, lang: str) -> str:
+    name = html.escape(kpi_name(tile.kpi))
+    if tile.value is None:
+        return _("{name}: no data this week").format(name=name)
+    value = value_text(tile.value, tile.unit, lang)
+    line = f"{name}: <b>{value}</b>"
+    moved = compact_change(tile.change, tile.unit, lang)
+    return f"{line} · {moved}" if moved else line
+
+
+def compose_digest(workspace: Workspace, data: DigestData, lang: str) -> PreparedDigest:
+    """The digest's texts and dashboard spec (call with the workspace's locale active)."""
+    report = data.report
+    title = _title(workspace)
+    week = _week_label(report, lang)
+    head = [
+        _("<b>{title}</b> · weekly digest").format(title=html.escape(title)),
+        week[:1].upper() + week[1:],
+    ]
+    has_week = any(t.value is not None for t in data.tiles)
+    if data.last_day is not None:
+        head.append(_("Data as of {day}").format(day=format_day(data.last_day, lang)))
+    if not has_week:
+        if data.last_day is not None:
+            head.append(
+                _(
+                    "⚠️ No numbers for this week — the newest are from {day}. "
+                    "Send fresh ones with /log or a file."
+                ).format(day=format_day(data.last_day, lang))
+            )
+        else:
+            head.append(_("⚠️ No numbers for this week. Send fresh ones with /log or a file."))
+    top = top_changes(data.tiles, TOP_CHANGES)
+    rest = [t for t in data.tiles if t not in top]
+    items = [_tile_line(t, lang) for t in (*top, *rest)]
+    if top:
+        head.append(_("Biggest changes first:"))
+
+    def more(n: int) -> str:
+        return _("…and {count} more below.").format(count=n)
+
+    caption, overflow = fit_caption(head, items, more=more)
+    details: tuple[str, ...] = ()
+    if overflow:
+        details = tuple(split_text("\n".join([_("More for {week}:").format(week=week), *overflow])))
+    text = tuple(split_text("\n".join([*head, *items]), TEXT_LIMIT))
+
+    spec = None
+    if data.tiles:
+        subtitle = week
+        if data.last_day is not None:
+            subtitle += " · " + _("data as of {day}").format(day=format_day(data.last_day, lang))
+        spec = DashboardSpec(
+            title=title,
+            subtitle=subtitle,
+            tiles=tuple(_dashboard_tile(t, lang) for t in data.tiles),
+        )
+    return PreparedDigest(caption, details, text, spec)
+
+
+def _dashboard_tile(tile: TileData, lang: str) -> DashboardTile:
+    value = (
+        format_value(tile.value, value_format(tile.unit), lang)
+        if tile.value is not None
+        else _("no data")
+    )
+    return DashboardTile(
+        name=kpi_name(tile.kpi),
+        value_text=value,
+        change_text=short_change(tile.change, tile.unit, lang),
+        better=tile.change.better,
+        trend=trend(tile.change),
+        spark=tile.spark,
+    )
+
+
+async def prepare(
+    storage: Storage, i18n: I18n, workspace: Workspace, report: Period, default_language: str
+) -> PreparedDigest:
+    data = await load_digest_data(storage, workspace, report)
+    lang = workspace.language or default_language
+    with i18n.context(), i18n.use_locale(lang):
+        return compose_digest(workspace, data, lang)
+
+
+# --------------------------------------------------------------------------- sending
+
+
+class AlreadyClaimed(Exception):
+    """Another run has this (workspace, week); nothing was sent."""
+
+
+async def send_prepared(
+    bot: Bot,
+    sender: PacedSender,
+    chat_id: int,
+    is_group: bool,
+    prepared: PreparedDigest,
+    png: bytes | None,
+    *,
+    silent: bool,
+    before_first_request: Callable[[], Awaitable[None]] | None = None,
+) -> Delivery:
+    """The picture with its caption and the details, or the text-only digest.
+
+    `before_first_request` runs once, after the rate limiter let the first request
+    through and before it is made (the digest log claim).
+    """
+    pending = before_first_request
+
+    def guarded(call: Callable[[], Awaitable[T]]) -> Callable[[], Awaitable[T]]:
+        async def run() -> T:
+            nonlocal pending
+            if pending is not None:
+                hook, pending = pending, None
+                await hook()
+            return await call()
+
+        return run
+
+    async def paced(call: Callable[[], Awaitable[Any]]) -> Delivery:
+        return await sender.send(chat_id, is_group, guarded(call))
+
+    if png is not None:
+        photo = BufferedInputFile(png, filename="digest.png")
+        delivery = await paced(
+            lambda: bot.send_photo(
+                chat_id, photo, caption=prepared.caption, disable_notification=silent
+            )
+        )
+        if delivery.outcome is not Outcome.FAILED or _transient(delivery):
+            if delivery.outcome is Outcome.SENT:
+                await _follow_up(sender, bot, chat_id, is_group, prepared.details)
+            return delivery
+        # Telegram refused the picture itself (a 400): the text still goes out.
+        log.warning("digest photo refused in chat %s (%s); sending text", chat_id, delivery.error)
+    first, *rest = prepared.text
+    delivery = await paced(lambda: bot.send_message(chat_id, first, disable_notification=silent))
+    if delivery.outcome is Outcome.SENT:
+        await _follow_up(sender, bot, chat_id, is_group, rest)
+    return delivery
+
+
+def _transient(delivery: Delivery) -> bool:
+    error = delivery.error or ""
+    return error == "429" or not error.lower().startswith("bad request")
+
+
+async def _follow_up(
+    sender: PacedSender, bot: Bot, chat_id: int, is_group: bool, texts: Sequence[str]
+) -> None:
+    for text in texts:
+        result = await sender.send(
+            chat_id,
+            is_group,
+            lambda text=text: bot.send_message(chat_id, text, disable_notification=True),  # type: ignore[misc]
+        )
+        if result.outcome is not Outcome.SENT:
+            log.warning("digest details to chat %s not sent: %s", chat_id, result.error)
+            return
+
+
+def _message_id(delivery: Delivery) -> int | None:
+    return getattr(delivery.result, "message_id", None)
+
+
+@dataclass
+class RunReport:
+    sent: int = 0
+    text_only: int = 0
+    blocked: int = 0
+    failed: int = 0
+    already_claimed: int = 0
+    migrated: int = 0
+    errors: int = 0
+    sent_workspaces: list[int] = field(default_factory=list)
+
+
+@dataclass
+class DigestJob:
+    """What a digest run needs; built once from the dispatcher's dependencies."""
+
+    bot: Bot
+    storage: Storage
+    renderer: ChartRenderer
+    sender: PacedSender
+    i18n: I18n
+    cache: DigestCache
+    clock: Callable[[], datetime]
+    default_language: str = "ru"
+
+
+@dataclass
+class _Flight:
+    claimed: bool = False
+
+
+async def _deliver_one(job: DigestJob, item: DueDigest, flight: _Flight, report: RunReport) -> None:
+    ws, week = item.workspace, item.slot.week
+    storage = job.storage
+    try:
+        prepared = await prepare(storage, job.i18n, ws, item.slot.report, job.default_language)
+        png = await render_cached(job.renderer, job.cache, prepared.spec) if prepared.spec else None
+
+        async def claim() -> None:
+            if not await storage.digests.claim(ws.id, week, job.clock()):
+                raise AlreadyClaimed
+            flight.claimed = True
+
+        chat_id = ws.chat_id
+        delivery = await send_prepared(
+            job.bot, job.sender, chat_id, ws.is_group, prepared, png,
+            silent=True, before_first_request=claim,
+        )  # fmt: skip
+        if delivery.outcome is Outcome.MIGRATED and delivery.new_chat_id is not None:
+            report.migrated += 1
+            await storage.workspaces.migrate_chat(chat_id, delivery.new_chat_id)
+            chat_id = delivery.new_chat_id
+            delivery = await send_prepared(
+                job.bot, job.sender, chat_id, True, prepared, png, silent=True
+            )
+        now = job.clock()
+        if delivery.outcome is Outcome.SENT:
+            await storage.digests.mark_sent(ws.id, week, now, _message_id(delivery))
+            report.sent += 1
+            report.text_only += png is None
+            report.sent_workspaces.append(ws.id)
+        elif delivery.outcome in (Outcome.BLOCKED, Outcome.MIGRATED):
+            await storage.workspaces.set_active(chat_id, False)
+            await storage.digests.mark_skipped(ws.id, week, now)
+            report.blocked += 1
+        else:
+            await storage.digests.mark_failed(ws.id, week, now)
+            report.failed += 1
+    except AlreadyClaimed:
+        report.already_claimed += 1
+    except Exception:
+        # One workspace never stops the run.
+        log.exception("digest for workspace %s (week %s) failed", ws.id, week)
+        report.errors += 1
+        if flight.claimed:
+            await storage.digests.mark_failed(ws.id, week, job.clock())
+
+
+async def run_digests(
+    job: DigestJob, items: Sequence[DueDigest], *, concurrency: int = SEND_CONCURRENCY
+) -> RunReport:
+    """Send the due digests, `concurrency` at a time (the sender paces the requests)."""
+    report = RunReport()
+    slots = asyncio.Semaphore(concurrency)
+    flights: dict[asyncio.Task[None], _Flight] = {}
+
+    def done(task: asyncio.Task[None]) -> None:
+        slots.release()
+        flights.pop(task, None)
+
+    try:
+        for item in items:
+            await slots.acquire()
+            flight = _Flight()
+            task = asyncio.create_task(_deliver_one(job, item, flight, report))
+            flights[task] = flight
+            task.add_done_callback(done)
+        while flights:
+            await asyncio.wait(list(flights))
+    except asyncio.CancelledError:
+        in_flight = [t for t, f in flights.items() if f.claimed]
+        for task, flight in list(flights.items()):
+            if not flight.claimed:
+                task.cancel()
+        if in_flight:
+            # Their request is on the wire: let it finish and be marked.
+            await asyncio.wait(in_flight, timeout=SHUTDOWN_GRACE_S)
+        for task in list(flights):
+            task.cancel()
+        raise
+    return report
+
+
+async def prerender(job: DigestJob, items: Sequence[DueDigest]) -> int:
+    """Render the dashboards of soon-due digests into the cache; returns how many."""
+    slots = asyncio.Semaphore(max(1, os.cpu_count() or 1))
+    rendered = 0
+
+    async def one(item: DueDigest) -> None:
+        nonlocal rendered
+        async with slots:
+            if not job.cache.has_room():
+                return
+            try:
+                prepared = await prepare(
+                    job.storage, job.i18n, item.workspace, item.slot.report, job.default_language
+                )
+                spec = prepared.spec
+                if spec is None or spec in job.cache:
+                    return
+                png = await job.renderer.render(render_dashboard, spec)
+            except Exception:
+                log.exception("pre-rendering the digest of workspace %s failed", item.workspace.id)
+                return
+            job.cache.put(spec, png)
+            rendered += 1
+
+    await asyncio.gather(*(one(i) for i in items))
+    return rendered
+
+
+async def digest_tick(job: DigestJob) -> RunReport:
+    """The periodic job: send what is due; pre-render what is due within minutes.
+
+    Pre-rendering runs in the background (one batch at a time, held by the cache)
+    so that a long batch never delays the next tick's sends.
+    """
+    now = job.clock()
+    job.cache.expire()
+    due = await job.storage.digests.workspaces_due_for_digest(now)
+    if job.cache.warming is None or job.cache.warming.done():
+        due_ids = {d.workspace.id for d in due}
+        soon = [
+            d
+            for d in await job.storage.digests.workspaces_due_for_digest(now + PRERENDER_AHEAD)
+            if d.workspace.id not in due_ids
+        ]
+        if soon:
+            job.cache.warming = asyncio.create_task(prerender(job, soon))
+    report = await run_digests(job, due)
+    if due:
+        log.info(
+            "digests: %s sent (%s text only), %s blocked, %s failed, %s errors, %s taken",
+            report.sent, report.text_only, report.blocked, report.failed, report.errors,
+            report.already_claimed,
+        )  # fmt: skip
+    return report
+
+
+async def run_digest_tick(**deps: Any) -> None:
+    """APScheduler entry point (kwargs from `create_jobs`)."""
+    await digest_tick(DigestJob(**deps))
+
+
+# --------------------------------------------------------------------------- /digest
+
+
+class DigestButton(CallbackData, prefix="dg"):
+    ws: int
+    act: str  # on, off, day, time, now
+    val: str = ""
+
+
+def _weekday_names() -> tuple[str, ...]:
+    return (_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun"))
+
+
+def schedule_text(workspace: Workspace, now: datetime) -> str:
+    lang = current_language()
+    if not workspace.digest_enabled:
+        state = _("<b>Weekly digest</b>: off.")
+    else:
+        nxt = next_send_time(
+            now, workspace.digest_weekday, workspace.digest_time, workspace.timezone
+        ).astimezone(ZoneInfo(workspace.timezone))
+        state = "\n".join(
+            (
+                _("<b>Weekly digest</b>: on, every {day} at {time} ({tz}).").format(
+                    day=_weekday_names()[workspace.digest_weekday],
+                    time=workspace.digest_time,
+                    tz=html.escape(workspace.timezone),
+                ),
+                _("Next one: {day} {time}.").format(
+                    day=format_day(nxt.date(), lang), time=nxt.strftime("%H:%M")
+                ),
+            )
+        )
+    return "\n".join(
+        (
+            state,
+            _("It covers the last full week: every KPI, its change and a 12-week trend."),
+            _(
+                "Change it with the buttons or: /digest off, /digest on, /digest fri 18:00, "
+                "/digest now — send it now."
+            ),
+        )
+    )
+
+
+def schedule_keyboard(workspace: Workspace) -> InlineKeyboardMarkup:
+    def button(text: str, act: str, val: str = "") -> InlineKeyboardButton:
+        data = DigestButton(ws=workspace.id, act=act, val=val).pack()
+        return InlineKeyboardButton(text=text, callback_data=data)
+
+    toggle = (
+        button(_("Turn off"), "off") if workspace.digest_enabled else button(_("Turn on"), "on")
+    )
+    days = [
+        button(("• " if i == workspace.digest_weekday else "") + name, "day", str(i))
+        for i, name in enumerate(_weekday_names())
+    ]
+    times = [
+        button(("• " if t == workspace.digest_time else "") + t, "time", t.replace(":", ""))
+        for t in TIME_PRESETS
+    ]
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [toggle, button(_("Send now"), "now")],
+            days[:4],
+            days[4:],
+            times,
+        ]
+    )
+
+
+def _usage() -> str:
+    return _(
+        "Use: /digest — the schedule; /digest off or /digest on; /digest fri 18:00 "
+        "(a day, a time or both; пн…вс also work); /digest now — send it now."
+    )
+
+
+def _parse_schedule(words: Sequence[str]) -> tuple[int | None, str | None] | None:
+    weekday = at = None
+    for word in words:
+        day = parse_weekday(word)
+        if day is not None and weekday is None:
+            weekday = day
+            continue
+        parsed = parse_time(word)
+        if parsed is not None and at is None:
+            at = parsed
+            continue
+        return None
+    return (weekday, at) if weekday is not None or at is not None else None
+
+
+async def send_digest_now(
+    bot: Bot,
+    storage: Storage,
+    renderer: ChartRenderer,
+    cache: DigestCache,
+    i18n: I18n,
+    workspace: Workspace,
+    now: datetime,
+    default_language: str,
+) -> bool:
+    """The digest of the last full week, sent at once; False if the workspace has no data."""
+    if not await storage.digests.has_data(workspace.id):
+        return False
+    today = now.astimezone(ZoneInfo(workspace.timezone)).date()
+    prepared = await prepare(storage, i18n, workspace, report_week(today), default_language)
+    png = await render_cached(renderer, cache, prepared.spec) if prepared.spec else None
+    if png is not None:
+        await bot.send_photo(
+            workspace.chat_id,
+            BufferedInputFile(png, filename="digest.png"),
+            caption=prepared.caption,
+        )
+        texts: Sequence[str] = prepared.details
+    else:
+        texts = prepared.text
+    for text in texts:
+        await bot.send_message(workspace.chat_id, text)
+    return True
+
+
+async def _now(
+    message_chat_answer: Callable[[str], Awaitable[Any]],
+    bot: Bot,
+    storage: Storage,
+    renderer: ChartRenderer,
+    cache: DigestCache,
+    i18n: I18n,
+    workspace: Workspace,
+    now: datetime,
+) -> None:
+    lang = workspace.language or current_language()
+    if not await send_digest_now(bot, storage, renderer, cache, i18n, workspace, now, lang):
+        await message_chat_answer(
+            _("No numbers yet, so no digest. Send them with /log or a file, then try again.")
+        )
+
+
+async def cmd_digest(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    storage: Storage,
+    admins: AdminCache,
+    renderer: ChartRenderer,
+    digest_cache: DigestCache,
+    i18n: I18n,
+    workspace: Workspace,
+    clock: Callable[[], datetime],
+) -> None:
+    words = (command.args or "").lower().split()
+    if not words:
+        await message.answer(
+            schedule_text(workspace, clock()), reply_markup=schedule_keyboard(workspace)
+        )
+        return
+    if words == ["now"] or words == ["сейчас"]:
+        await _now(message.answer, bot, storage, renderer, digest_cache, i18n, workspace, clock())
+        return
+    if words[0] in ("off", "выкл", "выключить", "on", "вкл", "включить") and len(words) == 1:
+        if not await require_admin(message, bot, admins):
+            return
+        await storage.workspaces.set_digest(
+            message.chat.id, enabled=words[0] in ("on", "вкл", "включить")
+        )
+    else:
+        parsed = _parse_schedule(words)
+        if parsed is None:
+            await message.reply(_usage())
+            return
+        if not await require_admin(message, bot, admins):
+            return
+        weekday, at = parsed
+        await storage.workspaces.set_digest(message.chat.id, enabled=True, weekday=weekday, time=at)
+    updated = await storage.workspaces.get_by_chat(message.chat.id)
+    assert updated is not None
+    await message.answer(schedule_text(updated, clock()), reply_markup=schedule_keyboard(updated))
+
+
+async def on_digest_button(
+    query: CallbackQuery,
+    callback_data: DigestButton,
+    bot: Bot,
+    storage: Storage,
+    admins: AdminCache,
+    renderer: ChartRenderer,
+    digest_cache: DigestCache,
+    i18n: I18n,
+    workspace: Workspace | None,
+    clock: Callable[[], datetime],
+) -> None:
+    if workspace is None or callback_data.ws != workspace.id or query.message is None:
+        await query.answer(_("This button is not for this chat."), show_alert=True)
+        return
+    act, val = callback_data.act, callback_data.val
+    if act == "now":
+        await query.answer(_("Sending the digest…"))
+        await _now(
+            lambda text: bot.send_message(workspace.chat_id, text),
+            bot, storage, renderer, digest_cache, i18n, workspace, clock(),
+        )  # fmt: skip
+        return
+    changes: dict[str, Any] = {}
+    if act in ("on", "off"):
+        changes["enabled"] = act == "on"
+    elif act == "day" and val.isdigit() and int(val) < 7:
+        changes["weekday"] = int(val)
+    elif act == "time" and (parsed := parse_time(f"{val[:2]}:{val[2:]}")) is not None:
+        changes["time"] = parsed
+    else:
+        await query.answer(_("This button is out of date."), show_alert=True)
+        return
+    if not await require_admin_callback(query, bot, admins):
+        return
+    await storage.workspaces.set_digest(workspace.chat_id, **changes)
+    updated = await storage.workspaces.get_by_chat(workspace.chat_id)
+    assert updated is not None
+    await query.answer(_("Saved."))
+    await bot.edit_message_text(
+        schedule_text(updated, clock()),
+        chat_id=updated.chat_id,
+        message_id=query.message.message_id,
+        reply_markup=schedule_keyboard(updated),
+    )
+
+
+def create_router() -> Router:
+    router = Router(name="digest")
+    router.message.register(cmd_digest, Command("digest"))
+    router.callback_query.register(on_digest_button, DigestButton.filter(F.ws > 0))
+    return router
+
+
+__all__ = [
+    "DigestCache",
+    "DigestJob",
+    "PreparedDigest",
+    "RunReport",
+    "compose_digest",
+    "digest_tick",
+    "prepare",
+    "run_digest_tick",
+    "run_digests",
+    "send_digest_now",
+]
