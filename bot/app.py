@@ -4,6 +4,7 @@ dispatcher with the same function as production."""
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -15,13 +16,18 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from aiogram.utils.i18n import I18n
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Settings
 from bot.i18n import LANGUAGES, WorkspaceI18nMiddleware, create_i18n
 from bot.scheduler import JobSpec
 from bot.texts import COMMANDS
 from handlers import create_routers
+from handlers.alerts import AlertRunner
+from handlers.channels import record_channel_followers
 from handlers.delivery import PacedSender
+from handlers.digest import DigestCache, run_digest_tick
 from handlers.events import DataChanged
 from handlers.middleware import WorkspaceMiddleware
 from handlers.permissions import AdminCache
@@ -71,6 +77,9 @@ def create_dispatcher(
     dp["sender"] = sender or PacedSender()
     dp["clock"] = clock
     dp["data_changed"] = DataChanged()
+    dp["alerts"] = AlertRunner(storage, dp["renderer"], dp["sender"], clock, i18n)
+    dp["data_changed"].subscribe(dp["alerts"].on_data_changed)
+    dp["digest_cache"] = DigestCache()
     dp.update.outer_middleware(WorkspaceMiddleware(storage, settings.default_timezone))
     WorkspaceI18nMiddleware(i18n).setup(dp)
     dp.include_routers(*create_routers())
@@ -93,4 +102,46 @@ async def register_commands(bot: Bot, i18n: I18n, default_language: str) -> None
 def create_jobs(bot: Bot, dp: Dispatcher) -> list[JobSpec]:
     """The periodic jobs; each body is a plain async function tested on its own."""
     jobs: list[JobSpec] = []
+    # Alerts: hourly, so a new week is judged soon after it starts in every time
+    # zone and a snooze ends on time; ALERTS_CHECK_SECONDS overrides (tests).
+    alert_seconds = int(os.environ.get("ALERTS_CHECK_SECONDS", "0") or 0)
+    alert_trigger = (
+        IntervalTrigger(seconds=alert_seconds) if alert_seconds > 0 else CronTrigger(minute=7)
+    )
+    jobs.append(JobSpec("alerts", dp["alerts"].run_all, alert_trigger, {"bot": bot}))
+    # Every minute: the database says which digests are due (bot/scheduler.py);
+    # DIGEST_TICK_SECONDS overrides (fault tests kill the bot in the middle of a run).
+    digest_seconds = int(os.environ.get("DIGEST_TICK_SECONDS", "0") or 0) or 60
+    jobs.append(
+        JobSpec(
+            "digest",
+            run_digest_tick,
+            IntervalTrigger(seconds=digest_seconds),
+            kwargs={
+                "bot": bot,
+                "storage": dp["storage"],
+                "renderer": dp["renderer"],
+                "sender": dp["sender"],
+                "i18n": dp["i18n"],
+                "cache": dp["digest_cache"],
+                "clock": dp["clock"],
+                "default_language": dp["settings"].default_language,
+            },
+        )
+    )
+    # Daily: member counts of linked Telegram channels as `followers` (handlers/channels.py);
+    # 20:50 UTC is 23:50 in Moscow, the default time zone, so the count is the day's last.
+    jobs.append(
+        JobSpec(
+            "channel_followers",
+            record_channel_followers,
+            CronTrigger(hour=20, minute=50, timezone="UTC"),
+            kwargs={
+                "bot": bot,
+                "storage": dp["storage"],
+                "clock": dp["clock"],
+                "data_changed": dp["data_changed"],
+            },
+        )
+    )
     return jobs

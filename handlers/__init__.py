@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import accounts, errors, settings, start
+from handlers import (
+    accounts,
+    alerts,
+    charts,
+    data_add,
+    data_export,
+    data_import,
+    data_log,
+    digest,
+    errors,
+    kpi,
+    settings,
+    start,
+)
 
 
 def create_routers() -> list[Router]:
@@ -13,4 +26,13 @@ def create_routers() -> list[Router]:
         start.create_router(),
         settings.create_router(),
         accounts.create_router(),
+        alerts.create_router(),
+        charts.create_router(),
+        digest.create_router(),
+        data_log.create_router(),
+        data_add.create_router(),
+        data_export.create_router(),
+        kpi.create_router(),
+        # Documents: late (commands first), before any catch-all.
+        data_import.create_router(),
     ]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
+from datetime import datetime
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
+from handlers import channels
 from handlers.permissions import AdminCache, require_admin
 from kpi.accounts import normalize_account
 from storage import Storage
@@ -40,6 +43,7 @@ async def cmd_account(
     bot: Bot,
     admins: AdminCache,
     workspace: Workspace,
+    clock: Callable[[], datetime],
 ) -> None:
     args = (command.args or "").split()
     action = args[0].lower() if args else "list"
@@ -74,9 +78,15 @@ async def cmd_account(
         try:
             await repo.add_account(workspace.id, first)
         except AccountExists:
-            await message.reply(_("Account {name} already exists.").format(name=first))
+            text = _("Account {name} already exists.").format(name=first)
+            if first.startswith("tg:"):  # adding it again re-checks the channel link
+                text += "\n" + await channels.link_channel(bot, storage, workspace, first, clock)
+            await message.reply(text)
             return
-        await message.answer(_("Account {name} added.").format(name=first))
+        text = _("Account {name} added.").format(name=first)
+        if first.startswith("tg:"):
+            text += "\n" + await channels.link_channel(bot, storage, workspace, first, clock)
+        await message.answer(text)
     elif action in ("rename", "переименовать"):
         second = names[1]
         assert second is not None

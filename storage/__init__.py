@@ -6,7 +6,9 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.alerts import AlertRepo
 from storage.db import DatabaseUnavailable, create_engine, migrate
+from storage.digests import DigestRepo
 from storage.metrics import MetricsRepo
 from storage.workspaces import WorkspaceRepo
 
@@ -20,6 +22,8 @@ class Storage:
         self.engine = engine
         self.workspaces = WorkspaceRepo(engine)
         self.metrics = MetricsRepo(engine, self.workspaces)
+        self.alerts = AlertRepo(engine)
+        self.digests = DigestRepo(engine)
 
     @classmethod
     async def open(cls, url: str) -> Storage:

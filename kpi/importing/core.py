@@ -332,7 +332,7 @@ class _Importer:
         self.session_cols: list[Column] = []
         self.month_days: dict[int, date] = {}
         self.date_index: int | None = None
-        self.fast_metrics: list[tuple[Column, str, bool]] = []
+        self.fast_metrics: list[tuple[Column, str, bool, int]] = []
         self.account_cache: dict[str, str] = {}
 
     # ------------------------------------------------------------ reading
@@ -340,6 +340,12 @@ class _Importer:
     def _next_record(self) -> tuple[int, list[Cell]] | None:
         """The next data record: blank rows skipped, stops at a new `#` section."""
         for n, cells in self.records:
+            c0 = cells[0] if cells else None
+            head = c0[:1] if c0.__class__ is str else ""
+            if head and head != "#" and not head.isspace() and len(cells) <= 5000:
+                # The usual row: a first cell that is neither blank nor a `#` comment.
+                self.prev_blank = False
+                return n, cells
             if _blank(cells):
                 self.prev_blank = True
                 continue
@@ -593,7 +599,12 @@ class _Importer:
             self.role_map.setdefault(c.role, c)
         self.metric_cols = [c for c in cols if c.role is Role.METRIC and c.metric in METRICS]
         self.fast_metrics = [
-            (c, c.metric or "", self.decimals.get(c.index) != "," and c.index not in self.flags)
+            (
+                c,
+                c.metric or "",
+                self.decimals.get(c.index) != "," and c.index not in self.flags,
+                c.index,
+            )
             for c in self.metric_cols
         ]
         only_date = [
@@ -724,11 +735,12 @@ class _Importer:
         check_total = first_col is not None and first_col.role not in (Role.TEXT, Role.METRIC)
         for n, cells in self._rows():
             res.rows_read += 1
+            first = cells[0] if cells else None
             if (
                 check_total
-                and cells
-                and isinstance(cells[0], str)
-                and _TOTAL_RE.match(cells[0].strip())
+                and first.__class__ is str
+                and not first[:1].isdigit()
+                and _TOTAL_RE.match(first.strip())
             ):
                 self._skip("total")
                 continue
@@ -833,7 +845,12 @@ class _Importer:
         col = self._first(Role.ACCOUNT)
         if col is None:
             return None
-        raw = _text(self._cell(cells, col.index))
+        cell = self._cell(cells, col.index)
+        if self._first(Role.PLATFORM) is None and cell.__class__ is str:
+            hit = self.account_cache.get(cell)
+            if hit is not None:
+                return hit
+        raw = _text(cell)
         if not raw:
             return None
         plat = self._first(Role.PLATFORM)
@@ -846,6 +863,8 @@ class _Importer:
                 acc = f"{_PLATFORM_PREFIX.get(p, p)}:{acc}"
             if len(self.account_cache) < 10_000:
                 self.account_cache[key] = acc
+                if plat is None and cell.__class__ is str:
+                    self.account_cache[cell] = acc
         return acc
 
     def _number(self, n: int, col: Column, v: Cell, *, percent_ok: bool = False) -> float | None:
@@ -912,14 +931,25 @@ class _Importer:
         """Direct metric cells of one row, then the ratios converted with them."""
         out: dict[str, float] = {}
         width = len(cells)
-        for c, name, fast in self.fast_metrics:
-            if c.index >= width:
+        for c, name, fast, index in self.fast_metrics:
+            if index >= width:
                 continue
-            v = cells[c.index]
-            x: float | None
-            # Inlined fast path for plain digits: this loop runs once per cell.
-            if fast and v.__class__ is str and v.isascii() and v.replace(".", "", 1).isdigit():
-                x = float(v)
+            v = cells[index]
+            x: float | None = None
+            # Inlined fast paths: this loop runs once per cell. Plain digits
+            # (`12345`, `0.25`); thousands spaces (`12 345`, the usual export
+            # style) and a decimal comma in a comma column (`1 234,5`) are read
+            # the way `parse_number` reads them; anything else goes the long way.
+            if v.__class__ is str and v.isascii():
+                s: str = v
+                if " " in s:
+                    s = s.strip().replace(" ", "")
+                if fast:
+                    if s.isdigit() or s.replace(".", "", 1).isdigit():
+                        x = float(s)
+                elif "." not in s and s.replace(",", "", 1).isdigit() and s[-1:] != ",":
+                    x = float(s.replace(",", ".", 1))
+            if x is not None:
                 if x > MAX_ABS:
                     raise ImportFailure(E.BAD_NUMBER, n, c.header, str(v), "too large")
             else:
@@ -954,7 +984,11 @@ class _Importer:
     def _add(self, key: Key, values: dict[str, float]) -> None:
         group = self.result.values.get(key)
         if group is None:
-            group = self.result.values[key] = {}
+            # The common case (one row per account and day): take the values as they are.
+            self.result.values[key] = dict(values)
+            if not _GAUGES.isdisjoint(values):
+                self.gauges_first[key] = {k: v for k, v in values.items() if k in _GAUGES}
+            return
         for name, v in values.items():
             if name in _GAUGES:
                 if name not in group:

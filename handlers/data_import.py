@@ -1,0 +1,884 @@
+"""File uploads (CSV, TSV, TXT, XLSX; old XLS gets a "save as .xlsx" answer) and /undo.
+
+Flow: the document's size is checked before anything is downloaded (the Bot
+API's getFile refuses files over 20 MB, so asking would only waste a call);
+the file is downloaded with `bot.download` (getFile + the file URL of
+BOT_API_URL), parsed by `kpi.importing.parse_table` in a worker thread (a
+100 000-row file takes seconds of CPU) and stored by `apply_import` in one
+transaction: a file with a bad cell stores nothing and the reply names the
+row, column and value.
+
+A file without dates (a posts export, an aggregate table) takes its day from
+the caption (`2024-05-31`); without one the bot asks with buttons. Only the
+file id is kept in the FSM state while it waits: the answer downloads the
+file again. That bounds memory to one file per active import, not one per
+unanswered question.
+
+Decisions:
+* In a group the bot looks only at documents that look like tables (by name
+  or MIME type) or whose caption mentions the bot. Busy team chats share
+  PDFs, photos and briefs all day; answering each with "not a table" would be
+  noise, so unrelated files get deliberate silence. In a private chat every
+  document gets an answer.
+* Files from ~256 KB up get a progress message that is edited in place
+  ("Reading the file…" → "Saving 100 000 rows…" → the summary); small files
+  get the summary directly, which keeps a busy group under Telegram's
+  20-messages-a-minute limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import io
+import logging
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, StateFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import (
+    CallbackQuery,
+    Document,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
+from aiogram.utils.i18n import gettext as _
+
+from handlers.data_log import format_day, format_days, format_metric, local_today, metric_label
+from handlers.events import DataChanged
+from handlers.permissions import AdminCache, require_admin, require_admin_callback
+from handlers.replies import current_language, split_text
+from kpi.importing import ImportFailure, ParsedImport, parse_caption, parse_table
+from kpi.importing import errors as E
+from kpi.metrics import METRICS, Kind
+from kpi.models import PostRecord
+from kpi.numbers import format_number
+from kpi.parsing import parse_day
+from storage import Storage
+from storage.metrics import AudienceRow, ImportOutcome
+from storage.records import Workspace
+
+log = logging.getLogger(__name__)
+
+MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API's getFile limit
+PROGRESS_FROM_BYTES = 256 * 1024
+SHOWN_LIST = 15  # accounts / ignored columns listed by name; the rest are counted
+
+TABLE_EXTENSIONS = (".csv", ".tsv", ".txt", ".tab", ".xlsx", ".xlsm", ".xls")
+TABLE_MIMES = frozenset(
+    (
+        "text/csv",
+        "text/plain",
+        "text/tab-separated-values",
+        "text/comma-separated-values",
+        "application/csv",
+        "application/vnd.ms-excel",
+        "application/vnd.ms-excel.sheet.macroenabled.12",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+)
+# Refused without a download: nothing with these names or types is a table.
+NOT_TABLE_EXTENSIONS = (
+    ".pdf",
+    ".json",
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".gif",
+    ".webp",
+    ".heic",
+    ".mp4",
+    ".mov",
+    ".mp3",
+    ".ogg",
+    ".doc",
+    ".docx",
+    ".ppt",
+    ".pptx",
+    ".zip",
+    ".rar",
+    ".7z",
+    ".gz",
+    ".ods",
+    ".numbers",
+)
+NOT_TABLE_MIME_PREFIXES = ("image/", "video/", "audio/", "application/pdf", "application/json")
+
+
+class ImportFlow(StatesGroup):
+    day = State()  # buttons shown: which day does the file describe?
+    typing_day = State()
+
+
+class ImportDay(CallbackData, prefix="impday"):
+    choice: str  # today, yesterday, lastmonth, type, cancel
+
+
+def _kind(doc: Document) -> str:
+    """ "table", "other" (certainly not a table) or "unknown"."""
+    name = (doc.file_name or "").lower()
+    mime = (doc.mime_type or "").lower()
+    if name.endswith(TABLE_EXTENSIONS) or mime in TABLE_MIMES:
+        return "table"
+    if name.endswith(NOT_TABLE_EXTENSIONS) or mime.startswith(NOT_TABLE_MIME_PREFIXES):
+        return "other"
+    return "unknown"
+
+
+def accepted_formats() -> str:
+    return _(
+        "I read tables: CSV or TXT (comma, semicolon or tab separated; UTF-8 or Windows-1251) "
+        "and Excel .xlsx, up to 20 MB. Save an old .xls as .xlsx or CSV first."
+    )
+
+
+def _too_large(size: int | None) -> str:
+    shown = format_number((size or 0) / 1024 / 1024, current_language())
+    return "\n".join(
+        (
+            _(
+                "This file is {size} MB: bots can only download files up to 20 MB, "
+                "so nothing was imported."
+            ).format(size=shown),
+            _("Split it by period (e.g. a file per quarter) or save it as .xlsx: it is smaller."),
+        )
+    )
+
+
+async def _mentions_bot(bot: Bot, caption: str | None) -> bool:
+    if not caption or "@" not in caption:
+        return False
+    me = await bot.me()
+    return bool(me.username) and f"@{me.username}".lower() in caption.lower()
+
+
+# ---------------------------------------------------------------- upload
+
+
+async def on_document(
+    message: Message,
+    bot: Bot,
+    storage: Storage,
+    admins: AdminCache,
+    workspace: Workspace,
+    clock: Callable[[], datetime],
+    data_changed: DataChanged,
+    state: FSMContext,
+) -> None:
+    doc = message.document
+    assert doc is not None  # the filter says so
+    kind = _kind(doc)
+    in_group = message.chat.type in ("group", "supergroup")
+    if in_group and kind != "table" and not await _mentions_bot(bot, message.caption):
+        return  # deliberate silence: not every file in a team chat is for the bot
+    if not await require_admin(message, bot, admins):
+        return
+    if kind == "other":
+        await message.reply(
+            _("“{name}” is not a table.").format(name=html.escape(doc.file_name or "file"))
+            + "\n"
+            + accepted_formats()
+        )
+        return
+    if doc.file_size is not None and doc.file_size > MAX_DOWNLOAD:
+        await message.reply(_too_large(doc.file_size))
+        return
+    await _import_file(
+        bot,
+        storage,
+        workspace,
+        clock,
+        data_changed,
+        state,
+        chat_id=message.chat.id,
+        reply_to=message.message_id,
+        user_id=message.from_user.id if message.from_user else None,
+        file_id=doc.file_id,
+        file_name=doc.file_name or "file.csv",
+        file_size=doc.file_size,
+        caption=message.caption,
+    )
+
+
+async def _download(bot: Bot, file_id: str) -> bytes | None:
+    """The file's bytes; None when the Bot API says it is too big."""
+    buffer = io.BytesIO()
+    try:
+        await bot.download(file_id, destination=buffer)
+    except TelegramBadRequest as exc:
+        if "too big" in str(exc).lower():
+            return None
+        raise
+    return buffer.getvalue()
+
+
+async def _import_file(
+    bot: Bot,
+    storage: Storage,
+    workspace: Workspace,
+    clock: Callable[[], datetime],
+    data_changed: DataChanged,
+    state: FSMContext,
+    *,
+    chat_id: int,
+    reply_to: int | None,
+    user_id: int | None,
+    file_id: str,
+    file_name: str,
+    file_size: int | None,
+    caption: str | None,
+) -> None:
+    lang = current_language()
+    progress = _Progress(bot, chat_id, reply_to)
+    if (file_size or 0) >= PROGRESS_FROM_BYTES:
+        await progress.show(_("Reading the file…"))
+    try:
+        data = await _download(bot, file_id)
+    except Exception:  # network, 5xx, a file gone from Telegram's servers: say so, store nothing
+        log.warning("download of %r (file_id %s) failed", file_name, file_id, exc_info=True)
+        await progress.finish(
+            _("I could not download “{name}” from Telegram. Nothing was imported: "
+              "please send the file again.").format(name=html.escape(file_name))
+        )  # fmt: skip
+        return
+    if data is None:
+        await progress.finish(_too_large(file_size))
+        return
+    tz = ZoneInfo(workspace.timezone)
+    try:
+        parsed = await asyncio.to_thread(parse_table, data, file_name, tz=tz, caption=caption)
+    except ImportFailure as exc:
+        log.info("import of %r refused: %s", file_name, exc)
+        await progress.finish(failure_text(exc, file_name))
+        return
+    del data
+    if parsed.needs_day:
+        await state.set_state(ImportFlow.day)
+        await state.update_data(
+            file_id=file_id,
+            file_name=file_name,
+            file_size=file_size,
+            caption=caption or "",
+            reply_to=reply_to,
+        )
+        today = local_today(workspace, clock)
+        await progress.finish(
+            _needs_day_text(parsed, file_name), reply_markup=_day_keyboard(today, lang)
+        )
+        return
+    if parsed.rows_read >= 10_000:
+        await progress.show(
+            _("Saving {rows} rows…").format(rows=format_number(parsed.rows_read, lang))
+        )
+    default = (await storage.workspaces.default_account(workspace.id)).name
+    today = local_today(workspace, clock)
+    values, posts, audience = map_accounts(parsed, default, caption_day(caption) or today)
+    first_last = _touched_days(parsed, audience)
+    summary: dict[str, Any] = {
+        "kind": "file",
+        "file": file_name[:200],
+        "layout": parsed.layout,
+        "platform": parsed.platform,
+        "rows_read": parsed.rows_read,
+    }
+    outcome = await storage.metrics.apply_import(
+        workspace.id,
+        source=f"file:{file_name}",
+        user_id=user_id,
+        values=values,
+        posts_in=posts,
+        audience_in=audience,
+        summary=summary,
+    )
+    log.info(
+        "workspace %s imported %r: %s rows, %s account-days",
+        workspace.id,
+        file_name,
+        parsed.rows_read,
+        outcome.rows,
+    )
+    if first_last is not None:
+        await data_changed.emit(bot, workspace, first_last[0], first_last[1])
+    await progress.finish(summary_text(parsed, outcome, values, file_name, lang))
+
+
+def caption_day(caption: str | None) -> date | None:
+    try:
+        return parse_caption(caption)[0]
+    except ImportFailure:
+        return None
+
+
+def _touched_days(parsed: ParsedImport, audience: list[AudienceRow]) -> tuple[date, date] | None:
+    if parsed.date_range is not None:
+        return parsed.date_range
+    if audience:
+        day = audience[0].day
+        return day, day
+    return None
+
+
+def map_accounts(
+    parsed: ParsedImport, default_account: str, audience_day: date
+) -> tuple[dict[tuple[str, date], dict[str, float]], list[PostRecord], list[AudienceRow]]:
+    """Rows without an account (None in values, "" in posts) go to the default account.
+
+    A caption's account is already applied by `parse_table`.
+    """
+    values: dict[tuple[str, date], dict[str, float]] = {}
+    for (account, day), metrics in parsed.values.items():
+        key = (account or default_account, day)
+        if key in values:
+            values[key].update(metrics)
+        else:
+            values[key] = metrics
+    posts = [
+        p
+        if p.account
+        else PostRecord(
+            account=default_account,
+            day=p.day,
+            post_id=p.post_id,
+            format=p.format,
+            hashtags=p.hashtags,
+            text=p.text,
+            reach=p.reach,
+            impressions=p.impressions,
+            likes=p.likes,
+            comments=p.comments,
+            shares=p.shares,
+            saves=p.saves,
+            link_clicks=p.link_clicks,
+        )
+        for p in parsed.posts
+    ]
+    accounts = parsed.accounts or set()
+    audience_account = next(iter(accounts)) if len(accounts) == 1 else default_account
+    audience = [AudienceRow(audience_account, audience_day, b) for b in parsed.audience]
+    return values, posts, audience
+
+
+class _Progress:
+    """One status message, edited in place; the final text may need more messages."""
+
+    def __init__(self, bot: Bot, chat_id: int, reply_to: int | None) -> None:
+        self.bot = bot
+        self.chat_id = chat_id
+        self.reply_to = reply_to
+        self.message_id: int | None = None
+
+    async def show(self, text: str) -> None:
+        if self.message_id is None:
+            sent = await self.bot.send_message(
+                self.chat_id, text, reply_to_message_id=self.reply_to
+            )
+            self.message_id = sent.message_id
+        else:
+            await self._edit(text)
+
+    async def _edit(self, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> None:
+        try:
+            await self.bot.edit_message_text(
+                text, chat_id=self.chat_id, message_id=self.message_id, reply_markup=reply_markup
+            )
+        except TelegramBadRequest as exc:
+            # The status message was deleted meanwhile: say it in a new one.
+            log.info("progress message edit failed: %s", exc)
+            self.message_id = None
+            await self.show(text)
+
+    async def finish(self, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> None:
+        parts = split_text(text)
+        for i, part in enumerate(parts):
+            markup = reply_markup if i == len(parts) - 1 else None
+            if i == 0 and self.message_id is not None:
+                await self._edit(part, markup)
+            else:
+                await self.bot.send_message(
+                    self.chat_id,
+                    part,
+                    reply_to_message_id=self.reply_to if i == 0 else None,
+                    reply_markup=markup,
+                )
+
+
+# ---------------------------------------------------------------- the day question
+
+
+def _last_day_of_last_month(today: date) -> date:
+    return today.replace(day=1) - timedelta(days=1)
+
+
+def _day_keyboard(today: date, lang: str) -> InlineKeyboardMarkup:
+    def button(text: str, choice: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(text=text, callback_data=ImportDay(choice=choice).pack())
+
+    yesterday = today - timedelta(days=1)
+    last_month = _last_day_of_last_month(today)
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                button(_("Today, {day}").format(day=format_day(today, lang)), "today"),
+                button(_("Yesterday, {day}").format(day=format_day(yesterday, lang)), "yesterday"),
+            ],
+            [
+                button(
+                    _("End of last month, {day}").format(day=format_day(last_month, lang)),
+                    "lastmonth",
+                )
+            ],
+            [button(_("Type a date"), "type"), button(_("Cancel"), "cancel")],
+        ]
+    )
+
+
+def _needs_day_text(parsed: ParsedImport, file_name: str) -> str:
+    lang = current_language()
+    return "\n".join(
+        (
+            _("“{name}” has {rows} rows but no dates. Which day are these numbers for?").format(
+                name=html.escape(file_name), rows=format_number(parsed.rows_read, lang)
+            ),
+            _(
+                "Totals for a period count on its last day. Next time you can put the date in the "
+                "caption: <code>2024-05-31</code>."
+            ),
+        )
+    )
+
+
+async def on_import_day(
+    query: CallbackQuery,
+    callback_data: ImportDay,
+    bot: Bot,
+    storage: Storage,
+    admins: AdminCache,
+    workspace: Workspace,
+    clock: Callable[[], datetime],
+    data_changed: DataChanged,
+    state: FSMContext,
+) -> None:
+    message = query.message
+    if message is None:
+        await query.answer()
+        return
+    if await state.get_state() not in (ImportFlow.day.state, ImportFlow.typing_day.state):
+        await query.answer(_("This question has expired: send the file again."), show_alert=True)
+        return
+    if not await require_admin_callback(query, bot, admins):
+        return
+    today = local_today(workspace, clock)
+    choice = callback_data.choice
+    days = {
+        "today": today,
+        "yesterday": today - timedelta(days=1),
+        "lastmonth": _last_day_of_last_month(today),
+    }
+    if choice == "cancel":
+        await state.clear()
+        await query.answer()
+        await bot.edit_message_text(
+            _("Import cancelled, nothing was saved."),
+            chat_id=message.chat.id,
+            message_id=message.message_id,
+        )
+        return
+    if choice == "type":
+        await state.set_state(ImportFlow.typing_day)
+        await query.answer()
+        await bot.send_message(
+            message.chat.id,
+            _("Type the date, e.g. 31.05.2024 or 2024-05-31."),
+            reply_markup=ForceReply(selective=True),
+        )
+        return
+    day = days.get(choice)
+    if day is None:
+        await query.answer(_("Unknown button."), show_alert=True)
+        return
+    await query.answer()
+    await bot.edit_message_text(
+        _("Day: {day}.").format(day=format_day(day, current_language())),
+        chat_id=message.chat.id,
+        message_id=message.message_id,
+    )
+    await _resume(bot, storage, workspace, clock, data_changed, state, message.chat.id, day, query)
+
+
+async def on_import_day_typed(
+    message: Message,
+    bot: Bot,
+    storage: Storage,
+    workspace: Workspace,
+    clock: Callable[[], datetime],
+    data_changed: DataChanged,
+    state: FSMContext,
+) -> None:
+    text = (message.text or "").strip()
+    today = local_today(workspace, clock)
+    try:
+        day = parse_day(text)
+    except ValueError:
+        await message.reply(
+            _("“{value}” is not a date. Type it like 31.05.2024 or 2024-05-31.").format(
+                value=html.escape(text[:64])
+            ),
+            reply_markup=ForceReply(selective=True),
+        )
+        return
+    if day > today:
+        await message.reply(
+            _("{day} is in the future. Type a past date, like {example}.").format(
+                day=format_day(day, current_language()),
+                example=format_day(today, current_language()),
+            ),
+            reply_markup=ForceReply(selective=True),
+        )
+        return
+    user = message.from_user
+    await _resume(
+        bot, storage, workspace, clock, data_changed, state, message.chat.id, day, None,
+        user_id=user.id if user else None,
+    )  # fmt: skip
+
+
+async def _resume(
+    bot: Bot,
+    storage: Storage,
+    workspace: Workspace,
+    clock: Callable[[], datetime],
+    data_changed: DataChanged,
+    state: FSMContext,
+    chat_id: int,
+    day: date,
+    query: CallbackQuery | None,
+    *,
+    user_id: int | None = None,
+) -> None:
+    data = await state.get_data()
+    await state.clear()
+    caption = f"{data.get('caption', '')} {day.isoformat()}".strip()
+    await _import_file(
+        bot,
+        storage,
+        workspace,
+        clock,
+        data_changed,
+        state,
+        chat_id=chat_id,
+        reply_to=data.get("reply_to"),
+        user_id=query.from_user.id if query is not None else user_id,
+        file_id=str(data["file_id"]),
+        file_name=str(data.get("file_name") or "file.csv"),
+        file_size=data.get("file_size"),
+        caption=caption,
+    )
+
+
+# ---------------------------------------------------------------- texts
+
+
+def _layout_name(layout: str) -> str:
+    names = {
+        "wide": _("daily table (a date column and metric columns)"),
+        "long": _("long table (date, metric, value)"),
+        "posts": _("posts (one row per post)"),
+        "mentions": _("mentions (one row per mention)"),
+        "span": _("periods (start and end dates)"),
+        "aggregate": _("totals without dates"),
+        "sessions": _("visits (one row per session)"),
+        "customers": _("customers (one row per customer)"),
+        "audience": _("audience breakdown"),
+    }
+    return names.get(layout, layout)
+
+
+def _platform_name(platform: str | None) -> str | None:
+    names = {
+        "ga4": "Google Analytics 4",
+        "yandex_metrica": _("Yandex Metrica"),
+        "tgstat": "TGStat",
+        "vk": _("VK"),
+        "ads": _("ad cabinet"),
+        "facebook": "Facebook / Meta",
+    }
+    return names.get(platform, platform) if platform else None
+
+
+def column_reason(code: str) -> str:
+    reasons = {
+        "not_a_metric": _("not a metric I know"),
+        "empty_header": _("no header"),
+        "not_a_date": _("not dates"),
+        "customer_attribute": _("a customer attribute"),
+        "not_used": _("not used in this kind of table"),
+        "duplicate_metric": _("the same metric as an earlier column"),
+        "duplicate_column": _("repeats an earlier column"),
+        "computed_kpi": _("a ready-made KPI: I compute it from the raw numbers"),
+        "caption_account": _("the caption names the account"),
+        "redundant_ratio": _("a ratio whose counter is in the file too"),
+        "ratio_without_denominator": _(
+            "a ratio without its base (e.g. bounce rate without sessions)"
+        ),
+        "per_author": _("followers of other authors, not of this account"),
+        "unknown_sentiment_scale": _("sentiment in a scale I can't read"),
+        "unknown_metric": _("not a metric I know"),
+    }
+    return reasons.get(code, code.replace("_", " "))
+
+
+def _skip_reason(code: str) -> str:
+    reasons = {
+        "total": _("total rows"),
+        "no_date": _("no date"),
+        "not_a_date": _("no date"),
+        "no_values": _("no numbers"),
+        "not_relevant": _("marked not relevant"),
+        "unknown_metric": _("unknown metric"),
+    }
+    return reasons.get(code, code.replace("_", " "))
+
+
+def _more(items: list[str]) -> str:
+    shown = ", ".join(items[:SHOWN_LIST])
+    if len(items) > SHOWN_LIST:
+        shown += " " + _("and {n} more").format(n=len(items) - SHOWN_LIST)
+    return shown
+
+
+def metric_totals(values: Mapping[tuple[str, date], Mapping[str, float]]) -> dict[str, float]:
+    """Σ of each counter over the import; a gauge's latest value summed over accounts."""
+    totals: dict[str, float] = {}
+    latest: dict[tuple[str, str], tuple[date, float]] = {}
+    for (account, day), metrics in values.items():
+        for name, value in metrics.items():
+            metric = METRICS.get(name)
+            if metric is not None and metric.kind is Kind.GAUGE:
+                prev = latest.get((name, account))
+                if prev is None or day >= prev[0]:
+                    latest[(name, account)] = (day, value)
+            else:
+                totals[name] = totals.get(name, 0.0) + value
+    for (name, _account), (_day, value) in latest.items():
+        totals[name] = totals.get(name, 0.0) + value
+    return totals
+
+
+def summary_text(
+    parsed: ParsedImport,
+    outcome: ImportOutcome,
+    values: Mapping[tuple[str, date], Mapping[str, float]],
+    file_name: str,
+    lang: str,
+) -> str:
+    lines = [_("<b>Imported “{name}”</b>").format(name=html.escape(file_name))]
+    kind = _layout_name(parsed.layout)
+    platform = _platform_name(parsed.platform)
+    if platform:
+        lines.append(_("Recognised: {layout}, {platform}.").format(layout=kind, platform=platform))
+    else:
+        lines.append(_("Recognised: {layout}.").format(layout=kind))
+    rows_line = _("Rows: {read} read, {used} used.").format(
+        read=format_number(parsed.rows_read, lang), used=format_number(parsed.rows_used, lang)
+    )
+    if parsed.rows_skipped:
+        skipped = ", ".join(
+            f"{_skip_reason(code)}: {format_number(n, lang)}"
+            for code, n in sorted(parsed.rows_skipped.items())
+        )
+        rows_line += " " + _("Skipped: {skipped}.").format(skipped=skipped)
+    lines.append(rows_line)
+    days = [d for _, d in values] + [p.day for p in parsed.posts]
+    if days:
+        lines.append(_("Dates: {days}.").format(days=format_days(min(days), max(days), lang)))
+    accounts = sorted({a for a, _ in values})
+    created = set(outcome.accounts_created)
+    if accounts:
+        shown = [html.escape(a) + (" " + _("(new)") if a in created else "") for a in accounts]
+        lines.append(_("Accounts: {accounts}.").format(accounts=_more(shown)))
+    totals = metric_totals(values)
+    if totals:
+        metric_names = [m for m in METRICS if m in totals]
+        lines.append(_("Metrics:"))
+        for name in metric_names:
+            value = format_metric(name, totals[name], lang)
+            if METRICS[name].kind is Kind.GAUGE:
+                lines.append(
+                    f"• {html.escape(metric_label(name, lang))}: "
+                    + _("{value} (latest)").format(value=value)
+                )
+            else:
+                lines.append(f"• {html.escape(metric_label(name, lang))}: Σ {value}")
+    stored = _("Stored: {days} account-days, {posts} posts, {audience} audience rows.").format(
+        days=format_number(outcome.rows, lang),
+        posts=format_number(outcome.posts, lang),
+        audience=format_number(outcome.audience, lang),
+    )
+    lines.append(stored)
+    if outcome.replaced:
+        lines.append(
+            _(
+                "Replaced earlier values on {n} account-days (a re-import replaces, never adds)."
+            ).format(n=format_number(outcome.replaced, lang))
+        )
+    if parsed.ignored_columns:
+        # Grouped by reason: a CRM export can have 25 ignored columns for one reason.
+        by_reason: dict[str, list[str]] = {}
+        for header, reason in parsed.ignored_columns:
+            quoted = _("“{header}”").format(header=html.escape(header or "—"))
+            by_reason.setdefault(column_reason(reason), []).append(quoted)
+        lines.append(_("Ignored columns:"))
+        lines += [f"• {reason}: {_more(headers)}" for reason, headers in by_reason.items()]
+    lines.append(_("/undo takes this import back."))
+    return "\n".join(lines)
+
+
+def failure_text(exc: ImportFailure, file_name: str) -> str:
+    reasons = {
+        E.TOO_LARGE: _("The file is larger than 20 MB."),
+        E.EMPTY: _("The file is empty."),
+        E.NOT_A_TABLE: _("This is not a table."),
+        E.LEGACY_XLS: _(
+            "This is an old Excel .xls file. Save it as .xlsx or CSV and send it again."
+        ),
+        E.BAD_XLSX: _("The Excel file is damaged or not really an .xlsx."),
+        E.ZIP_BOMB: _("The workbook unpacks to a suspicious size, so I did not open it."),
+        E.TOO_MANY_ROWS: _("The file has more than a million rows. Split it by period."),
+        E.TOO_MANY_CELLS: _("The file has too many cells. Remove unused columns or split it."),
+        E.BAD_CSV: _("The CSV is broken (for example a quote that is never closed)."),
+        E.HEADER_ONLY: _("The table has a header but no data rows."),
+        E.NO_METRICS: _("No column is a metric I know (reach, impressions, likes, sessions…)."),
+        E.NO_ROWS: _("No row could be used (all totals, empty or without dates)."),
+        E.BAD_NUMBER: _("A cell in a number column is not a number."),
+        E.BAD_DURATION: _("A cell in a duration column is not a duration."),
+        E.NEGATIVE: _("A count, sum of money or duration is negative."),
+        E.BAD_DATE: _("A date cannot be read."),
+        E.BAD_CAPTION: _("The caption names more than one account."),
+    }
+    accepted = {
+        E.BAD_NUMBER: _("Numbers: 12000, 12 000, 1,234.5, 12,5 or 45%; empty cells are fine."),
+        E.BAD_DURATION: _("Durations: 1:05, 00:01:05 or 65 (seconds)."),
+        E.NEGATIVE: _("Counts, money and durations must be zero or more."),
+        E.BAD_DATE: _("Dates: 2024-05-31, 31.05.2024, 31/05/2024 or 5/31/2024."),
+        E.BAD_CAPTION: _("Name one account in the caption, e.g. vk:brand 2024-05-31."),
+        E.NOT_A_TABLE: accepted_formats(),
+        E.EMPTY: accepted_formats(),
+        E.BAD_XLSX: accepted_formats(),
+        E.NO_METRICS: _(
+            "Name the columns like Date, Reach, Impressions, Likes, Sessions, Revenue."
+        ),
+    }
+    lines = [
+        _("Nothing was imported from “{name}”.").format(name=html.escape(file_name)),
+        reasons.get(exc.code, _("The file cannot be imported.")),
+    ]
+    where: list[str] = []
+    if exc.row is not None:
+        where.append(_("row {row}").format(row=exc.row))
+    if exc.column is not None:
+        where.append(_("column “{column}”").format(column=html.escape(exc.column)))
+    if exc.value is not None:
+        where.append(_("value “{value}”").format(value=html.escape(exc.value)))
+    if where:
+        lines.append(_("Where: {where}.").format(where=", ".join(where)))
+    if exc.code in accepted:
+        lines.append(accepted[exc.code])
+    if exc.row is not None:
+        lines.append(_("Fix that cell and send the file again: one bad cell stops the whole file."))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- /undo
+
+
+def _source_name(source: str) -> str:
+    if source.startswith("file:"):
+        return _("the file “{name}”").format(name=html.escape(source[5:]))
+    if source == "/log":
+        return _("/log")
+    if source == "/add":
+        return _("/add")
+    return html.escape(source)
+
+
+async def cmd_undo(
+    message: Message,
+    bot: Bot,
+    storage: Storage,
+    admins: AdminCache,
+    workspace: Workspace,
+    data_changed: DataChanged,
+) -> None:
+    if not await require_admin(message, bot, admins):
+        return
+    lang = current_language()
+    batch = await storage.metrics.last_batch(workspace.id)
+    if batch is None:
+        await message.reply(_("Nothing to undo: there are no imports or /log entries left."))
+        return
+    days = await storage.metrics.batch_days(workspace.id, batch.id)
+    result = await storage.metrics.undo_last(workspace.id)
+    if result is None:
+        await message.reply(_("Nothing to undo: there are no imports or /log entries left."))
+        return
+    when = result.batch.created_at.astimezone(ZoneInfo(workspace.timezone))
+    parts = [
+        _("{n} account-days").format(n=format_number(result.batch.rows, lang)),
+    ]
+    if result.batch.posts:
+        parts.append(_("{n} posts").format(n=format_number(result.batch.posts, lang)))
+    if result.batch.audience:
+        parts.append(_("{n} audience rows").format(n=format_number(result.batch.audience, lang)))
+    lines = [
+        _("Undone: {source} from {when} ({what}).").format(
+            source=_source_name(result.batch.source),
+            when=f"{format_day(when.date(), lang)} {when:%H:%M}",
+            what=", ".join(parts),
+        )
+    ]
+    if days is not None:
+        lines.append(_("Days affected: {days}.").format(days=format_days(days[0], days[1], lang)))
+    if result.restored:
+        lines.append(
+            _("Earlier values restored on {n} account-days.").format(
+                n=format_number(result.restored, lang)
+            )
+        )
+    lines.append(_("/undo again takes back the import before it."))
+    await message.answer("\n".join(lines))
+    if days is not None:
+        await data_changed.emit(bot, workspace, days[0], days[1])
+
+
+def create_router() -> Router:
+    router = Router(name="data_import")
+    router.message.register(cmd_undo, Command("undo", ignore_case=True))
+    router.callback_query.register(on_import_day, ImportDay.filter())
+    router.message.register(
+        on_import_day_typed,
+        StateFilter(ImportFlow.typing_day),
+        F.text,
+        ~F.text.startswith("/"),
+    )
+    router.message.register(on_document, F.document)
+    return router
+
+
+__all__ = [
+    "ImportDay",
+    "ImportFlow",
+    "accepted_formats",
+    "create_router",
+    "failure_text",
+    "map_accounts",
+    "summary_text",
+]

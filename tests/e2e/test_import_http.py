@@ -1,0 +1,45 @@
+"""End-to-end: a CSV sent to the bot process travels getFile + file download over
+real HTTP (BOT_API_URL), is imported, and comes back out of /export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+import pytest
+
+from tests.conftest import SMM_DATA
+from tests.e2e.conftest import BotProcess
+from tests.fakeapi.server import FakeBotAPI
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_upload_over_http_then_export_has_the_same_numbers(
+    api: FakeBotAPI, bot_process: BotProcess
+) -> None:
+    path = SMM_DATA / "website_daily_views.csv"
+    with path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    total = sum(int(r["Views"]) for r in rows)
+    days = sorted(datetime.strptime(r["Date"], "%d/%m/%Y").date() for r in rows)
+
+    await bot_process.start()
+    api.document(401, "views-csv", path.name, caption="site", data=path.read_bytes(),
+                 language_code="en")  # fmt: skip
+    (summary,) = await api.wait_for("sendMessage", chat_id=401, timeout=20)
+    text = summary.visible_text or ""
+    assert text.startswith("Imported “website_daily_views.csv”")
+    assert f"• Pageviews: Σ {total:,}" in text
+    assert f"Rows: {len(rows)} read, {len(rows)} used." in text
+    assert [c.params["file_id"] for c in api.sent("getFile")] == ["views-csv"]
+
+    api.message(401, f"/export {days[0].isoformat()}..{days[-1].isoformat()} site",
+                language_code="en")  # fmt: skip
+    (doc,) = await api.wait_for("sendDocument", chat_id=401, timeout=20)
+    body = doc.files["document"].data.decode("utf-8-sig")
+    exported = list(csv.DictReader(io.StringIO(body, newline="")))
+    assert len(exported) == len(rows)
+    assert sum(float(r["pageviews"]) for r in exported) == total
+    assert {r["account"] for r in exported} == {"site"}
