@@ -4,7 +4,6 @@ dispatcher with the same function as production."""
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -102,16 +101,17 @@ async def register_commands(bot: Bot, i18n: I18n, default_language: str) -> None
 def create_jobs(bot: Bot, dp: Dispatcher) -> list[JobSpec]:
     """The periodic jobs; each body is a plain async function tested on its own."""
     jobs: list[JobSpec] = []
+    settings: Settings = dp["settings"]
     # Alerts: hourly, so a new week is judged soon after it starts in every time
     # zone and a snooze ends on time; ALERTS_CHECK_SECONDS overrides (tests).
-    alert_seconds = int(os.environ.get("ALERTS_CHECK_SECONDS", "0") or 0)
+    alert_seconds = settings.alerts_check_seconds
     alert_trigger = (
         IntervalTrigger(seconds=alert_seconds) if alert_seconds > 0 else CronTrigger(minute=7)
     )
     jobs.append(JobSpec("alerts", dp["alerts"].run_all, alert_trigger, {"bot": bot}))
     # Every minute: the database says which digests are due (bot/scheduler.py);
     # DIGEST_TICK_SECONDS overrides (fault tests kill the bot in the middle of a run).
-    digest_seconds = int(os.environ.get("DIGEST_TICK_SECONDS", "0") or 0) or 60
+    digest_seconds = settings.digest_tick_seconds
     jobs.append(
         JobSpec(
             "digest",

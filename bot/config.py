@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # How long a getChatMember answer is trusted for permission checks.
     admin_cache_seconds: int = Field(default=180, ge=0)
+    # Operational knobs (the defaults suit production; tests shorten them).
+    alerts_check_seconds: int = Field(default=0, ge=0)  # 0: hourly at minute 7
+    digest_tick_seconds: int = Field(default=60, ge=1)
 
     @field_validator("bot_token")
     @classmethod
