@@ -237,7 +237,14 @@ def compose_digest(workspace: Workspace, data: DigestData, lang: str) -> Prepare
     if data.last_day is not None:
         head.append(_("Data as of {day}").format(day=format_day(data.last_day, lang)))
     if not has_week:
-        if data.last_day is not None:
+        if data.last_day is not None and data.last_day >= report.start:
+            head.append(
+                _(
+                    "⚠️ This week's numbers are not enough for any KPI yet "
+                    "(/kpi says what each one needs)."
+                )
+            )
+        elif data.last_day is not None:
             head.append(
                 _(
                     "⚠️ No numbers for this week — the newest are from {day}. "
