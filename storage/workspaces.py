@@ -216,7 +216,13 @@ class WorkspaceRepo:
             ).scalar()
             if old is None:
                 return False
-            await conn.execute(delete(workspaces).where(workspaces.c.chat_id == new_chat_id))
+            # `id != old`: both service messages (migrate_to/_from) run this concurrently;
+            # the later one must not delete the workspace the earlier one just moved.
+            await conn.execute(
+                delete(workspaces).where(
+                    workspaces.c.chat_id == new_chat_id, workspaces.c.id != old
+                )
+            )
             await conn.execute(
                 update(workspaces)
                 .where(workspaces.c.id == old)
