@@ -20,6 +20,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Settings
 from bot.i18n import LANGUAGES, WorkspaceI18nMiddleware, create_i18n
+from bot.retry import RetryMiddleware
 from bot.scheduler import JobSpec
 from bot.texts import COMMANDS
 from handlers import create_routers
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     if session is None:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.bot_api_url))
+    session.middleware(RetryMiddleware())
     return Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,

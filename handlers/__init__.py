@@ -35,4 +35,5 @@ def create_routers() -> list[Router]:
         kpi.create_router(),
         # Documents: late (commands first), before any catch-all.
         data_import.create_router(),
+        errors.create_fallback_router(),
     ]

@@ -432,6 +432,11 @@ async def cmd_cancel(message: Message, state: FSMContext) -> None:
     await message.reply(_("Cancelled, nothing was saved."))
 
 
+async def cmd_cancel_idle(message: Message) -> None:
+    """/cancel with nothing in progress: say so rather than stay silent."""
+    await message.reply(_("Nothing to cancel."))
+
+
 async def on_stale(query: CallbackQuery) -> None:
     await query.answer(_("These buttons are no longer active. Start again: /add"), show_alert=True)
 
@@ -472,6 +477,7 @@ def create_router() -> Router:
         Command("cancel", ignore_case=True),
         StateFilter(*AddFlow.__states__, *ImportFlow.__states__),
     )
+    router.message.register(cmd_cancel_idle, Command("cancel", ignore_case=True))
     text = F.text & ~F.text.startswith("/")
     router.message.register(on_account_name, AddFlow.account_name, text)
     router.message.register(on_day_typed, AddFlow.day_typed, text)

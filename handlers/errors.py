@@ -6,7 +6,7 @@ import logging
 
 from aiogram import Router
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import ErrorEvent
+from aiogram.types import CallbackQuery, ErrorEvent
 from aiogram.utils.i18n import gettext as _
 
 log = logging.getLogger(__name__)
@@ -35,4 +35,17 @@ async def on_error(event: ErrorEvent) -> bool:
 def create_router() -> Router:
     router = Router(name="errors")
     router.errors.register(on_error)
+    return router
+
+
+async def on_stale_button(query: CallbackQuery) -> None:
+    """A button no handler accepts (an old message, a deleted rule): answer it, or the
+    client shows a spinner until Telegram gives up."""
+    await query.answer(_("This button is out of date."))
+
+
+def create_fallback_router() -> Router:
+    """Registered last: catches what every feature router let through."""
+    router = Router(name="fallback")
+    router.callback_query.register(on_stale_button)
     return router

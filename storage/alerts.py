@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.db import write_transaction
 from storage.schema import accounts, alert_events, alert_rules, workspaces
 
 
@@ -137,7 +138,7 @@ class AlertRepo:
         account_id: int | None,
         now: datetime,
     ) -> AlertRule:
-        async with self._engine.begin() as conn:
+        async with write_transaction(self._engine) as conn:
             rule_id = (
                 await conn.execute(
                     insert(alert_rules)
@@ -184,7 +185,7 @@ class AlertRepo:
         return await self._update(workspace_id, rule_id, snoozed_until=until)
 
     async def delete_rule(self, workspace_id: int, rule_id: int) -> bool:
-        async with self._engine.begin() as conn:
+        async with write_transaction(self._engine) as conn:
             result = await conn.execute(
                 delete(alert_rules).where(
                     alert_rules.c.workspace_id == workspace_id, alert_rules.c.id == rule_id
@@ -193,7 +194,7 @@ class AlertRepo:
         return bool(result.rowcount)
 
     async def _update(self, workspace_id: int, rule_id: int, **values: Any) -> bool:
-        async with self._engine.begin() as conn:
+        async with write_transaction(self._engine) as conn:
             result = await conn.execute(
                 update(alert_rules)
                 .where(alert_rules.c.workspace_id == workspace_id, alert_rules.c.id == rule_id)
@@ -217,7 +218,7 @@ class AlertRepo:
         period: tuple[date, date] | None,
     ) -> int | None:
         """Move the rule from `old` to `new` and log the event; None if it was not in `old`."""
-        async with self._engine.begin() as conn:
+        async with write_transaction(self._engine) as conn:
             result = await conn.execute(
                 update(alert_rules)
                 .where(
@@ -283,7 +284,7 @@ class AlertRepo:
         self, workspace_id: int, rule_id: int, event_id: int, state: str, since: datetime | None
     ) -> None:
         """Undo a transition whose message could not be delivered, so the next run retries."""
-        async with self._engine.begin() as conn:
+        async with write_transaction(self._engine) as conn:
             await conn.execute(
                 delete(alert_events).where(
                     alert_events.c.workspace_id == workspace_id, alert_events.c.id == event_id

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kpi.digest import SPARK_WEEKS, DayValues, DigestSlot, digest_slot, is_due
 from kpi.metrics import METRIC_NAMES
+from storage.db import write_transaction
 from storage.records import Workspace
 from storage.schema import daily_metrics, digest_log, workspaces
 from storage.workspaces import _workspace
@@ -67,7 +68,7 @@ class DigestRepo:
         conditional UPDATE, which only one caller can win.
         """
         try:
-            async with self._engine.begin() as conn:
+            async with write_transaction(self._engine) as conn:
                 await conn.execute(
                     insert(digest_log).values(
                         workspace_id=workspace_id, week=week, status=CLAIMED, updated_at=now
@@ -76,7 +77,7 @@ class DigestRepo:
             return True
         except IntegrityError:
             pass
-        async with self._engine.begin() as conn:
+        async with write_transaction(self._engine) as conn:
             result = await conn.execute(
                 update(digest_log)
                 .where(
@@ -92,7 +93,7 @@ class DigestRepo:
     async def _finish(
         self, workspace_id: int, week: str, status: str, now: datetime, message_id: int | None
     ) -> None:
-        async with self._engine.begin() as conn:
+        async with write_transaction(self._engine) as conn:
             await conn.execute(
                 update(digest_log)
                 .where(digest_log.c.workspace_id == workspace_id, digest_log.c.week == week)

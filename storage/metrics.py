@@ -28,6 +28,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from kpi.metrics import COUNTERS, METRIC_NAMES
 from kpi.models import AudienceBucket, Period, PeriodData, PostRecord
+from storage.db import write_transaction
 from storage.records import DataSpan, ImportBatch, UndoResult
 from storage.schema import accounts, audience, daily_metrics, import_batches, import_undo, posts
 from storage.workspaces import WorkspaceRepo
@@ -95,7 +96,7 @@ class MetricsRepo:
         """
         names = {acc for acc, _ in values} | {p.account for p in posts_in}
         names |= {a.account for a in audience_in}
-        async with self._engine.begin() as conn:
+        async with write_transaction(self._engine) as conn:
             ids, created = await self._workspaces.ensure_accounts(conn, workspace_id, names)
             batch_id = (
                 await conn.execute(
@@ -357,7 +358,7 @@ class MetricsRepo:
 
     async def undo_last(self, workspace_id: int) -> UndoResult | None:
         """Take back the newest import of this workspace that is not undone yet."""
-        async with self._engine.begin() as conn:
+        async with write_transaction(self._engine) as conn:
             row = (
                 await conn.execute(
                     select(import_batches)
@@ -667,7 +668,7 @@ class MetricsRepo:
         stmt = stmt.on_conflict_do_update(
             index_elements=["workspace_id", "account_id", "day"], set_={metric: value}
         )
-        async with self._engine.begin() as conn:
+        async with write_transaction(self._engine) as conn:
             await conn.execute(stmt)
 
     def _pair_statements(self, one_account: bool) -> tuple[Any, Any]:

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from storage.db import write_transaction
 from storage.records import Account, Workspace
 from storage.schema import accounts, alert_rules, workspaces
 
@@ -74,11 +75,15 @@ class WorkspaceRepo:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._cache: dict[int, Workspace] = {}
+        # Bumped by every write: a read that began before a write committed must
+        # not put its (older) row into the cache afterwards.
+        self._generation = 0
 
     async def get_by_chat(self, chat_id: int) -> Workspace | None:
         cached = self._cache.get(chat_id)
         if cached is not None:
             return cached
+        generation = self._generation
         async with self._engine.connect() as conn:
             row = (
                 await conn.execute(select(workspaces).where(workspaces.c.chat_id == chat_id))
@@ -86,10 +91,19 @@ class WorkspaceRepo:
         if row is None:
             return None
         workspace = _workspace(row)
-        if len(self._cache) >= self._CACHE_LIMIT:
-            self._cache.clear()
-        self._cache[chat_id] = workspace
+        if generation == self._generation:
+            if len(self._cache) >= self._CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[chat_id] = workspace
         return workspace
+
+    def _invalidate(self, *chat_ids: int) -> None:
+        self._generation += 1
+        if chat_ids:
+            for chat_id in chat_ids:
+                self._cache.pop(chat_id, None)
+        else:
+            self._cache.clear()
 
     async def get(self, workspace_id: int) -> Workspace | None:
         async with self._engine.connect() as conn:
@@ -115,7 +129,7 @@ class WorkspaceRepo:
             return existing, False
         now = _utcnow()
         try:
-            async with self._engine.begin() as conn:
+            async with write_transaction(self._engine) as conn:
                 ws_id = (
                     await conn.execute(
                         insert(workspaces)
@@ -161,12 +175,11 @@ class WorkspaceRepo:
         return created, True
 
     async def _set(self, chat_id: int, **values: Any) -> bool:
-        async with self._engine.begin() as conn:
+        async with write_transaction(self._engine) as conn:
             result = await conn.execute(
                 update(workspaces).where(workspaces.c.chat_id == chat_id).values(**values)
             )
-        # After the commit: a read racing with this write can't re-cache the old row.
-        self._cache.pop(chat_id, None)
+        self._invalidate(chat_id)
         return bool(result.rowcount)
 
     async def set_language(self, chat_id: int, language: str | None) -> bool:
@@ -208,7 +221,7 @@ class WorkspaceRepo:
         for example because an update from it arrived first, the old data wins and
         the newer workspace is dropped.
         """
-        async with self._engine.begin() as conn:
+        async with write_transaction(self._engine) as conn:
             old = (
                 await conn.execute(
                     select(workspaces.c.id).where(workspaces.c.chat_id == old_chat_id)
@@ -228,14 +241,13 @@ class WorkspaceRepo:
                 .where(workspaces.c.id == old)
                 .values(chat_id=new_chat_id, chat_type="supergroup", active=True)
             )
-        self._cache.pop(old_chat_id, None)
-        self._cache.pop(new_chat_id, None)
+        self._invalidate(old_chat_id, new_chat_id)
         return True
 
     async def delete(self, workspace_id: int) -> None:
-        async with self._engine.begin() as conn:
+        async with write_transaction(self._engine) as conn:
             await conn.execute(delete(workspaces).where(workspaces.c.id == workspace_id))
-        self._cache.clear()
+        self._invalidate()
 
     async def active_workspaces(self) -> list[Workspace]:
         async with self._engine.connect() as conn:
@@ -301,7 +313,7 @@ class WorkspaceRepo:
         channel_chat_id: int | None = None,
     ) -> Account:
         try:
-            async with self._engine.begin() as conn:
+            async with write_transaction(self._engine) as conn:
                 new_id = (
                     await conn.execute(
                         insert(accounts)
@@ -348,7 +360,7 @@ class WorkspaceRepo:
 
     async def rename_account(self, workspace_id: int, old: str, new: str) -> bool:
         try:
-            async with self._engine.begin() as conn:
+            async with write_transaction(self._engine) as conn:
                 result = await conn.execute(
                     update(accounts)
                     .where(accounts.c.workspace_id == workspace_id, accounts.c.name == old)
@@ -360,7 +372,7 @@ class WorkspaceRepo:
 
     async def delete_account(self, workspace_id: int, name: str) -> bool:
         """Delete an account and its data; the default account can't be deleted."""
-        async with self._engine.begin() as conn:
+        async with write_transaction(self._engine) as conn:
             result = await conn.execute(
                 delete(accounts).where(
                     accounts.c.workspace_id == workspace_id,
@@ -371,7 +383,7 @@ class WorkspaceRepo:
         return bool(result.rowcount)
 
     async def set_channel(self, workspace_id: int, name: str, channel_chat_id: int) -> None:
-        async with self._engine.begin() as conn:
+        async with write_transaction(self._engine) as conn:
             await conn.execute(
                 update(accounts)
                 .where(accounts.c.workspace_id == workspace_id, accounts.c.name == name)

@@ -557,7 +557,8 @@ async def test_file_over_20_mb_is_refused_without_getfile(h: Harness) -> None:
 
 
 async def test_a_failed_download_is_answered_and_stores_nothing(h: Harness) -> None:
-    h.fake.fail_next("getFile", status=500, retry_after=None)
+    # More 500s in a row than the request retries (bot/retry.py) absorb.
+    h.fake.fail_next("getFile", count=4, status=500, retry_after=None)
     calls = await upload(h, "website_daily_views.csv", caption="site")
     assert _final(calls) == (
         "I could not download “website_daily_views.csv” from Telegram. "
