@@ -43,3 +43,30 @@ async def test_upload_over_http_then_export_has_the_same_numbers(
     assert len(exported) == len(rows)
     assert sum(float(r["pageviews"]) for r in exported) == total
     assert {r["account"] for r in exported} == {"site"}
+
+
+async def test_upload_over_http_then_ask_a_kpi(api: FakeBotAPI, bot_process: BotProcess) -> None:
+    """GA-derived sessions (one row per session, months only): the caption gives the
+    year's last day; /bounce over those twelve months is Σ bounces / Σ sessions,
+    computed here straight from the CSV."""
+    path = SMM_DATA / "uci_online_shoppers_intention.csv"
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh, delimiter=";"))
+    # BounceRates is each session's GA bounce rate as a fraction; one session per row.
+    expected = sum(float(r["BounceRates"]) for r in rows) / len(rows) * 100
+
+    await bot_process.start()
+    api.document(402, "shoppers", path.name, caption="site 2024-05-31", data=path.read_bytes(),
+                 language_code="en")  # fmt: skip
+    await api.wait_for(
+        lambda c: (c.visible_text or "").startswith("Imported"), chat_id=402, timeout=60
+    )
+    api.message(402, "/bounce 2023-06-01..2024-05-31 site", language_code="en")
+    answer = await api.wait_for(
+        lambda c: c.method == "sendMessage" and "Bounce rate" in (c.visible_text or ""),
+        chat_id=402, timeout=20,
+    )  # fmt: skip
+    lines = (answer[0].visible_text or "").splitlines()
+    value = float(lines[1].rstrip("%").replace(",", ""))
+    assert value == pytest.approx(expected, abs=0.05)
+    assert any(f"/ {len(rows):,}" in line for line in lines), lines
