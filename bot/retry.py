@@ -5,6 +5,11 @@ connection is retried with a short backoff. Without this, a flood-wait on
 `sendMessage` would lose the answer (and the apology would meet the same 429).
 Bounded: a user waits at most about a minute, and a request that keeps failing
 still reaches the error handler.
+
+A 429 is always safe to repeat (Telegram did not perform the request). A 5xx or
+a dropped connection is ambiguous: the message may have been delivered before
+the failure, and the Bot API has no idempotency key, so a retry can very rarely
+show a message twice. We prefer that to losing an answer.
 """
 
 from __future__ import annotations
