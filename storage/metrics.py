@@ -697,6 +697,18 @@ class MetricsRepo:
         for m in COUNTERS:
             cols.append(func.sum(daily.c[m]).label(m))
             cols.append(func.count(daily.c[m]).label(f"_d_{m}"))
+        # How many posts the current period has, so `period_pair` can skip the posts
+        # query (a round trip) in the common case of a workspace without post data.
+        post_scope = [posts.c.workspace_id == bindparam("ws"), posts.c.day.between(current, last)]
+        if one_account:
+            post_scope.append(posts.c.account_id == bindparam("account"))
+        cols.append(
+            select(func.count())
+            .select_from(posts)
+            .where(*post_scope)
+            .scalar_subquery()
+            .label("_posts")
+        )
         totals = select(*cols).group_by(bucket)
         has = dm.followers.is_not(None)
         acc = accounts.c
@@ -757,7 +769,9 @@ class MetricsRepo:
             totals = {int(r._current): r for r in await conn.execute(totals_stmt, params)}
             gauge = (await conn.execute(gauge_stmt, params)).all()
             post_rows: tuple[PostRecord, ...] = ()
-            if with_posts:
+            # With no daily rows at all the count is unknown: ask for the posts.
+            post_count = next(iter(totals.values()))._posts if totals else None
+            if with_posts and (post_count is None or post_count > 0):
                 post_rows = await self._posts(conn, workspace_id, period, account_id)
         # Accounts without any follower value before the period come back as NULLs.
         known = sorted((r[0], r[1], float(r[2])) for r in gauge if r[2] is not None)
