@@ -3,6 +3,7 @@ the SQL aggregates the KPI layer reads."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -746,7 +747,7 @@ class MetricsRepo:
         margin: float = 1.0,
         with_posts: bool = False,
     ) -> tuple[PeriodData, PeriodData]:
-        """`period_data` for `period` and for `period.previous()` in one connection.
+        """`period_data` for `period` and for `period.previous()` at once.
 
         The same figures as two `period_data` calls, in two or three queries
         instead of ten (every KPI answer needs both periods): one aggregate over
@@ -765,13 +766,20 @@ class MetricsRepo:
         }
         if account_id is not None:
             params["account"] = account_id
-        async with self._engine.connect() as conn:
-            totals = {int(r._current): r for r in await conn.execute(totals_stmt, params)}
-            gauge = (await conn.execute(gauge_stmt, params)).all()
-            post_rows: tuple[PostRecord, ...] = ()
-            # With no daily rows at all the count is unknown: ask for the posts.
-            post_count = next(iter(totals.values()))._posts if totals else None
-            if with_posts and (post_count is None or post_count > 0):
+
+        async def run(stmt: Any) -> list[Any]:
+            async with self._engine.connect() as conn:
+                return list((await conn.execute(stmt, params)).all())
+
+        # Two pooled connections, so the sums and the follower values are read at
+        # the same time (SQLite in WAL mode reads in parallel, outside the GIL).
+        totals_rows, gauge = await asyncio.gather(run(totals_stmt), run(gauge_stmt))
+        totals = {int(r._current): r for r in totals_rows}
+        post_rows: tuple[PostRecord, ...] = ()
+        # With no daily rows at all the count is unknown: ask for the posts.
+        post_count = next(iter(totals.values()))._posts if totals else None
+        if with_posts and (post_count is None or post_count > 0):
+            async with self._engine.connect() as conn:
                 post_rows = await self._posts(conn, workspace_id, period, account_id)
         # Accounts without any follower value before the period come back as NULLs.
         known = sorted((r[0], r[1], float(r[2])) for r in gauge if r[2] is not None)
@@ -788,13 +796,16 @@ class MetricsRepo:
             first_in: dict[int, float] = {}
             last_in: dict[int, float] = {}
             values: dict[int, list[float]] = defaultdict(list)
+            follower_days: set[date] = set()
+            start, end = p.start, p.end
             for acc, day, value in known:
-                if day in p:
+                if start <= day <= end:
                     first_in.setdefault(acc, value)
                     last_in[acc] = value
                     values[acc].append(value)
+                    follower_days.add(day)
             if values:
-                metric_days["followers"] = len({day for _, day, _ in known if day in p})
+                metric_days["followers"] = len(follower_days)
             starts = [
                 before_start[a] if a in before_start else first_in[a]
                 for a in set(before_start) | set(first_in)
