@@ -35,13 +35,13 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 
 from handlers.data_import import ImportFlow
-from handlers.data_log import format_day, format_metric, local_today, metric_label
+from handlers.data_log import format_day, format_metric, local_today, metric_label, read_typed_day
 from handlers.events import DataChanged
 from handlers.permissions import AdminCache, require_admin, require_admin_callback
 from handlers.replies import current_language
 from kpi.accounts import normalize_account
 from kpi.metrics import METRICS, Unit
-from kpi.parsing import parse_day, parse_duration, parse_number
+from kpi.parsing import parse_duration, parse_number
 from storage import Storage
 from storage.records import Workspace
 
@@ -243,26 +243,8 @@ async def on_day_typed(
     clock: Callable[[], datetime],
     state: FSMContext,
 ) -> None:
-    text = (message.text or "").strip()
-    today = local_today(workspace, clock)
-    lang = current_language()
-    try:
-        day = parse_day(text)
-    except ValueError:
-        await message.reply(
-            _("“{value}” is not a date. Type it like 31.05.2024 or 2024-05-31.").format(
-                value=html.escape(text[:64])
-            ),
-            reply_markup=ForceReply(selective=True),
-        )
-        return
-    if day > today:
-        await message.reply(
-            _("{day} is in the future. Type a past date, like {example}.").format(
-                day=format_day(day, lang), example=format_day(today, lang)
-            ),
-            reply_markup=ForceReply(selective=True),
-        )
+    day = await read_typed_day(message, workspace, clock)
+    if day is None:
         return
     await state.update_data(day=day.isoformat())
     await _show_metrics(bot, message.chat.id, state)

@@ -53,7 +53,14 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
-from handlers.data_log import format_day, format_days, format_metric, local_today, metric_label
+from handlers.data_log import (
+    format_day,
+    format_days,
+    format_metric,
+    local_today,
+    metric_label,
+    read_typed_day,
+)
 from handlers.events import DataChanged
 from handlers.permissions import AdminCache, require_admin, require_admin_callback
 from handlers.replies import current_language, split_text
@@ -62,7 +69,6 @@ from kpi.importing import errors as E
 from kpi.metrics import METRICS, Kind
 from kpi.models import PostRecord
 from kpi.numbers import format_number
-from kpi.parsing import parse_day
 from storage import Storage
 from storage.metrics import AudienceRow, ImportOutcome
 from storage.records import Workspace
@@ -523,26 +529,8 @@ async def on_import_day_typed(
     data_changed: DataChanged,
     state: FSMContext,
 ) -> None:
-    text = (message.text or "").strip()
-    today = local_today(workspace, clock)
-    try:
-        day = parse_day(text)
-    except ValueError:
-        await message.reply(
-            _("“{value}” is not a date. Type it like 31.05.2024 or 2024-05-31.").format(
-                value=html.escape(text[:64])
-            ),
-            reply_markup=ForceReply(selective=True),
-        )
-        return
-    if day > today:
-        await message.reply(
-            _("{day} is in the future. Type a past date, like {example}.").format(
-                day=format_day(day, current_language()),
-                example=format_day(today, current_language()),
-            ),
-            reply_markup=ForceReply(selective=True),
-        )
+    day = await read_typed_day(message, workspace, clock)
+    if day is None:
         return
     user = message.from_user
     await _resume(

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import Message
+from aiogram.types import ForceReply, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.events import DataChanged
@@ -36,6 +36,7 @@ from kpi.logcmd import LogError, convert_ratios, parse_log_args
 from kpi.metrics import METRICS, RATIO_INPUTS, Unit, display_name
 from kpi.models import Period
 from kpi.numbers import format_duration, format_money, format_number, format_percent
+from kpi.parsing import parse_day
 from storage import Storage
 from storage.records import Workspace
 
@@ -75,6 +76,35 @@ def local_today(workspace: Workspace, clock: Callable[[], datetime]) -> date:
 
 def format_day(day: date, lang: str) -> str:
     return day.strftime("%d.%m.%Y") if lang == "ru" else day.isoformat()
+
+
+async def read_typed_day(
+    message: Message, workspace: Workspace, clock: Callable[[], datetime]
+) -> date | None:
+    """The past or present day a user typed in answer to a question, or None after
+    replying what was wrong (and asking again)."""
+    text = (message.text or "").strip()
+    today = local_today(workspace, clock)
+    lang = current_language()
+    try:
+        day = parse_day(text)
+    except ValueError:
+        await message.reply(
+            _("“{value}” is not a date. Type it like 31.05.2024 or 2024-05-31.").format(
+                value=html.escape(text[:64])
+            ),
+            reply_markup=ForceReply(selective=True),
+        )
+        return None
+    if day > today:
+        await message.reply(
+            _("{day} is in the future. Type a past date, like {example}.").format(
+                day=format_day(day, lang), example=format_day(today, lang)
+            ),
+            reply_markup=ForceReply(selective=True),
+        )
+        return None
+    return day
 
 
 def format_days(first: date, last: date, lang: str) -> str:
