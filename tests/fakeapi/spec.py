@@ -170,6 +170,7 @@ SUPPORTED_TAGS = frozenset(
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _ENTITY_RE = re.compile(r"&(?:(lt|gt|amp|quot)|#(\d+)|#[xX]([0-9a-fA-F]+));")
 _TAG_NAME_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9-]*")
+_PLAIN_RE = re.compile(r"[^&<>]+")
 _ATTR_RE = re.compile(
     r"\s*([a-zA-Z][a-zA-Z0-9_-]*)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'>]+)))?"
 )
@@ -190,6 +191,11 @@ def _parse_html(text: str) -> str:
     i = 0
     n = len(text)
     while i < n:
+        plain = _PLAIN_RE.match(text, i)
+        if plain:  # a run of ordinary characters at once
+            out.append(plain.group())
+            i = plain.end()
+            continue
         ch = text[i]
         if ch == "&":
             m = _ENTITY_RE.match(text, i)
@@ -214,11 +220,7 @@ def _parse_html(text: str) -> str:
             raise HTMLParseError(
                 f'Character ">" must be escaped as "&gt;" at byte offset {_byte_offset(text, i)}'
             )
-        if ch != "<":
-            out.append(ch)
-            i += 1
-            continue
-        start = i
+        start = i  # ch is "<"
         if text.startswith("</", i):
             m = _TAG_NAME_RE.match(text, i + 2)
             name = m.group(0).lower() if m else ""
@@ -282,25 +284,28 @@ def _parse_html(text: str) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=256)
+def _parsed(text: str) -> tuple[str, str | None]:
+    """(visible text, complaint): one parse per text, however many checks ask."""
+    try:
+        return _parse_html(text), None
+    except HTMLParseError as exc:
+        return text, str(exc)
+
+
 def check_html(text: str) -> str | None:
     """Return Telegram's complaint about ``text`` in parse_mode=HTML, or None if it parses.
 
     The result has no "Bad Request: " prefix, e.g. ``can't parse entities: Unsupported start
     tag "div" at byte offset 0``.
     """
-    try:
-        _parse_html(text)
-    except HTMLParseError as exc:
-        return f"can't parse entities: {exc}"
-    return None
+    error = _parsed(text)[1]
+    return None if error is None else f"can't parse entities: {error}"
 
 
 def html_to_text(text: str) -> str:
     """Visible text of a Telegram-HTML string (tags removed, entities decoded)."""
-    try:
-        return _parse_html(text)
-    except HTMLParseError:
-        return text
+    return _parsed(text)[0]
 
 
 def visible_text(text: str, parse_mode: str | None) -> str:
