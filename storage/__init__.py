@@ -7,7 +7,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.alerts import AlertRepo
-from storage.db import DatabaseUnavailable, create_engine, migrate
+from storage.db import DatabaseUnavailable, Reader, create_engine, migrate
 from storage.digests import DigestRepo
 from storage.metrics import MetricsRepo
 from storage.workspaces import WorkspaceRepo
@@ -20,8 +20,9 @@ class Storage:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.reader = Reader(engine)
         self.workspaces = WorkspaceRepo(engine)
-        self.metrics = MetricsRepo(engine, self.workspaces)
+        self.metrics = MetricsRepo(engine, self.workspaces, self.reader)
         self.alerts = AlertRepo(engine)
         self.digests = DigestRepo(engine)
 
@@ -44,6 +45,7 @@ class Storage:
         return cls(engine)
 
     async def close(self) -> None:
+        self.reader.close()
         await self.engine.dispose()
 
 

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _HERE = Path(__file__).resolve().parent
 
@@ -78,3 +82,63 @@ async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
     lock = _WRITE_LOCKS.setdefault(engine.sync_engine, asyncio.Lock())
     async with lock, engine.begin() as conn:
         yield conn
+
+
+def _read_only_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA busy_timeout=15000")
+    cur.execute("PRAGMA query_only=ON")  # a reader never writes, even by mistake
+    cur.close()
+
+
+class Reader:
+    """Runs a read-only unit of work, written against a plain SQLAlchemy `Connection`.
+
+    The work is a synchronous function of a connection, so the same Core
+    statements run on every backend. Where it runs:
+
+    - SQLite file: on one of two reader threads, with a synchronous engine over
+      the same file (WAL lets it read beside the async writer). The whole unit is
+      one trip to a thread; through aiosqlite every statement costs four or five
+      (cursor, execute, fetch, close, and the rollback on check-in).
+    - anything else (PostgreSQL): `AsyncConnection.run_sync` on the async engine.
+
+    Only for reads that answer a command: they see every committed write.
+    """
+
+    def __init__(self, engine: AsyncEngine, *, threads: bool = True) -> None:
+        self._engine = engine
+        self._sync: Engine | None = None
+        self._threads: ThreadPoolExecutor | None = None
+        url = engine.url
+        file_db = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+        if threads and file_db:
+            self._sync = create_sync_engine(
+                url.set(drivername="sqlite+pysqlite"),
+                connect_args={"check_same_thread": False},
+                pool_size=2,
+            )
+            event.listen(self._sync, "connect", _read_only_pragmas)
+            self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sqlite-read")
+
+    @property
+    def threaded(self) -> bool:
+        return self._sync is not None
+
+    async def run(self, work: Callable[[Connection], T]) -> T:
+        if self._sync is None or self._threads is None:
+            async with self._engine.connect() as conn:
+                return await conn.run_sync(work)
+        sync = self._sync
+
+        def unit() -> T:
+            with sync.connect() as conn:
+                return work(conn)
+
+        return await asyncio.get_running_loop().run_in_executor(self._threads, unit)
+
+    def close(self) -> None:
+        if self._threads is not None:
+            self._threads.shutdown(wait=True)
+        if self._sync is not None:
+            self._sync.dispose()

@@ -3,7 +3,6 @@ the SQL aggregates the KPI layer reads."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,12 +23,13 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
 from kpi.metrics import COUNTERS, METRIC_NAMES
 from kpi.models import AudienceBucket, Period, PeriodData, PostRecord
-from storage.db import write_transaction
+from storage.db import Reader, write_transaction
 from storage.records import DataSpan, ImportBatch, UndoResult
 from storage.schema import accounts, audience, daily_metrics, import_batches, import_undo, posts
 from storage.workspaces import WorkspaceRepo
@@ -65,8 +65,9 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
 
 
 class MetricsRepo:
-    def __init__(self, engine: AsyncEngine, workspaces: WorkspaceRepo) -> None:
+    def __init__(self, engine: AsyncEngine, workspaces: WorkspaceRepo, reader: Reader) -> None:
         self._engine = engine
+        self._reader = reader
         self._workspaces = workspaces
         self._dialect = engine.dialect.name
         self._pair_cache: dict[bool, tuple[Any, Any]] = {}
@@ -475,7 +476,7 @@ class MetricsRepo:
             f_start, f_end, f_avg = await self._followers(conn, scope, period)
             post_rows: tuple[PostRecord, ...] = ()
             if with_posts:
-                post_rows = await self._posts(conn, workspace_id, period, account_id)
+                post_rows = await conn.run_sync(self._posts, workspace_id, period, account_id)
         sums = {m: float(getattr(totals, m)) for m in COUNTERS if getattr(totals, m) is not None}
         metric_days = {m: int(getattr(totals, f"_d_{m}")) for m in COUNTERS}
         metric_days["followers"] = int(totals._d_f)
@@ -541,13 +542,14 @@ class MetricsRepo:
         f_avg = float(sum(float(v) for _, v in avg_rows)) if avg_rows else None
         return f_start, f_end, f_avg
 
-    async def _posts(
-        self, conn: AsyncConnection, workspace_id: int, period: Period, account_id: int | None
+    @staticmethod
+    def _posts(
+        conn: Connection, workspace_id: int, period: Period, account_id: int | None
     ) -> tuple[PostRecord, ...]:
         cond = [posts.c.workspace_id == workspace_id, posts.c.day.between(period.start, period.end)]
         if account_id is not None:
             cond.append(posts.c.account_id == account_id)
-        rows = await conn.execute(
+        rows = conn.execute(
             select(posts, accounts.c.name.label("account"))
             .join(accounts, accounts.c.id == posts.c.account_id)
             .where(*cond)
@@ -767,20 +769,19 @@ class MetricsRepo:
         if account_id is not None:
             params["account"] = account_id
 
-        async def run(stmt: Any) -> list[Any]:
-            async with self._engine.connect() as conn:
-                return list((await conn.execute(stmt, params)).all())
+        def read(conn: Connection) -> tuple[list[Any], list[Any], tuple[PostRecord, ...]]:
+            # One unit of work: on SQLite a single trip to a reader thread.
+            totals_rows = list(conn.execute(totals_stmt, params).all())
+            gauge_rows = list(conn.execute(gauge_stmt, params).all())
+            # With no daily rows at all the post count is unknown: ask for the posts.
+            count = totals_rows[0]._posts if totals_rows else None
+            found: tuple[PostRecord, ...] = ()
+            if with_posts and (count is None or count > 0):
+                found = self._posts(conn, workspace_id, period, account_id)
+            return totals_rows, gauge_rows, found
 
-        # Two pooled connections, so the sums and the follower values are read at
-        # the same time (SQLite in WAL mode reads in parallel, outside the GIL).
-        totals_rows, gauge = await asyncio.gather(run(totals_stmt), run(gauge_stmt))
+        totals_rows, gauge, post_rows = await self._reader.run(read)
         totals = {int(r._current): r for r in totals_rows}
-        post_rows: tuple[PostRecord, ...] = ()
-        # With no daily rows at all the count is unknown: ask for the posts.
-        post_count = next(iter(totals.values()))._posts if totals else None
-        if with_posts and (post_count is None or post_count > 0):
-            async with self._engine.connect() as conn:
-                post_rows = await self._posts(conn, workspace_id, period, account_id)
         # Accounts without any follower value before the period come back as NULLs.
         known = sorted((r[0], r[1], float(r[2])) for r in gauge if r[2] is not None)
 
@@ -842,8 +843,9 @@ class MetricsRepo:
         self, workspace_id: int, period: Period, account_id: int | None = None
     ) -> tuple[PostRecord, ...]:
         """The posts published in the period (for /hashtags and /formats), oldest first."""
-        async with self._engine.connect() as conn:
-            return await self._posts(conn, workspace_id, period, account_id)
+        return await self._reader.run(
+            lambda conn: self._posts(conn, workspace_id, period, account_id)
+        )
 
     # Added for the data-in handlers (/undo) --------------------------------------
 

@@ -11,6 +11,7 @@ import pytest
 from kpi.metrics import COUNTERS
 from kpi.models import Period, PeriodData, PostRecord
 from storage import Storage
+from storage.db import Reader
 
 
 def _same(a: PeriodData, b: PeriodData) -> None:
@@ -29,8 +30,14 @@ def _same(a: PeriodData, b: PeriodData) -> None:
     assert a.margin == b.margin
 
 
+@pytest.mark.parametrize("threads", [True, False], ids=["reader-thread", "async-engine"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
-async def test_period_pair_equals_two_period_data_calls(storage: Storage, seed: int) -> None:
+async def test_period_pair_equals_two_period_data_calls(
+    storage: Storage, seed: int, threads: bool
+) -> None:
+    reader = Reader(storage.engine, threads=threads)
+    assert reader.threaded is threads
+    storage.metrics._reader = reader  # both ways `Reader` runs a read on SQLite
     rng = random.Random(seed)
     ws, _ = await storage.workspaces.ensure(77, "private", None, "Europe/Moscow")
     first = date(2026, 1, 1)
@@ -74,3 +81,27 @@ async def test_period_pair_equals_two_period_data_calls(storage: Storage, seed: 
                     ws.id, period.previous(), account_id=account_id, margin=0.4
                 ),
             )
+    reader.close()
+
+
+async def test_reader_sees_every_committed_write_and_never_writes(storage: Storage) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    assert storage.reader.threaded  # a file database: reads run on the reader threads
+    ws, _ = await storage.workspaces.ensure(78, "private", None, "Europe/Moscow")
+    period = Period(date(2026, 3, 1), date(2026, 3, 31))
+    for n in range(1, 4):
+        await storage.metrics.apply_import(
+            ws.id,
+            source="t",
+            user_id=None,
+            values={("main", date(2026, 3, n)): {"reach": 100.0 * n}},
+        )
+        current, _ = await storage.metrics.period_pair(ws.id, period)
+        assert current.sums["reach"] == 100.0 * n * (n + 1) / 2
+        assert current.days_with_data == n
+    with pytest.raises(OperationalError, match="readonly"):
+        await storage.reader.run(lambda conn: conn.execute(text("DELETE FROM daily_metrics")))
+    current, _ = await storage.metrics.period_pair(ws.id, period)
+    assert current.sums["reach"] == 600.0
