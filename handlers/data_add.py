@@ -37,6 +37,7 @@ from aiogram.utils.i18n import gettext as _
 from handlers.data_import import ImportFlow
 from handlers.data_log import format_day, format_metric, local_today, metric_label, read_typed_day
 from handlers.events import DataChanged
+from handlers.filters import Is
 from handlers.permissions import AdminCache, require_admin, require_admin_callback
 from handlers.replies import current_language
 from kpi.accounts import normalize_account
@@ -460,17 +461,19 @@ def create_router() -> Router:
         StateFilter(*AddFlow.__states__, *ImportFlow.__states__),
     )
     router.message.register(cmd_cancel_idle, Command("cancel", ignore_case=True))
-    text = F.text & ~F.text.startswith("/")
-    router.message.register(on_account_name, AddFlow.account_name, text)
-    router.message.register(on_day_typed, AddFlow.day_typed, text)
-    router.message.register(on_value, AddFlow.value, text)
+    text = Is(F.text & ~F.text.startswith("/"))
+    router.message.register(on_account_name, StateFilter(AddFlow.account_name), text)
+    router.message.register(on_day_typed, StateFilter(AddFlow.day_typed), text)
+    router.message.register(on_value, StateFilter(AddFlow.value), text)
     router.callback_query.register(
         on_cancel, AddCb.filter(F.action == "cancel"), StateFilter(*AddFlow.__states__)
     )
     router.callback_query.register(
-        on_account, AddCb.filter(F.action.in_({"acc", "new"})), AddFlow.account
+        on_account, AddCb.filter(F.action.in_({"acc", "new"})), StateFilter(AddFlow.account)
     )
-    router.callback_query.register(on_day, AddCb.filter(F.action == "day"), AddFlow.day)
+    router.callback_query.register(
+        on_day, AddCb.filter(F.action == "day"), StateFilter(AddFlow.day)
+    )
     router.callback_query.register(
         on_metric, AddCb.filter(F.action == "metric"), StateFilter(AddFlow.metric, AddFlow.value)
     )

@@ -62,6 +62,7 @@ from handlers.data_log import (
     read_typed_day,
 )
 from handlers.events import DataChanged
+from handlers.filters import Is
 from handlers.permissions import AdminCache, require_admin, require_admin_callback
 from handlers.replies import current_language, split_text
 from kpi.importing import ImportFailure, ParsedImport, parse_caption, parse_table
@@ -854,10 +855,9 @@ def create_router() -> Router:
     router.message.register(
         on_import_day_typed,
         StateFilter(ImportFlow.typing_day),
-        F.text,
-        ~F.text.startswith("/"),
+        Is(F.text & ~F.text.startswith("/")),
     )
-    router.message.register(on_document, F.document)
+    router.message.register(on_document, Is(F.document))
     return router
 
 

@@ -11,6 +11,7 @@ from aiogram.types import ChatMemberUpdated, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.texts import COMMANDS
+from handlers.filters import Is
 from handlers.permissions import AdminCache
 from storage import Storage
 from storage.records import Workspace
@@ -99,8 +100,8 @@ async def on_migrated_from(message: Message, storage: Storage) -> None:
 
 def create_router() -> Router:
     router = Router(name="start")
-    router.message.register(on_migrate, F.migrate_to_chat_id)
-    router.message.register(on_migrated_from, F.migrate_from_chat_id)
+    router.message.register(on_migrate, Is(F.migrate_to_chat_id))
+    router.message.register(on_migrated_from, Is(F.migrate_from_chat_id))
     router.message.register(cmd_start, CommandStart())
     router.message.register(cmd_help, Command("help"))
     router.my_chat_member.register(on_bot_membership)
