@@ -24,6 +24,9 @@ def create_routers() -> list[Router]:
     return [
         errors.create_router(),
         start.create_router(),
+        # The most asked-for commands early: every router ahead of them checks its
+        # filters first. Only commands reach it, so nothing behind is shadowed.
+        kpi.create_router(),
         settings.create_router(),
         accounts.create_router(),
         alerts.create_router(),
@@ -32,7 +35,6 @@ def create_routers() -> list[Router]:
         data_log.create_router(),
         data_add.create_router(),
         data_export.create_router(),
-        kpi.create_router(),
         # Documents: late (commands first), before any catch-all.
         data_import.create_router(),
         errors.create_fallback_router(),
