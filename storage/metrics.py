@@ -692,6 +692,8 @@ class MetricsRepo:
         last = bindparam("last", type_=Date)
         daily_cols: list[Any] = [dm.day.label("day")]
         daily_cols += [func.sum(dm[m]).label(m) for m in COUNTERS]
+        # A day "has followers" when any selected account has a value that day.
+        daily_cols.append(func.count(dm.followers).label("_followers"))
         daily = (
             select(*daily_cols).where(*scope, dm.day.between(first, last)).group_by(dm.day)
         ).subquery()
@@ -700,6 +702,7 @@ class MetricsRepo:
         for m in COUNTERS:
             cols.append(func.sum(daily.c[m]).label(m))
             cols.append(func.count(daily.c[m]).label(f"_d_{m}"))
+        cols.append(func.count(case((daily.c._followers > 0, 1))).label("_d_followers"))
         # How many posts the current period has, so `period_pair` can skip the posts
         # query (a round trip) in the common case of a workspace without post data.
         post_scope = [posts.c.workspace_id == bindparam("ws"), posts.c.day.between(current, last)]
@@ -713,31 +716,40 @@ class MetricsRepo:
             .label("_posts")
         )
         totals = select(*cols).group_by(bucket)
-        has = dm.followers.is_not(None)
-        acc = accounts.c
 
-        def newest_before(column: Any) -> Any:
-            # Per account the newest stored value before the first day: a short
-            # backwards walk of the primary key instead of a window over all history.
+        # Followers, one row per account: each figure a short walk of the primary
+        # key (workspace, account, day) from one end of a range, so the cost does
+        # not grow with the number of days and Python gets 3 rows, not 180.
+        acc = accounts.c
+        own = [dm.workspace_id == acc.workspace_id, dm.account_id == acc.id]
+        has = dm.followers.is_not(None)
+
+        def edge(*where: ColumnElement[bool], newest: bool) -> Any:
             return (
-                select(column)
-                .where(dm.workspace_id == acc.workspace_id, dm.account_id == acc.id, has)
-                .where(dm.day < first)
-                .order_by(dm.day.desc())
+                select(dm.followers)
+                .where(*own, has, *where)
+                .order_by(dm.day.desc() if newest else dm.day.asc())
                 .limit(1)
                 .scalar_subquery()
             )
 
+        def mean(*where: ColumnElement[bool]) -> Any:
+            return select(func.avg(dm.followers)).where(*own, has, *where).scalar_subquery()
+
         account_scope = [acc.workspace_id == bindparam("ws")]
         if one_account:
             account_scope.append(acc.id == bindparam("account"))
-        inside = select(dm.account_id, dm.day, dm.followers).where(
-            *scope, has, dm.day.between(first, last)
-        )
-        before = select(acc.id, newest_before(dm.day), newest_before(dm.followers)).where(
-            *account_scope
-        )
-        self._pair_cache[one_account] = (totals, inside.union_all(before))
+        gauge = select(
+            acc.id,
+            edge(dm.day < first, newest=True).label("before_previous"),
+            edge(dm.day < current, newest=True).label("before_current"),
+            edge(dm.day >= first, dm.day < current, newest=False).label("first_previous"),
+            mean(dm.day >= first, dm.day < current).label("avg_previous"),
+            edge(dm.day >= current, dm.day <= last, newest=False).label("first_current"),
+            edge(dm.day >= current, dm.day <= last, newest=True).label("last_current"),
+            mean(dm.day >= current, dm.day <= last).label("avg_current"),
+        ).where(*account_scope)
+        self._pair_cache[one_account] = (totals, gauge)
         return self._pair_cache[one_account]
 
     async def period_pair(
@@ -782,10 +794,12 @@ class MetricsRepo:
 
         totals_rows, gauge, post_rows = await self._reader.run(read)
         totals = {int(r._current): r for r in totals_rows}
-        # Accounts without any follower value before the period come back as NULLs.
-        known = sorted((r[0], r[1], float(r[2])) for r in gauge if r[2] is not None)
 
-        def build(p: Period, row: Any, before_start: Mapping[int, float]) -> PeriodData:
+        def figure(values: Iterable[Any]) -> float | None:
+            known = [float(v) for v in values if v is not None]
+            return float(sum(known)) if known else None
+
+        def build(p: Period, row: Any, side: str) -> PeriodData:
             sums: dict[str, float] = {}
             metric_days: dict[str, int] = {}
             if row is not None:
@@ -794,50 +808,35 @@ class MetricsRepo:
                         sums[m] = float(value)
                     if days := int(getattr(row, f"_d_{m}")):
                         metric_days[m] = days
-            first_in: dict[int, float] = {}
-            last_in: dict[int, float] = {}
-            values: dict[int, list[float]] = defaultdict(list)
-            follower_days: set[date] = set()
-            start, end = p.start, p.end
-            for acc, day, value in known:
-                if start <= day <= end:
-                    first_in.setdefault(acc, value)
-                    last_in[acc] = value
-                    values[acc].append(value)
-                    follower_days.add(day)
-            if values:
-                metric_days["followers"] = len(follower_days)
-            starts = [
-                before_start[a] if a in before_start else first_in[a]
-                for a in set(before_start) | set(first_in)
-            ]
+                if days := int(row._d_followers):
+                    metric_days["followers"] = days
+            # Per account: start = the newest value before the period, else the first
+            # inside it; end = the newest inside it (for the previous period that is
+            # the newest before the current one, when the account has values inside).
+            if side == "current":
+                edges = [
+                    (g.before_current, g.first_current, g.last_current, g.avg_current)
+                    for g in gauge
+                ]
+            else:
+                edges = [
+                    (g.before_previous, g.first_previous,
+                     g.before_current if g.avg_previous is not None else None, g.avg_previous)
+                    for g in gauge
+                ]  # fmt: skip
             return PeriodData(
                 period=p,
                 sums=sums,
                 days_with_data=int(row._days) if row is not None else 0,
                 metric_days=metric_days,
-                followers_start=float(sum(starts)) if starts else None,
-                followers_end=float(sum(last_in.values())) if last_in else None,
-                followers_avg=(
-                    float(sum(sum(v) / len(v) for v in values.values())) if values else None
-                ),
+                followers_start=figure(b if b is not None else f for b, f, _, _ in edges),
+                followers_end=figure(e for _, _, e, _ in edges),
+                followers_avg=figure(a for _, _, _, a in edges),
                 posts=post_rows if p == period else (),
                 margin=margin,
             )
 
-        # Followers "before" each period: the newest value before its first day.
-        before_previous: dict[int, float] = {}
-        before_current: dict[int, float] = {}
-        for acc, day, value in known:
-            if day < previous.start:
-                before_previous[acc] = value
-                before_current.setdefault(acc, value)
-            elif day < period.start:
-                before_current[acc] = value
-        return (
-            build(period, totals.get(1), before_current),
-            build(previous, totals.get(0), before_previous),
-        )
+        return build(period, totals.get(1), "current"), build(previous, totals.get(0), "previous")
 
     async def posts_in_period(
         self, workspace_id: int, period: Period, account_id: int | None = None
