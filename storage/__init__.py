@@ -36,13 +36,15 @@ class Storage:
             engine = create_engine(url)
         except Exception as exc:  # bad URL, missing driver
             raise DatabaseUnavailable(f"cannot use DATABASE_URL: {exc}") from exc
+        storage = cls(engine)
         try:
             await migrate(engine)
+            storage.reader.open_connections()
         except Exception as exc:
-            await engine.dispose()
+            await storage.close()
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise DatabaseUnavailable(f"cannot open the database: {reason}") from exc
-        return cls(engine)
+        return storage
 
     async def close(self) -> None:
         self.reader.close()

@@ -91,6 +91,9 @@ def _read_only_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+_READERS = 2  # threads, and pooled connections: one each
+
+
 class Reader:
     """Runs a read-only unit of work, written against a plain SQLAlchemy `Connection`.
 
@@ -116,14 +119,23 @@ class Reader:
             self._sync = create_sync_engine(
                 url.set(drivername="sqlite+pysqlite"),
                 connect_args={"check_same_thread": False},
-                pool_size=2,
+                pool_size=_READERS,
             )
             event.listen(self._sync, "connect", _read_only_pragmas)
-            self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sqlite-read")
+            self._threads = ThreadPoolExecutor(
+                max_workers=_READERS, thread_name_prefix="sqlite-read"
+            )
 
     @property
     def threaded(self) -> bool:
         return self._sync is not None
+
+    def open_connections(self) -> None:
+        """Open the reader threads' connections now (at start-up), not under the first load."""
+        if self._sync is not None:
+            held = [self._sync.connect() for _ in range(_READERS)]
+            for conn in held:
+                conn.close()
 
     async def run(self, work: Callable[[Connection], T]) -> T:
         if self._sync is None or self._threads is None:

@@ -500,6 +500,20 @@ def test_days_with_data_and_days() -> None:
     assert bounce(pd({"bounces": 1, "sessions": 2}, days_with_data=7)).days_with_data == 7
 
 
+def test_growth_completeness_counts_days_with_a_follower_count() -> None:
+    # 31 days of reach, followers counted on 4 of them (e.g. weekly snapshots)
+    data = pd(
+        {"reach": 5},
+        days_with_data=31,
+        metric_days={"reach": 31, "followers": 4},
+        followers_start=1000,
+        followers_end=1100,
+    )
+    result = growth(data)
+    assert result.value == 10.0
+    assert (result.days_with_data, result.days) == (4, 31)
+
+
 # --- compare --------------------------------------------------------------------------
 
 
