@@ -119,6 +119,8 @@ def metric_label(name: str, lang: str) -> str:
         text = _("bounce rate")
     elif name == "avg_time_on_page":
         text = _("average time on page")
+    elif name == "avg_session_duration":
+        text = _("average visit duration")
     else:
         text = display_name(name, lang)
     return text[:1].upper() + text[1:]
@@ -163,6 +165,7 @@ def _usage() -> str:
                 "Ratios are converted: bounce_rate=45% becomes bounces from the sessions "
                 "of that day; avg_time_on_page=1:30 becomes time on page from pageviews."
             ),
+            _("avg_session_duration=2:30 (time on site per visit) becomes time from sessions."),
         )
     )
 
@@ -296,12 +299,16 @@ def _metric_order(name: str) -> int:
 def _ratio_note(ratio: str, rate: float, lang: str) -> str:
     if ratio == "bounce_rate":
         return _("(from bounce rate {rate} × sessions)").format(rate=format_percent(rate, lang))
+    if ratio == "avg_session_duration":
+        return _("(from average visit duration {value} × sessions)").format(
+            value=format_duration(rate)
+        )
     return _("(from average time on page {value} × pageviews)").format(value=format_duration(rate))
 
 
 def _needs_denominator(ratio: str, rate: float, day: date, account: str, lang: str) -> str:
     spec = RATIO_INPUTS[ratio]
-    shown = format_percent(rate, lang) if ratio == "bounce_rate" else format_duration(rate)
+    shown = format_duration(rate) if spec.duration else format_percent(rate, lang)
     return "\n".join(
         (
             _(

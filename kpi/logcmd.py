@@ -126,7 +126,7 @@ def _split_trailing(piece: str, name: str) -> tuple[str, list[str]]:
     """The last value, and the date/account words typed after it (`охват=100 vk:brand`)."""
     words = piece.split()
     metric = lookup_metric(name)
-    if len(words) <= 1 or metric == "avg_time_on_page":
+    if len(words) <= 1 or _is_duration(metric):
         return piece.strip(), []
     for k in range(len(words), 0, -1):
         try:
@@ -137,11 +137,16 @@ def _split_trailing(piece: str, name: str) -> tuple[str, list[str]]:
     return piece.strip(), []
 
 
+def _is_duration(metric: str | None) -> bool:
+    ratio = RATIO_INPUTS.get(metric or "")
+    return ratio is not None and ratio.duration
+
+
 def _value(metric: str, raw: str, name: str) -> float:
     if not raw:
         raise LogError(EMPTY_VALUE, name)
     try:
-        value = parse_duration(raw) if metric == "avg_time_on_page" else parse_number(raw)
+        value = parse_duration(raw) if _is_duration(metric) else parse_number(raw)
     except ValueError as e:
         raise LogError(BAD_VALUE, raw, str(e)) from None
     if value < 0:

@@ -421,6 +421,7 @@ class RatioInput:
     denominator: str  # the counter it is multiplied by
     percent: bool  # True: the value is a percentage (45 % → 0.45)
     synonyms: tuple[str, ...]
+    duration: bool = False  # typed as m:ss or h:mm:ss, stored in seconds
 
 
 RATIO_INPUTS: dict[str, RatioInput] = {
@@ -454,10 +455,29 @@ RATIO_INPUTS: dict[str, RatioInput] = {
                 "время на странице",
                 "среднее время на странице",
                 "ср. время на странице",
-                "время на сайте",
                 "average engagement time",
                 "глубина время",
             ),
+            duration=True,
+        ),
+        # Per visit, not per page (Yandex Metrica's "Время на сайте", GA's session
+        # duration): the total is average × sessions. Dividing that total by
+        # pageviews still gives the average time per page the KPI shows.
+        RatioInput(
+            "avg_session_duration",
+            "time_on_page_s",
+            "sessions",
+            False,
+            (
+                "время на сайте",
+                "average session duration",
+                "avg session duration",
+                "средняя продолжительность сеанса",
+                "средняя длительность визита",
+                "average visit duration",
+                "avg visit duration",
+            ),
+            duration=True,
         ),
     )
 }

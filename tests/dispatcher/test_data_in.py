@@ -161,6 +161,21 @@ async def test_log_converts_a_ratio_with_stored_sessions_and_says_what_it_replac
     assert await _sums(h, "site") == {"sessions": 1000.0, "bounces": 425.0}
 
 
+async def test_log_time_on_site_multiplies_stored_sessions_in_russian(h: Harness) -> None:
+    await h.say("/log 2024-06-01 site визиты=40 просмотры страниц=100", CHAT, language_code="ru")
+    text = await h.say_text("/log 2024-06-01 site время на сайте=2:30", CHAT, language_code="ru")
+    # 2:30 per visit × 40 visits = 6000 s in all; the KPI divides by the 100 pageviews
+    assert "(из среднего времени на сайте 2:30 × визиты)" in text
+    assert await _sums(h, "site") == {
+        "sessions": 40.0,
+        "pageviews": 100.0,
+        "time_on_page_s": 6000.0,
+    }
+    text = await h.say_text("/timeonpage 2024-06-01..2024-06-01 site", CHAT, language_code="ru")
+    assert text.splitlines()[1] == "1:00"  # 6000 s / 100 pageviews
+    assert "= 6 000 / 100 = 1:00" in text.replace(NBSP, " ")
+
+
 async def test_log_ratio_without_any_sessions_stores_nothing(h: Harness) -> None:
     text = await h.say_text("/log 2024-06-01 site bounce_rate=45%", CHAT, language_code="en")
     assert text.startswith(

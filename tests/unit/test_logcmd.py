@@ -59,6 +59,15 @@ def test_duration_ratio() -> None:
     assert r.ratios == {"avg_time_on_page": 83}
 
 
+def test_time_on_site_is_per_visit_and_multiplies_sessions() -> None:
+    # Metrica's "Время на сайте" is per visit: × sessions, not × pageviews.
+    r = parse_log_args("время на сайте=2:30 визиты=40 просмотры страниц=100", TODAY)
+    assert r.ratios == {"avg_session_duration": 150}
+    values, unresolved = convert_ratios(r.values, r.ratios)
+    assert values["time_on_page_s"] == pytest.approx(150 * 40)
+    assert unresolved == {}
+
+
 @pytest.mark.parametrize(
     ("args", "code", "token"),
     [
