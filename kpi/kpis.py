@@ -152,15 +152,14 @@ def _ratio(numerator: float, denominator: float, scale: float = 1.0) -> float | 
     return value if math.isfinite(value) else None
 
 
-# Inputs that are figures of a stored metric rather than its sum.
-_INPUT_METRIC = {"followers_start": "followers", "followers_end": "followers"}
-
-
 def _coverage(data: PeriodData, names: Iterable[str]) -> int:
-    """Days with data for a KPI: the best-covered of its inputs' metrics (growth
-    counts days with a follower count, not days with any data)."""
-    keys = {_INPUT_METRIC.get(n, n) for n in names}
-    days = [data.metric_days[k] for k in keys if k in data.metric_days]
+    """Days with data for a KPI: the best-covered of its inputs' metrics.
+
+    Growth's inputs are follower figures (`followers_start`, `followers_end`), not
+    sums, so it falls back to the period's days with any data: two snapshots can
+    cover the whole period, and counting snapshot days would call that incomplete.
+    """
+    days = [data.metric_days[n] for n in names if n in data.metric_days]
     return max(days) if days else data.days_with_data
 
 

@@ -500,8 +500,9 @@ def test_days_with_data_and_days() -> None:
     assert bounce(pd({"bounces": 1, "sessions": 2}, days_with_data=7)).days_with_data == 7
 
 
-def test_growth_completeness_counts_days_with_a_follower_count() -> None:
-    # 31 days of reach, followers counted on 4 of them (e.g. weekly snapshots)
+def test_growth_completeness_is_not_the_count_of_follower_snapshots() -> None:
+    # 31 days of reach, followers counted on 4 of them (weekly snapshots): the two
+    # snapshots that give start and end are enough, so the period's 31 days count.
     data = pd(
         {"reach": 5},
         days_with_data=31,
@@ -511,7 +512,7 @@ def test_growth_completeness_counts_days_with_a_follower_count() -> None:
     )
     result = growth(data)
     assert result.value == 10.0
-    assert (result.days_with_data, result.days) == (4, 31)
+    assert (result.days_with_data, result.days) == (31, 31)
 
 
 # --- compare --------------------------------------------------------------------------
