@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from aiogram import Router
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.types import CallbackQuery, ErrorEvent
 from aiogram.utils.i18n import gettext as _
 
@@ -14,6 +14,11 @@ log = logging.getLogger(__name__)
 
 async def on_error(event: ErrorEvent) -> bool:
     update = event.update
+    if isinstance(event.exception, TelegramForbiddenError):
+        # The chat blocked the bot or removed it: not our failure, and an apology
+        # would be refused the same way. Telegram also sends my_chat_member for it.
+        log.warning("update %s: the chat refused the reply: %s", update.update_id, event.exception)
+        return True
     log.error(
         "update %s failed: %s: %s",
         update.update_id,

@@ -189,3 +189,18 @@ async def test_handler_error_is_logged_and_user_gets_apology(
     failures = [r for r in caplog.records if r.name == "handlers.errors"]
     assert failures and "RuntimeError" in failures[0].getMessage()
     assert "update " in failures[0].getMessage()
+
+
+async def test_reply_refused_by_a_blocked_chat_is_a_warning_not_an_error(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    await harness.say("/start")
+    harness.fake.block_chat(1001)
+    caplog.set_level(logging.INFO)
+    calls = await harness.say("/help", language_code="en")
+    # one refused reply, and no apology sent after it
+    assert [(c.method, c.status) for c in calls] == [("sendMessage", 403)]
+    records = [r for r in caplog.records if r.name == "handlers.errors"]
+    assert [r.levelno for r in records] == [logging.WARNING]
+    assert "the chat refused the reply" in records[0].getMessage()
+    assert "blocked" in records[0].getMessage()
