@@ -7,7 +7,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -16,7 +16,6 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
-    distinct,
     func,
     insert,
     select,
@@ -453,95 +452,6 @@ class MetricsRepo:
             cond.append(daily_metrics.c.account_id == account_id)
         return cond
 
-    async def period_data(
-        self,
-        workspace_id: int,
-        period: Period,
-        *,
-        account_id: int | None = None,
-        margin: float = 1.0,
-        with_posts: bool = False,
-    ) -> PeriodData:
-        """Σ of every counter, data completeness and follower figures for a period."""
-        dm = daily_metrics.c
-        scope = self._scope(workspace_id, account_id)
-        in_period = dm.day.between(period.start, period.end)
-        cols: list[Any] = [func.count(distinct(dm.day)).label("_days")]
-        for m in COUNTERS:
-            cols.append(func.sum(dm[m]).label(m))
-            cols.append(func.count(distinct(case((dm[m].is_not(None), dm.day)))).label(f"_d_{m}"))
-        cols.append(func.count(distinct(case((dm.followers.is_not(None), dm.day)))).label("_d_f"))
-        async with self._engine.connect() as conn:
-            totals = (await conn.execute(select(*cols).where(*scope, in_period))).one()
-            f_start, f_end, f_avg = await self._followers(conn, scope, period)
-            post_rows: tuple[PostRecord, ...] = ()
-            if with_posts:
-                post_rows = await conn.run_sync(self._posts, workspace_id, period, account_id)
-        sums = {m: float(getattr(totals, m)) for m in COUNTERS if getattr(totals, m) is not None}
-        metric_days = {m: int(getattr(totals, f"_d_{m}")) for m in COUNTERS}
-        metric_days["followers"] = int(totals._d_f)
-        return PeriodData(
-            period=period,
-            sums=sums,
-            days_with_data=int(totals._days),
-            metric_days={k: v for k, v in metric_days.items() if v},
-            followers_start=f_start,
-            followers_end=f_end,
-            followers_avg=f_avg,
-            posts=post_rows,
-            margin=margin,
-        )
-
-    async def _followers(
-        self, conn: AsyncConnection, scope: list[ColumnElement[bool]], period: Period
-    ) -> tuple[float | None, float | None, float | None]:
-        """Followers at the start and end of a period, and their average.
-
-        Per account: start = the last value before the period, else the first
-        inside it; end = the last value inside; the selection's figure is the sum
-        over accounts that have follower data.
-        """
-        dm = daily_metrics.c
-        has = dm.followers.is_not(None)
-
-        def _edge(where: ColumnElement[bool], order: Any) -> Any:
-            ranked = (
-                select(
-                    dm.account_id,
-                    dm.followers,
-                    func.row_number().over(partition_by=dm.account_id, order_by=order).label("rn"),
-                )
-                .where(*scope, has, where)
-                .subquery()
-            )
-            return select(ranked.c.account_id, ranked.c.followers).where(ranked.c.rn == 1)
-
-        before: dict[int, float] = {
-            r[0]: float(r[1])
-            for r in await conn.execute(_edge(dm.day < period.start, dm.day.desc()))
-        }
-        inside = dm.day.between(period.start, period.end)
-        first_in: dict[int, float] = {
-            r[0]: float(r[1]) for r in await conn.execute(_edge(inside, dm.day.asc()))
-        }
-        last_in: dict[int, float] = {
-            r[0]: float(r[1]) for r in await conn.execute(_edge(inside, dm.day.desc()))
-        }
-        avg_rows = (
-            await conn.execute(
-                select(dm.account_id, func.avg(dm.followers))
-                .where(*scope, has, inside)
-                .group_by(dm.account_id)
-            )
-        ).all()
-        start_vals = [
-            before[a] if a in before else first_in[a] for a in set(before) | set(first_in)
-        ]
-        f_start = float(sum(start_vals)) if start_vals else None
-        f_end = float(sum(last_in.values())) if last_in else None
-        f_avg = float(sum(float(v) for _, v in avg_rows)) if avg_rows else None
-        return f_start, f_end, f_avg
-
     @staticmethod
     def _posts(
         conn: Connection, workspace_id: int, period: Period, account_id: int | None
@@ -752,6 +662,21 @@ class MetricsRepo:
         self._pair_cache[one_account] = (totals, gauge)
         return self._pair_cache[one_account]
 
+    async def period_data(
+        self,
+        workspace_id: int,
+        period: Period,
+        *,
+        account_id: int | None = None,
+        margin: float = 1.0,
+        with_posts: bool = False,
+    ) -> PeriodData:
+        """Σ of every counter, data completeness and follower figures for a period."""
+        current, _ = await self._periods(
+            workspace_id, period, period.start, account_id, margin, with_posts
+        )
+        return current
+
     async def period_pair(
         self,
         workspace_id: int,
@@ -763,18 +688,34 @@ class MetricsRepo:
     ) -> tuple[PeriodData, PeriodData]:
         """`period_data` for `period` and for `period.previous()` at once.
 
-        The same figures as two `period_data` calls, in two or three queries
-        instead of ten (every KPI answer needs both periods): one aggregate over
-        the contiguous range of both periods, grouped per day first (so "days with
-        data" is a `COUNT` of daily sums instead of one `COUNT(DISTINCT)` per
-        metric) and then per period; one query for the follower values, and the
-        posts when asked for.
+        Every KPI answer needs both. Two or three queries in one trip to the
+        reader: one aggregate over the contiguous range of both periods, grouped
+        per day first (so "days with data" is a `COUNT` of daily sums instead of
+        one `COUNT(DISTINCT)` per metric) and then per period; one row per
+        account of follower figures; the posts when asked for.
         """
         previous = period.previous()
+        current, before = await self._periods(
+            workspace_id, period, previous.start, account_id, margin, with_posts
+        )
+        assert before is not None
+        return current, before
+
+    async def _periods(
+        self,
+        workspace_id: int,
+        period: Period,
+        first: date,
+        account_id: int | None,
+        margin: float,
+        with_posts: bool,
+    ) -> tuple[PeriodData, PeriodData | None]:
+        """`period`, and the days from `first` to the day before it as a second
+        period (none when `first` is the period's first day)."""
         totals_stmt, gauge_stmt = self._pair_statements(account_id is not None)
         params: dict[str, Any] = {
             "ws": workspace_id,
-            "first": previous.start,
+            "first": first,
             "current": period.start,
             "last": period.end,
         }
@@ -836,7 +777,11 @@ class MetricsRepo:
                 margin=margin,
             )
 
-        return build(period, totals.get(1), "current"), build(previous, totals.get(0), "previous")
+        current = build(period, totals.get(1), "current")
+        if first >= period.start:
+            return current, None
+        previous = Period(first, period.start - timedelta(days=1))
+        return current, build(previous, totals.get(0), "previous")
 
     async def posts_in_period(
         self, workspace_id: int, period: Period, account_id: int | None = None
