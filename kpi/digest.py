@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 from kpi.kpis import KPI_FUNCTIONS, Change, compare
 from kpi.metrics import COUNTERS
-from kpi.models import Period, PeriodData
+from kpi.models import Period, PeriodData, follower_span
 
 Granularity = Literal["day", "week"]
 
@@ -251,6 +251,8 @@ def bucket_period_data(
         first_in: dict[int, float] = {}
         last_in: dict[int, float] = {}
         seen: dict[int, list[float]] = {}
+        first_seen: dict[int, date] = {}
+        last_seen: dict[int, date] = {}
         for day in _days(bucket.start, bucket.end):
             day_rows = by_day.get(day)
             if not day_rows:
@@ -262,6 +264,8 @@ def bucket_period_data(
                     if name == "followers":
                         first_in.setdefault(row.account_id, value)
                         last_in[row.account_id] = value
+                        first_seen.setdefault(row.account_id, day)
+                        last_seen[row.account_id] = day
                         seen.setdefault(row.account_id, []).append(value)
                         present.add(name)
                     elif name in _COUNTER_SET:
@@ -285,6 +289,10 @@ def bucket_period_data(
                     float(sum(sum(v) / len(v) for v in seen.values())) if seen else None
                 ),
                 margin=margin,
+                followers_days=follower_span(
+                    bucket,
+                    ((a in last_followers, first_seen[a], last_seen[a]) for a in last_seen),
+                ),
             )
         )
         last_followers.update(last_in)

@@ -152,14 +152,23 @@ def _ratio(numerator: float, denominator: float, scale: float = 1.0) -> float | 
     return value if math.isfinite(value) else None
 
 
+_FOLLOWER_FIGURES = frozenset({"followers_start", "followers_end"})
+
+
 def _coverage(data: PeriodData, names: Iterable[str]) -> int:
     """Days with data for a KPI: the best-covered of its inputs' metrics.
 
-    Growth's inputs are follower figures (`followers_start`, `followers_end`), not
-    sums, so it falls back to the period's days with any data: two snapshots can
-    cover the whole period, and counting snapshot days would call that incomplete.
+    Growth's follower figures count the days from the start value to the end value
+    (`PeriodData.followers_days`), not the days with a count: two snapshots can
+    cover the whole period. Unknown spans fall back to the period's days with data.
     """
-    days = [data.metric_days[n] for n in names if n in data.metric_days]
+    days = []
+    for name in names:
+        if name in _FOLLOWER_FIGURES:
+            if data.followers_days is not None:
+                days.append(data.followers_days)
+        elif name in data.metric_days:
+            days.append(data.metric_days[name])
     return max(days) if days else data.days_with_data
 
 

@@ -6,7 +6,7 @@ functions in `kpi.kpis` read them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -72,6 +72,32 @@ class PeriodData:
     followers_avg: float | None = None  # mean of the stored daily values inside the period
     posts: tuple[PostRecord, ...] = ()
     margin: float = 1.0  # share of revenue that is profit, for ROI (1.0 = 100 %)
+    # Days of the period the follower figures span (see `follower_span`); None: unknown.
+    followers_days: int | None = None
+
+
+def follower_span(
+    period: Period, accounts: Iterable[tuple[bool, date | None, date | None]]
+) -> int | None:
+    """Days of `period` that the start-to-end follower figures cover.
+
+    Per account: (has a value before the period, first day with a value inside,
+    last day with a value inside). An account's figures start on the period's
+    first day when it has a value before it, else on its first day inside, and
+    end on its last day inside; the selection's span runs from the latest start
+    to the earliest end. Two snapshots (the day before and the last day) cover
+    the whole period; a last count ten days before the end does not.
+    """
+    starts: list[date] = []
+    ends: list[date] = []
+    for before, first_in, last_in in accounts:
+        if last_in is None or first_in is None:
+            continue
+        starts.append(period.start if before else first_in)
+        ends.append(last_in)
+    if not ends:
+        return None
+    return max(0, (min(ends) - max(starts)).days + 1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
 from kpi.metrics import COUNTERS, METRIC_NAMES
-from kpi.models import AudienceBucket, Period, PeriodData, PostRecord
+from kpi.models import AudienceBucket, Period, PeriodData, PostRecord, follower_span
 from storage.db import Reader, write_transaction
 from storage.records import DataSpan, ImportBatch, UndoResult
 from storage.schema import accounts, audience, daily_metrics, import_batches, import_undo, posts
@@ -646,6 +646,12 @@ class MetricsRepo:
         def mean(*where: ColumnElement[bool]) -> Any:
             return select(func.avg(dm.followers)).where(*own, has, *where).scalar_subquery()
 
+        def edge_day(edge_of: Any, *where: ColumnElement[bool]) -> Any:
+            return select(edge_of(dm.day)).where(*own, has, *where).scalar_subquery()
+
+        in_previous = (dm.day >= first, dm.day < current)
+        in_current = (dm.day >= current, dm.day <= last)
+
         account_scope = [acc.workspace_id == bindparam("ws")]
         if one_account:
             account_scope.append(acc.id == bindparam("account"))
@@ -653,11 +659,15 @@ class MetricsRepo:
             acc.id,
             edge(dm.day < first, newest=True).label("before_previous"),
             edge(dm.day < current, newest=True).label("before_current"),
-            edge(dm.day >= first, dm.day < current, newest=False).label("first_previous"),
-            mean(dm.day >= first, dm.day < current).label("avg_previous"),
-            edge(dm.day >= current, dm.day <= last, newest=False).label("first_current"),
-            edge(dm.day >= current, dm.day <= last, newest=True).label("last_current"),
-            mean(dm.day >= current, dm.day <= last).label("avg_current"),
+            edge(*in_previous, newest=False).label("first_previous"),
+            mean(*in_previous).label("avg_previous"),
+            edge_day(func.min, *in_previous).label("first_day_previous"),
+            edge_day(func.max, *in_previous).label("last_day_previous"),
+            edge(*in_current, newest=False).label("first_current"),
+            edge(*in_current, newest=True).label("last_current"),
+            mean(*in_current).label("avg_current"),
+            edge_day(func.min, *in_current).label("first_day_current"),
+            edge_day(func.max, *in_current).label("last_day_current"),
         ).where(*account_scope)
         self._pair_cache[one_account] = (totals, gauge)
         return self._pair_cache[one_account]
@@ -759,7 +769,15 @@ class MetricsRepo:
                     (g.before_current, g.first_current, g.last_current, g.avg_current)
                     for g in gauge
                 ]
+                spans = [
+                    (g.before_current is not None, g.first_day_current, g.last_day_current)
+                    for g in gauge
+                ]
             else:
+                spans = [
+                    (g.before_previous is not None, g.first_day_previous, g.last_day_previous)
+                    for g in gauge
+                ]
                 edges = [
                     (g.before_previous, g.first_previous,
                      g.before_current if g.avg_previous is not None else None, g.avg_previous)
@@ -775,6 +793,7 @@ class MetricsRepo:
                 followers_avg=figure(a for _, _, _, a in edges),
                 posts=post_rows if p == period else (),
                 margin=margin,
+                followers_days=follower_span(p, spans),
             )
 
         current = build(period, totals.get(1), "current")

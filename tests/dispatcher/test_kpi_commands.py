@@ -753,3 +753,17 @@ async def test_kpi_lists_all_twelve(bot_at: Harness) -> None:
     assert text.startswith("The 12 KPIs — any of them: /kpi roi")
     unknown = await bot_at.say_text("/kpi <zzz>", **EN)
     assert unknown.startswith("I don't know the KPI “<zzz>”. Known: reach, engagement,")
+
+
+async def test_growth_completeness_is_the_span_its_follower_counts_cover(bot_at: Harness) -> None:
+    # Reach every day of November, followers counted on Oct 31 and Nov 10 only: the
+    # growth figure covers Nov 1–10, whatever the other metrics cover.
+    ws = await workspace(bot_at.storage)
+    rows = {("main", day): {"reach": 100.0} for day in days(date(2026, 11, 1), date(2026, 11, 30))}
+    rows[("main", date(2026, 10, 31))] = {"followers": 1000.0}
+    rows[("main", date(2026, 11, 10))]["followers"] = 1050.0
+    await put(bot_at.storage, ws, rows)
+    growth_lines = lines(await bot_at.say_text("/growth", **EN))
+    assert growth_lines[1] == "5%"  # (1050 − 1000) / 1000 × 100
+    assert "⚠️ Data for 10 of 30 days" in growth_lines
+    assert "Data for 30 of 30 days" in lines(await bot_at.say_text("/reach", **EN))

@@ -30,6 +30,7 @@ def _same(a: PeriodData, b: PeriodData) -> None:
             assert math.isclose(x, y), name
     assert a.posts == b.posts
     assert a.margin == b.margin
+    assert a.followers_days == b.followers_days
 
 
 Values = dict[tuple[str, date], dict[str, float]]
@@ -52,6 +53,8 @@ def _expected(
         if m != "followers" and days:
             sums[m] = sum(r[m] for r in inside.values() if m in r)
     starts, ends, means = [], [], []
+    span_starts: list[date] = []
+    span_ends: list[date] = []
     for acc in sorted({a for a, _ in rows}):
         series = sorted(
             (d, r["followers"]) for (a, d), r in rows.items() if a == acc and "followers" in r
@@ -63,6 +66,9 @@ def _expected(
         if within:
             ends.append(within[-1])
             means.append(sum(within) / len(within))
+            days_in = [d for d, _ in series if period.start <= d <= period.end]
+            span_starts.append(period.start if before else days_in[0])
+            span_ends.append(days_in[-1])
     return PeriodData(
         period=period,
         sums=sums,
@@ -76,6 +82,9 @@ def _expected(
             if period.start <= p.day <= period.end and (account is None or p.account == account)
         ),
         margin=0.4,
+        followers_days=(
+            max(0, (min(span_ends) - max(span_starts)).days + 1) if span_ends else None
+        ),
     )  # fmt: skip
 
 
@@ -113,6 +122,7 @@ async def test_period_pair_and_period_data_match_the_stored_rows(
         Period(date(2026, 1, 1), date(2026, 1, 10)),  # previous period has no data at all
         Period(date(2026, 7, 19), date(2026, 7, 19)),
     ]
+    spans = set()
     for period in periods:
         for account in (None, "vk:a", "main"):
             account_id = None if account is None else accounts[account]
@@ -126,6 +136,8 @@ async def test_period_pair_and_period_data_match_the_stored_rows(
                 ws.id, period, account_id=account_id, margin=0.4, with_posts=True
             )
             _same(alone, _expected(values, posts, period, account))
+            spans |= {current.followers_days, previous.followers_days}
+    assert len(spans - {None}) >= 4, spans  # the data exercises the follower span
     reader.close()
 
 

@@ -181,6 +181,9 @@ def test_bucket_followers_start_end_and_average() -> None:
     # The second week starts where the first ended, for both accounts.
     assert second.followers_start == 1600 and second.followers_end == 1210
     assert first.sums == {} and second.days_with_data == 1
+    # The summed figures span May 4 (both start) to May 4 (account 2's last count):
+    # one day; the second week, account 1 alone from the week's start to May 11.
+    assert (first.followers_days, second.followers_days) == (1, 1)
 
 
 def test_dashboard_tiles_direction_and_top_changes() -> None:

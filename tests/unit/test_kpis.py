@@ -41,7 +41,7 @@ from kpi.kpis import (
     visitors,
 )
 from kpi.metrics import COUNTERS, METRICS
-from kpi.models import AudienceBucket, Period, PeriodData, PostRecord
+from kpi.models import AudienceBucket, Period, PeriodData, PostRecord, follower_span
 
 MAY = Period(date(2024, 5, 1), date(2024, 5, 31))
 FACEBOOK_CSV = Path("/work/shared/data/smm/uci_facebook_metrics.csv")
@@ -500,19 +500,46 @@ def test_days_with_data_and_days() -> None:
     assert bounce(pd({"bounces": 1, "sessions": 2}, days_with_data=7)).days_with_data == 7
 
 
-def test_growth_completeness_is_not_the_count_of_follower_snapshots() -> None:
-    # 31 days of reach, followers counted on 4 of them (weekly snapshots): the two
-    # snapshots that give start and end are enough, so the period's 31 days count.
-    data = pd(
-        {"reach": 5},
-        days_with_data=31,
-        metric_days={"reach": 31, "followers": 4},
-        followers_start=1000,
-        followers_end=1100,
-    )
-    result = growth(data)
-    assert result.value == 10.0
-    assert (result.days_with_data, result.days) == (31, 31)
+def test_growth_completeness_is_the_span_of_the_follower_figures() -> None:
+    # 31 days of reach; followers from weekly snapshots: the span the start and end
+    # figures cover counts, not the 4 snapshot days and not the 31 days of reach.
+    def data(span: int | None) -> PeriodData:
+        return pd(
+            {"reach": 5},
+            days_with_data=31,
+            metric_days={"reach": 31, "followers": 4},
+            followers_start=1000,
+            followers_end=1100,
+            followers_days=span,
+        )
+
+    assert growth(data(31)).value == 10.0
+    assert (growth(data(31)).days_with_data, growth(data(31)).days) == (31, 31)
+    assert growth(data(21)).days_with_data == 21  # the last count 10 days before the end
+    assert growth(data(None)).days_with_data == 31  # span unknown: the period's days
+
+
+def D(day: int) -> date:  # a day of May 2024, short for the table below
+    return date(2024, 5, day)
+
+
+@pytest.mark.parametrize(
+    ("accounts", "days"),
+    [
+        ([], None),
+        ([(True, None, None)], None),  # a value before, none inside: no end figure
+        ([(True, date(2024, 5, 31), date(2024, 5, 31))], 31),  # before + last day
+        ([(True, date(2024, 5, 3), date(2024, 5, 21))], 21),  # May 1 .. 21
+        ([(False, date(2024, 5, 3), date(2024, 5, 21))], 19),  # May 3 .. 21
+        # two accounts: latest start (May 10) to earliest end (May 20)
+        ([(False, D(10), D(31)), (True, D(1), D(20))], 11),
+        ([(False, D(25), D(31)), (True, D(1), D(20))], 0),  # no common day
+    ],
+)  # fmt: skip
+def test_follower_span(
+    accounts: list[tuple[bool, date | None, date | None]], days: int | None
+) -> None:
+    assert follower_span(MAY, accounts) == days
 
 
 # --- compare --------------------------------------------------------------------------
