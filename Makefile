@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install locales lint test test-fast run bench soak clean
+.PHONY: install locales lint test test-fast test-postgres run bench soak clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ test: lint locales
 
 test-fast: locales
 	$(VENV)/bin/pytest -q -x -m "not e2e and not slow"
+
+# The storage, dispatcher, isolation and fuzz suites on PostgreSQL: a throwaway local
+# cluster (needs the server binaries), or the server in TEST_POSTGRES_URL.
+test-postgres: locales
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev,postgres]'
+	tests/with_postgres.sh $(VENV)/bin/pytest -q -p no:cacheprovider \
+		tests/storage tests/dispatcher tests/isolation tests/fuzz
 
 run: install locales
 	$(PY) -m bot

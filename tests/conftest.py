@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -31,8 +32,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'kpibot.sqlite3'}"
+async def db_url(tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh SQLite file; with TEST_POSTGRES_URL (`postgresql+asyncpg://user@host:port/db`,
+    a role that may create databases) a fresh PostgreSQL database instead, dropped after."""
+    server = os.environ.get("TEST_POSTGRES_URL")
+    if not server:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'kpibot.sqlite3'}"
+        return
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    name = f"kpibot_test_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
 
 
 @pytest.fixture

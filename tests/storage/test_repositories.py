@@ -45,6 +45,8 @@ async def test_new_workspace_has_default_account_and_alert_rules(storage: Storag
 
 
 async def test_sqlite_pragmas_are_on(storage: Storage) -> None:
+    if storage.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
     async with storage.engine.connect() as conn:
         assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
         assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
