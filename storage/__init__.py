@@ -21,7 +21,7 @@ class Storage:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.reader = Reader(engine)
-        self.workspaces = WorkspaceRepo(engine)
+        self.workspaces = WorkspaceRepo(engine, self.reader)
         self.metrics = MetricsRepo(engine, self.workspaces, self.reader)
         self.alerts = AlertRepo(engine)
         self.digests = DigestRepo(engine)

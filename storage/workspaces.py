@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from storage.db import write_transaction
+from storage.db import Reader, write_transaction
 from storage.records import Account, Workspace
 from storage.schema import accounts, alert_rules, workspaces
 
@@ -72,8 +72,9 @@ class WorkspaceRepo:
 
     _CACHE_LIMIT = 20_000
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, reader: Reader) -> None:
         self._engine = engine
+        self._reader = reader
         self._cache: dict[int, Workspace] = {}
         # Bumped by every write: a read that began before a write committed must
         # not put its (older) row into the cache afterwards.
@@ -280,14 +281,11 @@ class WorkspaceRepo:
         return [_account(r) for r in rows]
 
     async def find_account(self, workspace_id: int, name: str) -> Account | None:
-        async with self._engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(accounts).where(
-                        accounts.c.workspace_id == workspace_id, accounts.c.name == name
-                    )
-                )
-            ).first()
+        # On the reader: every KPI command with an account argument asks this first.
+        query = select(accounts).where(
+            accounts.c.workspace_id == workspace_id, accounts.c.name == name
+        )
+        row = await self._reader.run(lambda conn: conn.execute(query).first())
         return _account(row) if row else None
 
     async def default_account(self, workspace_id: int) -> Account:
