@@ -41,7 +41,7 @@ from handlers.filters import Is
 from handlers.permissions import AdminCache, require_admin, require_admin_callback
 from handlers.replies import current_language
 from kpi.accounts import normalize_account
-from kpi.metrics import METRICS, Unit
+from kpi.metrics import METRICS, TYPED_COUNTERS, Unit
 from kpi.parsing import parse_duration, parse_number
 from storage import Storage
 from storage.records import Workspace
@@ -50,21 +50,7 @@ log = logging.getLogger(__name__)
 
 # The metrics offered as buttons, in this order (two per row).
 ADD_METRICS = (
-    "reach",
-    "impressions",
-    "likes",
-    "comments",
-    "shares",
-    "saves",
-    "link_clicks",
-    "sessions",
-    "bounces",
-    "pageviews",
-    "conversions",
-    "new_customers",
-    "revenue",
-    "ad_spend",
-    "content_cost",
+    *TYPED_COUNTERS,
     "followers",
     "new_followers",
     "unfollows",

@@ -33,7 +33,7 @@ from handlers.permissions import AdminCache, require_admin
 from handlers.replies import answer_long, current_language
 from kpi import logcmd as L
 from kpi.logcmd import LogError, convert_ratios, parse_log_args
-from kpi.metrics import METRICS, RATIO_INPUTS, Unit, display_name
+from kpi.metrics import METRICS, RATIO_INPUTS, TYPED_COUNTERS, Unit, display_name
 from kpi.models import Period
 from kpi.numbers import format_duration, format_money, format_number, format_percent
 from kpi.parsing import parse_day
@@ -43,27 +43,7 @@ from storage.records import Workspace
 log = logging.getLogger(__name__)
 
 # What /log's usage lists, in this order (the rest are accepted too).
-LOG_EXAMPLE_METRICS = (
-    "reach",
-    "impressions",
-    "likes",
-    "comments",
-    "shares",
-    "saves",
-    "link_clicks",
-    "sessions",
-    "bounces",
-    "pageviews",
-    "conversions",
-    "new_customers",
-    "revenue",
-    "ad_spend",
-    "content_cost",
-    "mentions",
-    "followers",
-    "new_followers",
-    "unfollows",
-)
+LOG_EXAMPLE_METRICS = (*TYPED_COUNTERS, "mentions", "followers", "new_followers", "unfollows")
 
 
 # ---------------------------------------------------------------- shared helpers

@@ -405,6 +405,11 @@ METRICS: dict[str, Metric] = {
 
 METRIC_NAMES: tuple[str, ...] = tuple(METRICS)
 COUNTERS: tuple[str, ...] = tuple(n for n, m in METRICS.items() if m.kind is Kind.COUNTER)
+# The counters teams type by hand most, in the order /add's buttons and /log's help list them.
+TYPED_COUNTERS: tuple[str, ...] = (
+    "reach", "impressions", "likes", "comments", "shares", "saves", "link_clicks", "sessions",
+    "bounces", "pageviews", "conversions", "new_customers", "revenue", "ad_spend", "content_cost",
+)  # fmt: skip
 GAUGES: tuple[str, ...] = tuple(n for n, m in METRICS.items() if m.kind is Kind.GAUGE)
 
 
