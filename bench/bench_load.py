@@ -28,6 +28,7 @@ import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.conftest import REPO, SMM_DATA, TEST_TOKEN
 from tests.fakeapi.core import Call, Reply
 from tests.fakeapi.server import FakeBotAPI
+from tests.selfmade import views_csv
 
 REPLY_METHODS = frozenset(
     {"sendMessage", "sendPhoto", "sendDocument", "editMessageText", "answerCallbackQuery"}
@@ -165,6 +167,17 @@ async def _user(
         # Multi-part answers (a long report, a chart and its caption) land while thinking.
 
 
+def upload_file() -> bytes:
+    """What the users upload: the real blog views (../shared/data/smm) when they are beside
+    the checkout, else a self-written file of the same shape (391 days), said on stderr."""
+    real = SMM_DATA / "website_daily_views.csv"
+    if real.is_file():
+        return real.read_bytes()
+    print("bench_load: ../shared/data/smm/website_daily_views.csv not found beside the checkout: "
+          "uploads a self-written 391-day views file instead", file=sys.stderr)  # fmt: skip
+    return views_csv(391, start=date(2021, 6, 1))
+
+
 async def run_load(
     duration: float = 60.0,
     workspaces: int = 200,
@@ -172,11 +185,13 @@ async def run_load(
     seed: int = 7,
     files: bool | None = None,
     settle: float = 3.0,
+    file_data: bytes | None = None,
 ) -> dict[str, Any]:
     """`settle`: seconds between the end of the load and the "after" measurement
     (aiohttp keeps idle keep-alive connections ~15 s: wait longer to see them go)."""
     rnd = random.Random(seed)
-    file_data = (SMM_DATA / "website_daily_views.csv").read_bytes()
+    if file_data is None:
+        file_data = upload_file()
     with tempfile.TemporaryDirectory(prefix="kpibot-load-") as tmp:
         workdir = Path(tmp)
         probe = workdir / "tasks.txt"

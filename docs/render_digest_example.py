@@ -25,9 +25,21 @@ from bot.app import create_bot, create_dispatcher  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from storage import Storage  # noqa: E402
 from tests.fakeapi.recording import RecordingSession  # noqa: E402
+from tests.shareddata import SMM_DATA  # noqa: E402
 
-SMM = REPO.parent / "shared" / "data" / "smm"
+SMM = SMM_DATA
 CHAT = 4242
+NEEDS = ("website_daily_views.csv",)
+
+
+def check_shared_data() -> None:
+    """The screenshot shows a real public file: without ../shared/data say so and stop."""
+    missing = [name for name in NEEDS if not (SMM / name).is_file()]
+    if missing:
+        sys.exit(
+            f"render_digest_example: needs ../shared/data/smm/{missing[0]} beside the checkout "
+            "(third-party data, not in the repository; README 'Shared data'); not found"
+        )
 
 
 async def main() -> None:
@@ -91,4 +103,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    check_shared_data()
     asyncio.run(main())

@@ -1,34 +1,153 @@
 from __future__ import annotations
 
 import os
+import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from storage import Storage
+from tests import shareddata
+from tests.shareddata import SHARED_DATA, SMM_DATA
 
 # Tests never talk to Telegram and never read a developer's .env.
 os.environ.pop("BOT_TOKEN", None)
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("SHARED_DATA_DIR", REPO.parent / "shared" / "data"))
-SMM_DATA = SHARED_DATA / "smm"
+REPO = shareddata.REPO
 TEST_TOKEN = "123456789:AAH-test-token-not-real-abcdefghijklm"
+SLOW_REASON = "slow: run with make soak (--run-slow)"
+
+__all__ = ["REPO", "SHARED_DATA", "SMM_DATA", "TEST_TOKEN"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-slow", action="store_true", help="run soak/slow tests too")
 
 
+def _require_shared() -> bool:
+    return os.environ.get(shareddata.REQUIRE_ENV, "") not in ("", "0")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _require_shared() and not shareddata.available():
+        raise pytest.UsageError(
+            f"{shareddata.REQUIRE_ENV}=1 but ../shared/data is not beside the checkout "
+            f"({os.path.relpath(SHARED_DATA)}): the shared_data tests cannot run"
+        )
+    config.stash[_COUNTS] = {"passed": 0, "failed": 0, "skipped": 0}
+    _install_read_guard()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--run-slow"):
-        return
-    skip = pytest.mark.skip(reason="slow: run with make soak (--run-slow)")
+    run_slow = config.getoption("--run-slow")
+    have_shared = shareddata.available()
+    slow = pytest.mark.skip(reason=SLOW_REASON)
+    no_shared = pytest.mark.skip(reason=shareddata.SKIP_REASON)
     for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
+        if "slow" in item.keywords and not run_slow:
+            item.add_marker(slow)
+        elif item.get_closest_marker(shareddata.MARKER) and not have_shared:
+            item.add_marker(no_shared)
+
+
+# ---------------------------------------------------------------- shared_data accounting
+
+_COUNTS = pytest.StashKey[dict[str, int]]()
+_CURRENT_MARKED = [False]  # is the running test marked shared_data? (read by the guard)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, Any, Any]:
+    _CURRENT_MARKED[0] = item.get_closest_marker(shareddata.MARKER) is not None
+    try:
+        return (yield)
+    finally:
+        _CURRENT_MARKED[0] = False
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report: pytest.TestReport = yield
+    if item.get_closest_marker(shareddata.MARKER) is None:
+        return report
+    slow_skip = "slow" in item.keywords and not item.config.getoption("--run-slow")
+    if report.skipped and _require_shared() and not slow_skip:
+        # CI has the data beside the checkout: a skipped shared_data test is a failure.
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = (
+            f"shared_data test skipped although {shareddata.REQUIRE_ENV}=1 "
+            f"(../shared/data is required here): {reason}"
+        )
+    if not slow_skip and (report.when == "call" or report.outcome != "passed"):
+        counts = item.config.stash[_COUNTS]
+        counts[report.outcome] += 1
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    counts = config.stash.get(_COUNTS, None)
+    if not counts or not any(counts.values()):
+        return
+    if counts["skipped"]:
+        line = f"shared_data: {counts['skipped']} tests skipped: {shareddata.SKIP_REASON}"
+        line += f" at {os.path.relpath(SHARED_DATA)}"
+    else:
+        line = f"shared_data: {counts['passed'] + counts['failed']} tests ran on ../shared/data"
+        if counts["failed"]:
+            line += f" ({counts['failed']} failed)"
+    terminalreporter.write_line(line, yellow=bool(counts["skipped"]), bold=True)
+
+
+# ---------------------------------------------------------------- the read guard
+
+_GUARD_INSTALLED = [False]
+_WATCHED_EVENTS = frozenset({"open", "os.listdir", "os.scandir"})
+
+
+class UnmarkedSharedDataRead(RuntimeError):
+    """An unmarked test (or collection) tried to read ../shared."""
+
+
+def _install_read_guard() -> None:
+    """Only tests marked shared_data may read ../shared (the one exception: the fake
+    Bot API's cross-check against the full description in ../shared/data/telegram-bot-api,
+    which works without it). Reads elsewhere raise, so a bare clone cannot hide them."""
+    if _GUARD_INSTALLED[0]:
+        return
+    _GUARD_INSTALLED[0] = True
+    roots = {os.path.abspath(shareddata.SHARED)}
+    if shareddata.SHARED.exists():
+        roots.add(os.path.realpath(shareddata.SHARED))
+    allowed = {os.path.abspath(shareddata.BOT_API_DATA)}
+    if shareddata.BOT_API_DATA.exists():
+        allowed.add(os.path.realpath(shareddata.BOT_API_DATA))
+
+    def inside(path: str, dirs: set[str]) -> bool:
+        return any(path == d or path.startswith(d + os.sep) for d in dirs)
+
+    def guard(event: str, args: tuple[Any, ...]) -> None:
+        if event not in _WATCHED_EVENTS or _CURRENT_MARKED[0] or not args:
+            return
+        target = args[0]
+        if isinstance(target, int) or target is None:
+            return
+        try:
+            path = os.path.abspath(os.fsdecode(os.fspath(target)))
+        except (TypeError, ValueError):
+            return
+        if inside(path, roots) and not inside(path, allowed):
+            raise UnmarkedSharedDataRead(
+                f"{path}: only tests marked @pytest.mark.shared_data may read ../shared "
+                "(and not at import/collection time)"
+            )
+
+    sys.addaudithook(guard)
 
 
 @pytest.fixture

@@ -375,6 +375,7 @@ def _views(path: Path) -> tuple[int, int, date, date]:
     return len(rows), sum(int(r["Views"]) for r in rows), min(days), max(days)
 
 
+@pytest.mark.shared_data
 async def test_upload_daily_views_with_caption_account(h: Harness) -> None:
     n, total, first, last = _views(SMM_DATA / "website_daily_views.csv")
     calls = await upload(h, "website_daily_views.csv", caption="site")
@@ -398,6 +399,7 @@ async def test_upload_daily_views_with_caption_account(h: Harness) -> None:
     assert await _sums(h, "site") == {"pageviews": float(total)}  # replaced, not doubled
 
 
+@pytest.mark.shared_data
 async def test_upload_summary_in_russian(h: Harness) -> None:
     n, total, _first, _last = _views(SMM_DATA / "website_daily_views.csv")
     text = _final(await upload(h, "website_daily_views.csv", caption="site", language_code="ru"))
@@ -410,6 +412,7 @@ async def test_upload_summary_in_russian(h: Harness) -> None:
     assert lines[-1] == "/undo отменит этот импорт."
 
 
+@pytest.mark.shared_data
 async def test_upload_posts_without_dates_asks_for_the_day(h: Harness) -> None:
     path = SMM_DATA / "uci_facebook_metrics.csv"
     with path.open(newline="") as fh:
@@ -445,6 +448,7 @@ async def test_upload_posts_without_dates_asks_for_the_day(h: Harness) -> None:
     assert len(posts) == 500 and max(p.day for p in posts) == date(2024, 5, 31)
 
 
+@pytest.mark.shared_data
 async def test_upload_day_typed_after_the_question(h: Harness) -> None:
     path = SMM_DATA / "instagram_posts_hashtags_likes.csv"
     with path.open(newline="", encoding="utf-8") as fh:
@@ -461,6 +465,7 @@ async def test_upload_day_typed_after_the_question(h: Harness) -> None:
     assert (await _sums(h, "ig:brand"))["likes"] == likes
 
 
+@pytest.mark.shared_data
 async def test_upload_day_question_can_be_cancelled(h: Harness) -> None:
     question = _panel(await upload(h, "instagram_posts_hashtags_likes.csv"))
     calls = await h.press(CHAT, _message_id(question), "impday:cancel", language_code="en")
@@ -470,6 +475,7 @@ async def test_upload_day_question_can_be_cancelled(h: Harness) -> None:
     assert any("expired" in str(c.params) for c in late if c.method == "answerCallbackQuery")
 
 
+@pytest.mark.shared_data
 async def test_upload_sessions_file_shows_progress_and_counts_visits(h: Harness) -> None:
     path = SMM_DATA / "uci_online_shoppers_intention.csv"
     with path.open(newline="") as fh:
@@ -494,6 +500,7 @@ async def test_upload_sessions_file_shows_progress_and_counts_visits(h: Harness)
     assert sums["conversions"] == converted
 
 
+@pytest.mark.shared_data
 async def test_upload_mentions_in_cp1252(h: Harness) -> None:
     path = SMM_DATA / "apple_brand_mentions_tweets.csv"
     with path.open(newline="", encoding="cp1252") as fh:
@@ -514,6 +521,7 @@ async def test_upload_mentions_in_cp1252(h: Harness) -> None:
     }
 
 
+@pytest.mark.shared_data
 async def test_upload_customers_file(h: Harness) -> None:
     path = SMM_DATA / "ifood_marketing_campaign.csv"
     with path.open(newline="", encoding="utf-8-sig") as fh:
@@ -530,6 +538,7 @@ async def test_upload_customers_file(h: Harness) -> None:
     assert await _sums(h, "main") == {"new_customers": len(rows)}
 
 
+@pytest.mark.shared_data
 async def test_json_is_refused_without_download(h: Harness) -> None:
     calls = await upload(h, "telegram_stats_graphs_2019.json")
     assert _final(calls) == (
@@ -571,6 +580,7 @@ async def test_file_over_20_mb_is_refused_without_getfile(h: Harness) -> None:
     assert not [c for c in h.session.calls if c.method == "getFile"]
 
 
+@pytest.mark.shared_data
 async def test_a_failed_download_is_answered_and_stores_nothing(h: Harness) -> None:
     # More 500s in a row than the request retries (bot/retry.py) absorb.
     h.fake.fail_next("getFile", count=4, status=500, retry_after=None)
@@ -604,6 +614,7 @@ async def test_zip_bomb_and_junk_are_refused(h: Harness) -> None:
     assert await h.storage.metrics.last_batch(await _ws_id(h)) is None
 
 
+@pytest.mark.shared_data
 async def test_group_uploads_admins_only_and_silence_for_unrelated_files(h: Harness) -> None:
     h.fake.set_chat_member(GROUP, 2002, "member")
     data = (SMM_DATA / "website_daily_views.csv").read_bytes()
@@ -621,6 +632,7 @@ async def test_group_uploads_admins_only_and_silence_for_unrelated_files(h: Harn
     assert _final(calls).startswith("“brief.pdf” is not a table.")
 
 
+@pytest.mark.shared_data
 async def test_admin_upload_in_group_imports(h: Harness) -> None:
     h.fake.set_chat_member(GROUP, 1001, "administrator")
     _n, total, _first, _last = _views(SMM_DATA / "website_daily_views.csv")
@@ -629,6 +641,7 @@ async def test_admin_upload_in_group_imports(h: Harness) -> None:
     assert await _sums(h, "site", chat_id=GROUP) == {"pageviews": float(total)}
 
 
+@pytest.mark.shared_data
 async def test_undo_takes_back_a_file_import(h: Harness) -> None:
     await h.say("/log 2021-06-01 site pageviews=5", CHAT, language_code="en")
     await upload(h, "website_daily_views.csv", caption="site")

@@ -1,4 +1,4 @@
-"""KPI answers on rows of real public files (/work/shared/data/smm), stored with
+"""KPI answers on rows of real public files (../shared/data/smm), stored with
 `storage.metrics.apply_import` and checked against an independent computation here."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 FACEBOOK = SMM_DATA / "uci_facebook_metrics.csv"
 WEBSITE = SMM_DATA / "website_daily_views.csv"
 
-pytestmark = pytest.mark.skipif(not FACEBOOK.exists(), reason="shared data not mounted")
+pytestmark = pytest.mark.shared_data
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from tests.fakeapi.server import FakeBotAPI
 pytestmark = pytest.mark.e2e
 
 
+@pytest.mark.shared_data
 async def test_upload_over_http_then_export_has_the_same_numbers(
     api: FakeBotAPI, bot_process: BotProcess
 ) -> None:
@@ -45,6 +46,7 @@ async def test_upload_over_http_then_export_has_the_same_numbers(
     assert {r["account"] for r in exported} == {"site"}
 
 
+@pytest.mark.shared_data
 async def test_upload_over_http_then_ask_a_kpi(api: FakeBotAPI, bot_process: BotProcess) -> None:
     """GA-derived sessions (one row per session, months only): the caption gives the
     year's last day; /bounce over those twelve months is Σ bounces / Σ sessions,

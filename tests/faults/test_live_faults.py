@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from storage import Storage
 from storage.schema import daily_metrics, import_batches, workspaces
-from tests.conftest import SMM_DATA, TEST_TOKEN
+from tests.conftest import TEST_TOKEN
 from tests.faults.conftest import Shared
 from tests.faults.tools import (
     APOLOGY,
@@ -30,6 +30,7 @@ from tests.faults.tools import (
     seen,
     settle,
     upload_supported,
+    views_csv,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
@@ -114,7 +115,7 @@ async def test_get_file_failure_mid_import_tells_the_user_and_stores_nothing(
         if not await upload_supported(h):
             pytest.skip("no router imports documents yet (file upload handler not registered)")
     api, db = env.api, env.db
-    data = (SMM_DATA / "website_daily_views.csv").read_bytes()
+    data = views_csv()
     chat = 46_001
 
     async def batches() -> int:

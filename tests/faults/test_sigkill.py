@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,6 @@ from sqlalchemy import select
 from handlers.digest import SEND_CONCURRENCY
 from storage import Storage
 from storage.schema import digest_log
-from tests.conftest import SMM_DATA
 from tests.fakeapi.core import Call
 from tests.fakeapi.server import FakeBotAPI
 from tests.faults.conftest import LiveBot
@@ -26,6 +25,7 @@ from tests.faults.tools import (
     seed_days,
     settle,
     upload_supported,
+    views_csv,
 )
 
 pytestmark = pytest.mark.e2e
@@ -49,14 +49,9 @@ def _consistent_counts(path: Path) -> tuple[int, int]:
 
 
 def long_views_file(days: int = 20_000) -> bytes:
-    """website_daily_views.csv stretched over `days` days from 1960 (values cycled):
-    big enough that parsing and the one-transaction write take a noticeable time."""
-    rows = (SMM_DATA / "website_daily_views.csv").read_text().splitlines()[1:]
-    start = date(1960, 1, 1)
-    out = ["Date,Views"]
-    for i in range(days):
-        out.append(f"{start + timedelta(days=i):%d/%m/%Y},{rows[i % len(rows)].split(',')[1]}")
-    return ("\n".join(out) + "\n").encode()
+    """A self-written daily views file over `days` days from 1960: big enough that
+    parsing and the one-transaction write take a noticeable time."""
+    return views_csv(days, start=date(1960, 1, 1))
 
 
 def is_progress(call: Call) -> bool:

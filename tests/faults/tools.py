@@ -29,12 +29,15 @@ from tests.conftest import SMM_DATA, TEST_TOKEN
 from tests.dispatcher.conftest import Harness
 from tests.fakeapi.core import Call
 from tests.fakeapi.recording import RecordingSession
+from tests.selfmade import POSTS_WITHOUT_DATES_CSV, views_csv
 
 GROUP = -100_900_001
 ADMIN = 7001
 MEMBER = 7002
 
 # Methods that put something in front of the user.
+__all__ = ["POSTS_WITHOUT_DATES_CSV", "views_csv"]  # re-exported for the suites
+
 REPLY_METHODS = frozenset(
     {
         "sendMessage",
@@ -182,16 +185,16 @@ def texts(calls: list[Call]) -> str:
 
 
 async def upload_supported(h: Harness) -> bool:
-    """Does any router import a CSV sent in a private chat? (probe with a real file)"""
-    data = (SMM_DATA / "website_daily_views.csv").read_bytes()
+    """Does any router import a CSV sent in a private chat? (probe with a small file)"""
     chat = 990_000_001
     calls = await h.feed(
-        h.fake.document(chat, "probe-file", "website_daily_views.csv", data=data, push=False)
+        h.fake.document(chat, "probe-file", "views.csv", data=views_csv(3), push=False)
     )
     return bool(replies(calls, chat))
 
 
 def real_files() -> list[Path]:
+    """The real files of ../shared/data/smm: only for tests marked shared_data."""
     return sorted(p for p in SMM_DATA.iterdir() if p.suffix in (".csv", ".xlsx", ".json"))
 
 

@@ -1,5 +1,6 @@
-"""The real exports of /work/shared/data/smm, mutated (bytes flipped, truncated, lines
-dropped or doubled, re-encoded, turned into a broken XLSX) and sent as documents.
+"""The real exports of ../shared/data/smm (and a self-written one), mutated (bytes
+flipped, truncated, lines dropped or doubled, re-encoded, turned into a broken XLSX)
+and sent as documents.
 
 Every document in a private chat gets an answer; nothing crashes or logs an ERROR;
 an import is all or nothing: the database is unchanged, or exactly one import batch
@@ -8,6 +9,7 @@ was added and the answer says what was imported.
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import random
@@ -26,10 +28,27 @@ from tests.faults.tools import (
     real_files,
     replies,
     upload_supported,
+    views_csv,
 )
 from tests.fuzz.conftest import PRIVATE
 
-FILES = {p.name: p.read_bytes()[:60_000] for p in real_files()}  # a real prefix: fast
+
+@functools.cache
+def real_prefixes() -> dict[str, bytes]:
+    """name -> the first 60 kB of each real file (fast); read inside marked tests only."""
+    return {p.name: p.read_bytes()[:60_000] for p in real_files()}
+
+
+# The names of the real files (../shared/data/README.md), so that collection reads nothing.
+REAL_NAMES = (
+    "apple_brand_mentions_tweets.csv",
+    "ifood_marketing_campaign.csv",
+    "instagram_posts_hashtags_likes.csv",
+    "telegram_stats_graphs_2019.json",
+    "uci_facebook_metrics.csv",
+    "uci_online_shoppers_intention.csv",
+    "website_daily_views.csv",
+)
 MUTATIONS = (
     "flip", "truncate", "drop_lines", "double_lines", "cp1251", "crlf", "cr",
     "semicolon", "garbage_cell", "xlsx", "broken_xlsx", "empty", "header_only",
@@ -112,9 +131,10 @@ async def uploads(fz: Harness) -> Harness:
     return fz
 
 
+@pytest.mark.shared_data
 @FILE_FUZZ
 @given(
-    name=st.sampled_from(sorted(FILES)),
+    name=st.sampled_from(REAL_NAMES),
     kind=st.sampled_from(MUTATIONS),
     seed=st.integers(0, 2**32),
     caption=st.sampled_from([None, "2024-05-31", "vk:brand", "<b>", "9999-99-99", "a" * 1024]),
@@ -128,7 +148,8 @@ async def test_mutated_real_files_are_answered_and_import_all_or_nothing(
     caption: str | None,
 ) -> None:
     h = uploads
-    data, ext = mutate(FILES[name], kind, seed)
+    assert sorted(real_prefixes()) == sorted(REAL_NAMES)  # the folder holds what we think
+    data, ext = mutate(real_prefixes()[name], kind, seed)
     file_name = name.rsplit(".", 1)[0] + ext
     seen = len(caplog.records)
     await h.say("/cancel", chat_id=PRIVATE)  # no question of an earlier file pending
@@ -158,7 +179,7 @@ async def test_files_from_group_members_who_are_not_admins_store_nothing(
     uploads: Harness, caplog: pytest.LogCaptureFixture, kind: str, seed: int
 ) -> None:
     h = uploads
-    data, ext = mutate(FILES["website_daily_views.csv"], kind, seed)
+    data, ext = mutate(views_csv(), kind, seed)
     seen = len(caplog.records)
     before = await db_snapshot(h.storage)
     await h.feed(

@@ -11,12 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import SMM_DATA
 from tests.dispatcher.conftest import Harness
 from tests.faults.tools import (
     ADMIN,
     GROUP,
     MEMBER,
+    POSTS_WITHOUT_DATES_CSV,
     db_snapshot,
     diff,
     last_days,
@@ -26,6 +26,7 @@ from tests.faults.tools import (
     replies,
     seed_days,
     upload_supported,
+    views_csv,
     write_examples,
 )
 
@@ -77,7 +78,7 @@ async def test_buttons_of_chat_a_pressed_in_chat_b_change_nothing_and_are_answer
     await h.say("/alerts", chat_id=A, language_code="en")
     await h.say("/add", chat_id=A, language_code="en")
     if await upload_supported(h):
-        data = (SMM_DATA / "instagram_posts_hashtags_likes.csv").read_bytes()  # no dates: asks
+        data = POSTS_WITHOUT_DATES_CSV  # no dates: the bot asks for the day with buttons
         await h.feed(h.fake.document(A, "nodates", "posts.csv", data=data, push=False))
     buttons = a_buttons(h)
     prefixes = {data.split(":", 1)[0] for _, data in buttons}
@@ -205,7 +206,7 @@ async def test_in_groups_members_cannot_import_files(group: Harness) -> None:
     h = group
     if not await upload_supported(h):
         pytest.skip("no router imports documents yet (file upload handler not registered)")
-    data = (SMM_DATA / "website_daily_views.csv").read_bytes()
+    data = views_csv()
     before = await db_snapshot(h.storage)
     calls = await h.feed(
         h.fake.document(GROUP, "m1", "views.csv", data=data, user_id=MEMBER, push=False,

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from bench.bench_load import run_load
+from tests.selfmade import views_csv
 
 pytestmark = pytest.mark.e2e
 
@@ -18,7 +19,7 @@ POOL_LIMIT = 100
 
 
 async def test_200_workspaces_for_10_seconds_every_update_answered_nothing_leaks() -> None:
-    s = await run_load(10.0, 200)
+    s = await run_load(10.0, 200, file_data=views_csv(391))
     print(json.dumps(s, ensure_ascii=False))
     assert s["violations"] == []
     assert s["unanswered"] == [], s["unanswered"]
@@ -31,7 +32,8 @@ async def test_200_workspaces_for_10_seconds_every_update_answered_nothing_leaks
 
 @pytest.mark.slow
 async def test_soak_200_workspaces_for_a_minute() -> None:
-    s = await run_load(60.0, 200, settle=20.0)  # 20 s: idle keep-alive sockets close
+    # settle 20 s: idle keep-alive sockets close
+    s = await run_load(60.0, 200, settle=20.0, file_data=views_csv(391))
     print(json.dumps(s, ensure_ascii=False))
     assert s["violations"] == []
     assert s["unanswered"] == [], s["unanswered"]

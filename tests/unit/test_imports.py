@@ -1,4 +1,5 @@
-"""File imports: every real file in shared/data/smm, platform-format fixtures, bad files.
+"""File imports: every real file in ../shared/data/smm (tests marked shared_data),
+platform-format fixtures, bad files.
 
 Expected totals are computed here independently with the csv module, never
 with the importer's own helpers.
@@ -9,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import os
 import subprocess
 import sys
 import time
@@ -25,9 +25,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kpi.importing import ImportFailure, ParsedImport, parse_caption, parse_table
+from tests.shareddata import SMM_DATA
 
 REPO = Path(__file__).resolve().parents[2]
-SMM = Path(os.environ.get("SHARED_DATA_DIR", REPO.parent / "shared" / "data")) / "smm"
+SMM = SMM_DATA  # third-party files: only tests marked shared_data read them
 FIXTURES = REPO / "tests" / "fixtures" / "exports"
 MSK = ZoneInfo("Europe/Moscow")
 UTC = ZoneInfo("UTC")
@@ -67,6 +68,7 @@ def _failure(data: bytes, name: str = "file.csv", **kw) -> ImportFailure:
 # ---------------------------------------------------------------- real files
 
 
+@pytest.mark.shared_data
 def test_website_daily_views() -> None:
     rows = _rows("website_daily_views.csv")
     r = _real("website_daily_views.csv")
@@ -81,6 +83,7 @@ def test_website_daily_views() -> None:
     assert r.metrics == {"pageviews"}
 
 
+@pytest.mark.shared_data
 def test_facebook_posts_need_a_caption_day() -> None:
     r = _real("uci_facebook_metrics.csv")
     assert r.layout == "posts"
@@ -89,6 +92,7 @@ def test_facebook_posts_need_a_caption_day() -> None:
     assert r.rows_read == 500  # checked in full before the question
 
 
+@pytest.mark.shared_data
 def test_facebook_posts() -> None:
     with open(SMM / "uci_facebook_metrics.csv", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -131,6 +135,7 @@ def test_facebook_posts() -> None:
     assert "Page total likes" not in ignored
 
 
+@pytest.mark.shared_data
 def test_online_shoppers_sessions() -> None:
     rows = _rows("uci_online_shoppers_intention.csv", delimiter=";")
     r = _real("uci_online_shoppers_intention.csv", caption="2024-05-31")
@@ -156,6 +161,7 @@ def test_online_shoppers_sessions() -> None:
     assert r.values[(None, date(2023, 6, 30))]["sessions"] == june
 
 
+@pytest.mark.shared_data
 def test_instagram_posts_with_glued_hashtags() -> None:
     rows = _rows("instagram_posts_hashtags_likes.csv")
     r = _real("instagram_posts_hashtags_likes.csv", caption="ig:brand 2024-05-31")
@@ -174,6 +180,7 @@ def test_instagram_posts_with_glued_hashtags() -> None:
     assert ("Followers", "per_author") in r.ignored_columns
 
 
+@pytest.mark.shared_data
 def test_ifood_crm_table_gives_new_customers_by_day() -> None:
     rows = _rows("ifood_marketing_campaign.csv", delimiter=";", encoding="utf-8-sig")
     r = _real("ifood_marketing_campaign.csv")
@@ -186,6 +193,7 @@ def test_ifood_crm_table_gives_new_customers_by_day() -> None:
     assert r.metrics == {"new_customers"}
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize("tz", [MSK, UTC, ZoneInfo("America/Los_Angeles")])
 def test_apple_mentions(tz: ZoneInfo) -> None:
     rows = _rows("apple_brand_mentions_tweets.csv", encoding="cp1252")
@@ -209,6 +217,7 @@ def test_apple_mentions(tz: ZoneInfo) -> None:
     assert (totals["mentions_positive"], totals["mentions_negative"]) == (423, 1219)
 
 
+@pytest.mark.shared_data
 def test_telegram_json_is_refused_clearly() -> None:
     e = _failure((SMM / "telegram_stats_graphs_2019.json").read_bytes(), "chart_data.json")
     assert e.code == "not_a_table"

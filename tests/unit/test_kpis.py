@@ -8,7 +8,6 @@ import math
 from collections.abc import Mapping
 from datetime import date
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,9 +41,10 @@ from kpi.kpis import (
 )
 from kpi.metrics import COUNTERS, METRICS
 from kpi.models import AudienceBucket, Period, PeriodData, PostRecord, follower_span
+from tests.shareddata import SMM_DATA
 
 MAY = Period(date(2024, 5, 1), date(2024, 5, 31))
-FACEBOOK_CSV = Path("/work/shared/data/smm/uci_facebook_metrics.csv")
+FACEBOOK_CSV = SMM_DATA / "uci_facebook_metrics.csv"  # third-party: tests marked shared_data
 
 
 def pd(sums: Mapping[str, float], period: Period = MAY, **kwargs: Any) -> PeriodData:
@@ -816,6 +816,7 @@ def _read_facebook() -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+@pytest.mark.shared_data
 def test_err_and_ctr_proxy_from_the_uci_facebook_file() -> None:
     rows = _read_facebook()
     # The file: 500 posts, CR-only line ends, 6 empty cells (1 Paid, 1 like, 4 share).
@@ -864,6 +865,7 @@ def test_err_and_ctr_proxy_from_the_uci_facebook_file() -> None:
     assert abs(err.value - float(mean_of_ratios)) > 0.5
 
 
+@pytest.mark.shared_data
 def test_formats_from_the_uci_facebook_file() -> None:
     rows = _read_facebook()
 
