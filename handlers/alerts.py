@@ -27,6 +27,7 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
+    ReplyParameters,
 )
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -730,7 +731,9 @@ async def on_alert_button(
         await bot.send_message(
             workspace.chat_id,
             await _week_report(storage, workspace, rule, week, lang),
-            reply_to_message_id=query.message.message_id,
+            reply_parameters=ReplyParameters(
+                message_id=query.message.message_id, allow_sending_without_reply=True
+            ),
         )
         return
     if action not in ("d", "w", "m", "t", "x"):

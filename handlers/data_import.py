@@ -50,6 +50,7 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
+    ReplyParameters,
 )
 from aiogram.utils.i18n import gettext as _
 
@@ -386,11 +387,17 @@ class _Progress:
     async def show(self, text: str) -> None:
         if self.message_id is None:
             sent = await self.bot.send_message(
-                self.chat_id, text, reply_to_message_id=self.reply_to
+                self.chat_id, text, reply_parameters=self._reply_parameters()
             )
             self.message_id = sent.message_id
         else:
             await self._edit(text)
+
+    def _reply_parameters(self) -> ReplyParameters | None:
+        # The user may have deleted the file meanwhile: answer anyway.
+        if self.reply_to is None:
+            return None
+        return ReplyParameters(message_id=self.reply_to, allow_sending_without_reply=True)
 
     async def _edit(self, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> None:
         try:
@@ -413,7 +420,7 @@ class _Progress:
                 await self.bot.send_message(
                     self.chat_id,
                     part,
-                    reply_to_message_id=self.reply_to if i == 0 else None,
+                    reply_parameters=self._reply_parameters() if i == 0 else None,
                     reply_markup=markup,
                 )
 

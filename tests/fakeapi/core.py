@@ -1016,15 +1016,13 @@ class FakeTelegram:
     # ---- messages ----------------------------------------------------------------------
 
     def _reply_to(self, call: Call) -> dict[str, Any] | None:
+        # reply_to_message_id / allow_sending_without_reply were removed in Bot API 7.0:
+        # validation rejects them before this point.
         rp = call.params.get("reply_parameters")
-        mid = rp.get("message_id") if isinstance(rp, dict) else None
-        if mid is None:
-            mid = call.params.get("reply_to_message_id")
-            allow = bool(call.params.get("allow_sending_without_reply"))
-        else:
-            allow = bool(rp.get("allow_sending_without_reply"))  # type: ignore[union-attr]
-        if mid is None:
+        if not isinstance(rp, dict) or rp.get("message_id") is None:
             return None
+        mid = rp["message_id"]
+        allow = bool(rp.get("allow_sending_without_reply"))
         replied = self.messages.get((call.chat_id, int(mid)))  # type: ignore[arg-type]
         if replied is None and not allow:
             raise ApiError(400, "Bad Request: message to be replied not found")

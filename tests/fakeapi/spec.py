@@ -1,9 +1,17 @@
-"""Validate outgoing Bot API calls against the machine-readable Bot API spec.
+"""Validate outgoing Bot API calls: against the project's own table, and against the
+full machine-readable description when it is beside the checkout.
 
-The primary spec is ``paulsonoflars-api.json`` (Bot API 10.1, 180 methods, 359 types); see
-``/work/shared/data/telegram-bot-api/README.md``.  Limits such as "1-4096 characters after
-entities parsing" or "1-64 bytes" only exist inside the ``description`` texts, so they are
-parsed from there.
+``tests/fakeapi/botapi.py`` is the project's compact table of the methods, parameters,
+types and limits the bot uses; it is always checked, so the fake works from a bare
+clone. The full description, ``paulsonoflars-api.json`` in
+``../shared/data/telegram-bot-api/`` (third-party, never copied into the repository),
+is checked as well when present; there, limits such as "1-4096 characters after
+entities parsing" or "1-64 bytes" only exist inside the ``description`` texts, so they
+are parsed from there. A call must satisfy both.
+
+Parameters removed from the Bot API documentation in 7.0 (``disable_web_page_preview``,
+``reply_to_message_id``, ``allow_sending_without_reply``) are rejected with a 400 that
+names their replacement. (Telegram itself still accepts them; the fake is stricter.)
 
 Values are accepted in the shapes they arrive on the wire: aiogram sends everything as
 multipart/form-data strings (integers and booleans as strings, nested objects such as
@@ -31,14 +39,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SPEC_FILE = "paulsonoflars-api.json"
-DEFAULT_SPEC_DIR = Path(__file__).resolve().parents[2].parent / "shared/data/telegram-bot-api"
+from tests.shareddata import BOT_API_DATA
 
-# Deprecated parameters that aiogram still exposes and Telegram still silently accepts,
-# although they were removed from the documentation (and therefore from the spec).
-DEPRECATED_PARAMS = frozenset(
-    {"reply_to_message_id", "allow_sending_without_reply", "disable_web_page_preview"}
-)
+from . import botapi
+
+SPEC_FILE = "paulsonoflars-api.json"
+DEFAULT_SPEC_DIR = BOT_API_DATA
+TABLE_FILE = "tests/fakeapi/botapi.py"
+
+# Removed from the Bot API in 7.0: rejected (see botapi.REMOVED_PARAMS).
+REMOVED_PARAMS = botapi.REMOVED_PARAMS
 
 # Object types for which Telegram (and aiogram) also accept a plain string.
 STRING_ACCEPTING_TYPES = frozenset({"InputPollOption"})
@@ -46,6 +56,7 @@ STRING_ACCEPTING_TYPES = frozenset({"InputPollOption"})
 BOT_COMMAND_RE = re.compile(r"[a-z0-9_]+")
 
 _RANGE_RE = re.compile(r"\b(\d+)-(\d+) (characters|bytes)\b")
+_AFTER_ENTITIES_RE = re.compile(r"after entit(?:y|ies) parsing")
 _INT_RANGE_RE = re.compile(r"\b(\d+)-(\d+)\b")
 _ITEMS_RE = re.compile(r"\b(\d+)-(\d+) items\b")
 _AT_MOST_RE = re.compile(r"At most (\d+) \w+ can be specified")
@@ -55,25 +66,44 @@ _BASIC = {"Integer", "String", "Boolean", "Float", "InputFile"}
 
 
 def spec_dir() -> Path:
+    """Where the full description is looked for (BOT_API_SPEC_DIR overrides it; an empty
+    value means "none": the table alone, as in a bare clone)."""
     override = os.environ.get("BOT_API_SPEC_DIR")
-    return Path(override) if override else DEFAULT_SPEC_DIR
+    if override is not None:
+        return Path(override) if override else Path(os.devnull)
+    return DEFAULT_SPEC_DIR
 
 
 @functools.lru_cache(maxsize=4)
-def _load(path: str) -> dict[str, Any]:
+def _load(path: str) -> dict[str, Any] | None:
+    if not os.path.isfile(path):
+        return None
     with open(path, encoding="utf-8") as fh:
         data: dict[str, Any] = json.load(fh)
     return data
 
 
-def load_spec() -> dict[str, Any]:
-    """The parsed spec JSON (cached)."""
+@functools.lru_cache(maxsize=1)
+def table_spec() -> dict[str, Any]:
+    """The project's table (tests/fakeapi/botapi.py) in the description's layout."""
+    return botapi.as_spec()
+
+
+def full_spec() -> dict[str, Any] | None:
+    """The full third-party description, or None when it is not beside the checkout."""
     return _load(str(spec_dir() / SPEC_FILE))
 
 
-@functools.lru_cache(maxsize=4)
+def load_spec() -> dict[str, Any]:
+    """The most complete description available: the full one, else the project's table."""
+    return full_spec() or table_spec()
+
+
+@functools.lru_cache(maxsize=8)
 def _method_index(path: str) -> dict[str, str]:
-    return {name.lower(): name for name in _load(path)["methods"]}
+    names = dict.fromkeys(table_spec()["methods"])
+    names.update(dict.fromkeys((_load(path) or {}).get("methods", {})))
+    return {name.lower(): name for name in names}
 
 
 def canonical_method(name: str) -> str | None:
@@ -82,7 +112,10 @@ def canonical_method(name: str) -> str | None:
 
 
 def spec_version() -> str:
-    return str(load_spec().get("version", "?"))
+    full = full_spec()
+    if full is None:
+        return botapi.VERSION
+    return f"{full.get('version', '?')} + {botapi.VERSION}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -118,6 +151,27 @@ class _Limit:
     const: str | None = None
 
 
+def _table_limit(p: botapi.P) -> _Limit:
+    return _Limit(
+        min_len=p.length[0] if p.length else None,
+        max_len=p.length[1] if p.length else None,
+        unit=p.unit,
+        after_entities=p.after_entities,
+        min_value=p.value[0] if p.value else None,
+        max_value=p.value[1] if p.value else None,
+        min_items=p.items[0] if p.items else None,
+        max_items=p.items[1] if p.items else None,
+        const=p.const,
+    )
+
+
+def field_limit(owner: str, field: Mapping[str, Any]) -> _Limit:
+    """A field's limits: explicit in the project's table, parsed from the description's text."""
+    if "p" in field:
+        return _table_limit(field["p"])
+    return _field_limit(owner, field["name"], field.get("description", ""), tuple(field["types"]))
+
+
 @functools.lru_cache(maxsize=4096)
 def _field_limit(owner: str, name: str, description: str, types: tuple[str, ...]) -> _Limit:
     kw: dict[str, Any] = {}
@@ -128,7 +182,8 @@ def _field_limit(owner: str, name: str, description: str, types: tuple[str, ...]
                 min_len=int(m.group(1)),
                 max_len=int(m.group(2)),
                 unit=m.group(3),
-                after_entities="after entities parsing" in description,
+                # "after entities parsing" (sendMessage) or "after entity parsing" (edits)
+                after_entities=_AFTER_ENTITIES_RE.search(description) is not None,
             )
         if name == "type":
             for rx in _CONST_RES:
@@ -394,10 +449,13 @@ class _Checker:
             path = f"{prefix}{key}"
             field = by_name.get(key)
             if field is None:
-                if top and (key in DEPRECATED_PARAMS or key in self.used_files):
+                if top and key in self.used_files:
                     continue
                 if top and key in self.files:
                     continue  # checked later (unreferenced file part)
+                if top and key in REMOVED_PARAMS:
+                    problems.append(self._removed(key))
+                    continue
                 problems.append(
                     self.problem(
                         path,
@@ -410,9 +468,18 @@ class _Checker:
             if top:
                 value = coerce_wire_value(value, types)
             problems.extend(self.check_value(value, types, path, top=top))
-            limit = _field_limit(owner, key, field.get("description", ""), types)
+            limit = field_limit(owner, field)
             problems.extend(self.check_limit(owner, key, value, limit, values, path))
         return problems
+
+    def _removed(self, key: str) -> Problem:
+        use = REMOVED_PARAMS[key]
+        return self.problem(
+            key,
+            f"removed from the Bot API in 7.0: use {use}",
+            f'Bad Request: parameter "{key}" was removed from the Bot API in 7.0, use "{use}" '
+            "(the fake Bot API refuses it; Telegram still tolerates it)",
+        )
 
     def _missing(self, owner: str, name: str, prefix: str) -> Problem:
         path = f"{prefix}{name}"
@@ -589,20 +656,9 @@ class _Checker:
         )
 
 
-def validate(method: str, params: Mapping[str, Any], files: Collection[str] = ()) -> list[Problem]:
-    """Check one call. ``files`` are the names of uploaded multipart file parts."""
-    spec = load_spec()
-    name = canonical_method(method)
-    if name is None:
-        return [
-            Problem(
-                method=method,
-                path="",
-                message=f"unknown method (not in Bot API spec {spec_version()})",
-                description="Not Found",
-                error_code=404,
-            )
-        ]
+def _validate_against(
+    spec: dict[str, Any], name: str, params: Mapping[str, Any], files: Collection[str]
+) -> list[Problem]:
     mdef = spec["methods"][name]
     checker = _Checker(spec, name, files)
     fields = mdef.get("fields") or []
@@ -620,6 +676,45 @@ def validate(method: str, params: Mapping[str, Any], files: Collection[str] = ()
     return problems
 
 
+def validate(method: str, params: Mapping[str, Any], files: Collection[str] = ()) -> list[Problem]:
+    """Check one call against the full description (when present) and the project's table.
+
+    ``files`` are the names of uploaded multipart file parts."""
+    name = canonical_method(method)
+    table, full = table_spec(), full_spec()
+    if name is None or (full is not None and name not in full["methods"]):
+        return [
+            Problem(
+                method=method,
+                path="",
+                message=f"unknown method (not in Bot API spec {spec_version()})",
+                description="Not Found",
+                error_code=404,
+            )
+        ]
+    problems = _validate_against(full, name, params, files) if full is not None else []
+    if name not in table["methods"]:
+        # Known to Telegram, but the bot is not supposed to call it: the table says what
+        # the bot uses, so a new method is added there first.
+        problems.append(
+            Problem(
+                method=name,
+                path="",
+                message=f"method not in the project's Bot API table ({TABLE_FILE})",
+                description=f"Bad Request: {name} is not in the project's Bot API table",
+            )
+        )
+        return problems
+    seen = {(p.path, p.message) for p in problems}
+    for p in _validate_against(table, name, params, files):
+        if (p.path, p.message) in seen:
+            continue
+        if full is not None:  # the table is stricter than the description here
+            p = Problem(p.method, p.path, f"{p.message} [{TABLE_FILE}]", p.description)
+        problems.append(p)
+    return problems
+
+
 def validate_call(method: str, params: Mapping[str, Any], files: Collection[str] = ()) -> list[str]:
     """Human-readable problems of one call (empty list = valid)."""
     return [str(p) for p in validate(method, params, files)]
@@ -630,14 +725,14 @@ def decode_params(method: str, params: Mapping[str, Any]) -> dict[str, Any]:
     name = canonical_method(method)
     if name is None:
         return dict(params)
-    fields = {f["name"]: f for f in load_spec()["methods"][name].get("fields") or []}
+    spec = load_spec()
+    mdef = spec["methods"].get(name) or table_spec()["methods"].get(name) or {}
+    fields = {f["name"]: f for f in mdef.get("fields") or []}
     out: dict[str, Any] = {}
     for key, value in params.items():
         field = fields.get(key)
         if field is not None:
             out[key] = coerce_wire_value(value, field["types"])
-        elif key in DEPRECATED_PARAMS:
-            out[key] = coerce_wire_value(value, ("Integer", "Boolean"))
         else:
             out[key] = value
     return out
@@ -651,10 +746,13 @@ __all__ = [
     "check_html",
     "coerce_wire_value",
     "decode_params",
+    "field_limit",
+    "full_spec",
     "html_to_text",
     "load_spec",
     "spec_dir",
     "spec_version",
+    "table_spec",
     "validate",
     "validate_call",
     "visible_text",
