@@ -21,7 +21,7 @@ if [[ -z "$bindir" || ! -x "$bindir/initdb" ]]; then
     exit 2
 fi
 
-dir="$(mktemp -d /tmp/kpibot-pg.XXXXXX)"
+dir="$(mktemp -d -t kpibot-pg.XXXXXX)"
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 # PostgreSQL refuses to run as root: use an unprivileged account for the server.
 as_user=()
