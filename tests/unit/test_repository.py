@@ -57,7 +57,7 @@ def text_of(name: str) -> str | None:
 
 def test_the_patterns_catch_what_they_should() -> None:
     bad = ["/" + "work/shared/data/x.csv", 'Path("/' + 'home/anna/x")', "C:" + "\\Users\\anna"]
-    good = ["#!/usr/bin/env bash", "https://example.com/home/page", "../shared/data", "/data"]
+    good = ["#!/usr/bin/env bash", "https://example.com/" + "home/page", "../shared/data", "/data"]
     assert all(MACHINE_PATH.search(s) for s in bad)
     assert not any(MACHINE_PATH.search(s) for s in good)
     assert ESCAPE.search('here.parent / "sha' + 'red" / "data"')
