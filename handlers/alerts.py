@@ -57,7 +57,6 @@ from kpi.alerts import (
     recent_weeks,
     relative_change,
     touches,
-    week_data,
 )
 from kpi.charts import LineChartSpec, render_line_chart
 from kpi.models import Period, PeriodData
@@ -380,22 +379,13 @@ class AlertRunner:
         return sent
 
     async def _weeks(
-        self, workspace: Workspace, weeks: Sequence[Period], account_id: int | None, growth: bool
+        self, workspace: Workspace, weeks: Sequence[Period], account_id: int | None
     ) -> list[PeriodData]:
-        days = await self.storage.metrics.daily_totals(
-            workspace.id, weeks[0].start, weeks[-1].end, account_id=account_id
+        # The one aggregation every KPI answer uses: a week's value here is the
+        # value /report gives for that week.
+        return await self.storage.metrics.aggregate(
+            workspace.id, weeks, account_id=account_id, margin=workspace.margin
         )
-        data = [week_data(days, week, workspace.margin) for week in weeks]
-        if growth:
-            # Followers at a week's start are the last value before it: only the
-            # repository's period query sees those.
-            data = [
-                await self.storage.metrics.period_data(
-                    workspace.id, week, account_id=account_id, margin=workspace.margin
-                )
-                for week in weeks
-            ]
-        return data
 
     async def evaluate_workspace(
         self, bot: Bot, workspace: Workspace, *, rule_ids: Collection[int] | None = None
@@ -410,12 +400,12 @@ class AlertRunner:
             return 0
         now = self.clock()
         weeks = recent_weeks(self.today(workspace))
-        data: dict[tuple[int | None, bool], list[PeriodData]] = {}
+        data: dict[int | None, list[PeriodData]] = {}
         sent = 0
         for rule in rules:
-            key = (rule.account_id, rule.kpi == "growth")
+            key = rule.account_id
             if key not in data:
-                data[key] = await self._weeks(workspace, weeks, *key)
+                data[key] = await self._weeks(workspace, weeks, key)
             spec = spec_of(rule)
             ev = evaluate(spec, [measure(rule.kpi, d) for d in data[key]])
             action = decide(
@@ -672,11 +662,8 @@ async def _week_report(
     """A short read-only KPI summary of the week, against the week before."""
     scope = html.escape(rule.account) if rule.account else _("all accounts")
     lines = [_("📊 <b>Week {week}</b> · {scope}").format(week=week_text(week, lang), scope=scope)]
-    current = await storage.metrics.period_data(
+    current, previous = await storage.metrics.period_pair(
         workspace.id, week, account_id=rule.account_id, margin=workspace.margin
-    )
-    previous = await storage.metrics.period_data(
-        workspace.id, week.previous(), account_id=rule.account_id, margin=workspace.margin
     )
     for kpi in ALERT_KPIS:
         now_m, before_m = measure(kpi, current), measure(kpi, previous)

@@ -1,10 +1,11 @@
 """/chart <kpi> [period] [account]: a PNG line chart of one KPI by day or by week.
 
 Each point is the KPI of that day's (or week's) sums, computed by the same KPI
-functions as the text answers (`kpi.digest.bucket_period_data`), never an average
-of daily ratios. Periods up to 62 days are drawn by day, longer ones by ISO week
-(partial weeks at the ends are clipped to the period). The previous period of
-equal length is drawn faintly behind.
+functions and the same aggregation as the text answers
+(`storage.metrics.MetricsRepo.aggregate`), never an average of daily ratios.
+Periods up to 62 days are drawn by day, longer ones by ISO week (partial weeks
+at the ends are clipped to the period). The previous period (`Period.previous`,
+as in the text answers) is drawn faintly behind.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from handlers.rendering import ChartRenderer
 from handlers.replies import CAPTION_LIMIT, current_language
 from kpi.accounts import normalize_account
 from kpi.charts import LineChartSpec, ValueFormat, render_line_chart
-from kpi.digest import bucket_period_data, chart_buckets, granularity_for, kpi_series
+from kpi.digest import chart_buckets, granularity_for, kpi_series
 from kpi.kpis import (
     KPI_FUNCTIONS,
     KPI_KEYS,
@@ -124,14 +125,19 @@ async def cmd_chart(
 
     previous = period.previous()
     granularity = granularity_for(period)
-    rows, before = await storage.digests.day_rows(
-        workspace.id, previous.start, period.end, account_id=account_id
-    )
     buckets = chart_buckets(period, granularity)
     prev_buckets = chart_buckets(previous, granularity)
-    data = bucket_period_data(rows, before, [*prev_buckets, *buckets], margin=workspace.margin)
-    prev_values = kpi_series(data[: len(prev_buckets)], kpi)
-    values = kpi_series(data[len(prev_buckets) :], kpi)
+    # One aggregation for the points, the previous period's points and both wholes:
+    # the same figures every KPI answer gives for these periods.
+    data = await storage.metrics.aggregate(
+        workspace.id,
+        [*prev_buckets, *buckets, previous, period],
+        account_id=account_id,
+        margin=workspace.margin,
+    )
+    *points, whole_prev, whole = data
+    prev_values = kpi_series(points[: len(prev_buckets)], kpi)
+    values = kpi_series(points[len(prev_buckets) :], kpi)
     name = kpi_name(kpi)
     period_text = format_period(period, lang)
     if all(v is None for v in values):
@@ -144,9 +150,6 @@ async def cmd_chart(
         )
         return
 
-    whole, whole_prev = bucket_period_data(
-        rows, before, [previous, period], margin=workspace.margin
-    )[::-1]
     func = KPI_FUNCTIONS[kpi]
     current, earlier = func(whole), func(whole_prev)
     unit = current.unit

@@ -62,11 +62,9 @@ from kpi.charts import DashboardSpec, DashboardTile, format_value, render_dashbo
 from kpi.digest import (
     SPARK_WEEKS,
     TileData,
-    bucket_period_data,
     dashboard_tiles,
     fit_caption,
     iso_week_key,
-    last_day_with_data,
     next_send_time,
     parse_time,
     parse_weekday,
@@ -199,10 +197,9 @@ class PreparedDigest:
 
 async def load_digest_data(storage: Storage, workspace: Workspace, report: Period) -> DigestData:
     weeks = week_buckets(report, SPARK_WEEKS)
-    rows, before = await storage.digests.day_rows(workspace.id, weeks[0].start, report.end)
-    data = bucket_period_data(rows, before, weeks, margin=workspace.margin)
+    data = await storage.metrics.aggregate(workspace.id, weeks, margin=workspace.margin)
     tiles = tuple(dashboard_tiles(data))
-    return DigestData(report, tiles, last_day_with_data(rows, report.end))
+    return DigestData(report, tiles, await storage.metrics.last_day(workspace.id, report.end))
 
 
 def _title(workspace: Workspace) -> str:

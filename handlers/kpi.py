@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -43,32 +43,19 @@ from kpi.kpis import (
     formats,
     hashtags,
 )
-from kpi.kpis import resolve_kpi as resolve_kpi_name
 from kpi.models import Period, PeriodData
 from kpi.periods import ACCEPTED_FORMS, PeriodError, split_period_account
+from kpi.registry import COMMANDS, KPIS, PERIOD_KPIS
+from kpi.registry import resolve_kpi as resolve_kpi_name
 from storage import Storage
 from storage.records import Account, Workspace
 
 log = logging.getLogger(__name__)
 
-# Command → KPI key of the single-KPI commands.
-SINGLE_KPI_COMMANDS: dict[str, str] = {
-    "reach": "reach",
-    "engagement": "engagement",
-    "er": "engagement",
-    "conversion": "conversion",
-    "growth": "growth",
-    "clicks": "clicks",
-    "ctr": "clicks",
-    "bounce": "bounce",
-    "visitors": "visitors",
-    "timeonpage": "time_on_page",
-    "cac": "cac",
-    "mentions": "mentions",
-    "roi": "roi",
-}
+# Command → KPI key of the single-KPI commands (`kpi.registry`).
+SINGLE_KPI_COMMANDS: Mapping[str, str] = COMMANDS
 # /report's order: the SPEC's list of 12 (hashtags are a line of their own).
-REPORT_KPIS: tuple[str, ...] = tuple(k for k in KPI_KEYS if k in KPI_FUNCTIONS)
+REPORT_KPIS: tuple[str, ...] = PERIOD_KPIS
 TOP_ROWS = 5
 AUDIENCE_BARS = 8  # buckets per dimension on the chart; the rest become "other"
 # Module-level so a test can shrink it and watch /report split.
@@ -392,7 +379,7 @@ async def cmd_audience(
 
 def _kpi_block(key: str) -> str:
     commands = t.KPI_COMMANDS[key]
-    formula = t.hashtag_formula() if key == "hashtags" else t.formula_words(_main_formula(key))
+    formula = t.hashtag_formula() if key == "hashtags" else t.formula_words(KPIS[key].formula)
     return "\n".join(
         (
             f"<b>{t.kpi_name(key)}</b> — {commands}",
@@ -402,19 +389,12 @@ def _kpi_block(key: str) -> str:
     )
 
 
-def _main_formula(key: str) -> str:
-    return {
-        "engagement": "err_reach",
-        "conversion": "conversion_clicks",
-    }.get(key, key)
-
-
 async def cmd_kpi(message: Message, command: CommandObject) -> None:
     arg = (command.args or "").strip()
     if arg:
         word = arg.split()[0]
         key = resolve_kpi_name(word)
-        if key is None and word.lower().lstrip("/") in ("formats", "форматы"):
+        if key is None and word.lower().lstrip("/") == "форматы":
             key = "hashtags"
         if key is None:
             names = ", ".join(KPI_KEYS)
@@ -440,7 +420,8 @@ async def cmd_kpi(message: Message, command: CommandObject) -> None:
 
 def create_router() -> Router:
     router = Router(name="kpi")
-    router.message.register(cmd_single_kpi, Command(*SINGLE_KPI_COMMANDS, ignore_case=True))
+    single = [c for c, k in SINGLE_KPI_COMMANDS.items() if k in KPI_FUNCTIONS]
+    router.message.register(cmd_single_kpi, Command(*single, ignore_case=True))
     router.message.register(cmd_report, Command("report", ignore_case=True))
     router.message.register(cmd_hashtags, Command("hashtags", ignore_case=True))
     router.message.register(cmd_formats, Command("formats", ignore_case=True))

@@ -9,7 +9,6 @@ catalogue tooling and dates are formatted in code like numbers are.
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 
@@ -17,14 +16,17 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from babel.support import LazyProxy
 
+from kpi import arithmetic
 from kpi.kpis import (
-    FORMULAS,
     INTERACTION_PARTS,
     MISSING,
+    UNPAIRED,
     ZERO_DENOMINATOR,
     Change,
+    Flag,
     GroupRow,
     KpiResult,
+    LeftOut,
 )
 from kpi.metrics import display_name
 from kpi.models import Period
@@ -37,6 +39,7 @@ from kpi.numbers import (
     format_percent,
     format_value,
 )
+from kpi.registry import KPIS, PAIRS
 
 _MONTHS = {
     "ru": ("янв", "фев", "мар", "апр", "мая", "июн", "июл", "авг", "сен", "окт", "ноя", "дек"),
@@ -81,6 +84,19 @@ def days_of(n: int, lang: str) -> str:
     return f"{n} day" if n == 1 else f"{n} days"
 
 
+def days_count(n: int, lang: str) -> str:
+    """`31 день`, `2 дня`, `30 дней` (a count on its own), `31 days` in English."""
+    if _ru(lang):
+        if n % 10 == 1 and n % 100 != 11:
+            word = "день"
+        elif 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+            word = "дня"
+        else:
+            word = "дней"
+        return f"{n} {word}"
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
 # --- names ----------------------------------------------------------------------
 
 
@@ -111,6 +127,7 @@ _PSEUDO_METRICS: Mapping[str, LazyProxy] = {
     "followers_end": __("followers at end"),
     "margin": __("margin"),
     "cost": __("cost"),
+    "interactions": __("interactions"),
 }
 
 
@@ -155,41 +172,18 @@ def formula_words(formula: str) -> str:
     return str(_FORMULA_WORDS[formula])
 
 
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
-
-
-def _number(x: float, lang: str) -> str:
-    # Sums in a formula: integers stay whole, fractions keep up to 2 decimals.
-    return format_number(x, lang, digits=max(3, len(str(int(abs(x)))) + 2))
-
-
 def formula_numbers(result: KpiResult, lang: str) -> str | None:
-    """The formula with the period's sums put in (`1 234 / 56 789 × 100`), or None
-    when an input is unknown."""
-    values: dict[str, str] = {}
-    for name, value in result.inputs:
-        values[name] = (
-            format_percent(value * 100, lang) if name == "margin" else _number(value, lang)
-        )
-    parts = [(n, v) for n, v in result.inputs if n in INTERACTION_PARTS]
-    if parts:
-        joined = " + ".join(_number(v, lang) for _, v in parts)
-        values["interactions"] = f"({joined})" if len(parts) > 1 else joined
-    template = FORMULAS[result.formula].replace("Σ ", "")
-    names = _PLACEHOLDER.findall(template)
-    if any(n not in values for n in names):
-        return None
-    return _PLACEHOLDER.sub(lambda m: values[m[1]], template)
+    """The formula with the period's sums put in (`kpi.arithmetic`)."""
+    return arithmetic.formula_numbers(result, lang)
 
 
 def formula_line(result: KpiResult, lang: str) -> str:
-    """`Formula: ERR = … = 375 / 56 789 × 100 = 0.66%`."""
+    """`Formula: ERR = Σ interactions / Σ reach × 100 = 375 / 56 789 × 100 = 0.66%`;
+    a number is never printed twice (`Reach = Σ reach = 211 000`)."""
     text = formula_words(result.formula)
-    numbers = formula_numbers(result, lang)
+    numbers = arithmetic.expression(result, lang)
     if numbers is not None:
         text += f" = {numbers}"
-        if result.value is not None:
-            text += f" = {value_text(result.value, result.unit, lang)}"
     return _("Formula: {formula}").format(formula=text)
 
 
@@ -223,6 +217,8 @@ def change_text(change: Change, unit: str, lang: str) -> str | None:
         return None
     if change.absolute == 0:
         return "→ " + _("no change")
+    if change.negligible:
+        return "≈ " + _("no change")
     arrow = "↑" if change.absolute > 0 else "↓"
     text = f"{arrow} {_absolute(change.absolute, unit, lang)}"
     if unit != "percent" and change.relative is not None:
@@ -232,13 +228,30 @@ def change_text(change: Change, unit: str, lang: str) -> str | None:
     return text
 
 
-def previous_line(previous: KpiResult, change: Change, period: Period, lang: str) -> str:
+def previous_line(
+    current: KpiResult, previous: KpiResult, change: Change, period: Period, lang: str
+) -> str:
+    """The previous period's value, its coverage and the change; without a change when
+    it has data on under half as many days as the current period, saying why."""
     when = format_period(period, lang)
+    coverage = _("data for {n} of {period_days}").format(
+        n=previous.days_with_data, period_days=days_of(period.days, lang)
+    )
     if previous.value is None:
         return _("Previous period ({period}): no value").format(period=when)
     text = _("Previous period ({period}): {value}").format(
         period=when, value=value_text(previous.value, previous.unit, lang)
     )
+    text += f" ({coverage})"
+    if change.thin:
+        return (
+            text
+            + "\n⚠️ "
+            + _(
+                "No change shown: the previous period has data on {n} days, under half of "
+                "the {m} days of this one."
+            ).format(n=previous.days_with_data, m=current.days_with_data)
+        )
     change_str = change_text(change, previous.unit, lang)
     return f"{text} · {change_str}" if change_str else text
 
@@ -311,14 +324,7 @@ def extras_lines(result: KpiResult, lang: str) -> list[str]:
             "err_impressions", _("ERR by impressions: {value}").format(value=pct("err_impressions"))
         )
     elif result.kpi == "growth":
-        net = x.get("net")
-        if net is not None:
-            sign = "+" if net > 0 else ""
-            lines.append(
-                _("Net new followers: {value}").format(value=sign + format_number(net, lang))
-            )
-        add("new_followers", _("New followers: {value}").format(value=num("new_followers")))
-        add("unfollows", _("Unfollows: {value}").format(value=num("unfollows")))
+        lines.extend(_growth_lines(result, lang))
     elif result.kpi == "clicks":
         add("ctr", _("CTR: {value} (link clicks / impressions × 100)").format(value=pct("ctr")))
     elif result.kpi == "visitors":
@@ -335,6 +341,94 @@ def extras_lines(result: KpiResult, lang: str) -> list[str]:
         add("cost", _("Cost: {value}").format(value=money("cost")))
         add("profit", _("Profit: {value}").format(value=money("profit")))
     return lines
+
+
+def _signed(x: float, lang: str) -> str:
+    return ("+" if x > 0 else "") + format_number(x, lang)
+
+
+def _growth_lines(result: KpiResult, lang: str) -> list[str]:
+    """Net new followers, and from new − unfollows when those are known too: two
+    sources of one figure, both shown and labelled (they rarely agree)."""
+    x = result.extras
+    net, flows = x.get("net"), x.get("net_flows")
+    lines = []
+    if net is not None and result.formula == "growth":
+        lines.append(
+            _("Net new followers: {value} (from follower counts)").format(value=_signed(net, lang))
+        )
+    elif net is not None:
+        lines.append(_("Net new followers: {value}").format(value=_signed(net, lang)))
+    if flows is not None:
+        lines.append(
+            _("From new − unfollows: {new} new, {lost} lost, net {net}").format(
+                new=format_number(x.get("new_followers") or 0.0, lang),
+                lost=format_number(x.get("unfollows") or 0.0, lang),
+                net=_signed(flows, lang),
+            )
+        )
+    return lines
+
+
+# --- left out and sanity flags ---------------------------------------------------------
+
+
+def _side_name(label: str, lang: str) -> str:
+    return metric_name(label, lang)
+
+
+def left_out_text(item: LeftOut, lang: str) -> str:
+    """`site:lp — 31 days of sessions without bounces`, `tg:channel — no followers since
+    10 Sep 2026`."""
+    name = html.escape(item.account)
+    if item.reason == "unpaired":
+        return _("{account} — {days} of {have} without {lacking}").format(
+            account=name,
+            days=days_count(item.days, lang),
+            have=html.escape(_side_name(item.have, lang)),
+            lacking=html.escape(_side_name(item.lacking, lang)),
+        )
+    day = format_day(item.day, lang) if item.day is not None else "?"
+    if item.reason == "stale":
+        return _("{account} — no follower count in the period (the last is from {day})").format(
+            account=name, day=day
+        )
+    if item.reason == "started":
+        return _("{account} — follower counts start inside the period ({day})").format(
+            account=name, day=day
+        )
+    return _("{account} — one follower count only ({day})").format(account=name, day=day)
+
+
+def left_out_line(items: Sequence[LeftOut], lang: str) -> str | None:
+    """One line: what the figure could not use and why; None when nothing was left out."""
+    if not items:
+        return None
+    return "ℹ️ " + _("left out: {items}").format(
+        items="; ".join(left_out_text(i, lang) for i in items)
+    )
+
+
+def flag_text(flag: Flag, lang: str) -> str:
+    where = html.escape(flag.account) if flag.account else _("all accounts")
+    if flag.code == "frequency_below_1":
+        return _(
+            "{where}: impressions are fewer than reach (frequency below 1) — "
+            "check the impressions column."
+        ).format(where=where)
+    if flag.code == "followers_jump":
+        day = format_day(flag.day, lang) if flag.day is not None else "?"
+        return _(
+            "{where}: followers moved by more than half in one day ({day}) — "
+            "check the follower counts."
+        ).format(where=where, day=day)
+    return _(
+        "{where}: {input} exceed their denominator (a rate above 100 %) — check {input}."
+    ).format(where=where, input=html.escape(metric_name(flag.input, lang)))
+
+
+def flag_lines(flags: Sequence[Flag], lang: str) -> list[str]:
+    return [f"⚠️ {flag_text(f, lang)}" for f in flags]
 
 
 # --- what is missing and how to add it ----------------------------------------------
@@ -388,6 +482,14 @@ def missing_lines(result: KpiResult, lang: str) -> list[str]:
     """Why there is no value and how to fix it (empty when there is a value)."""
     if result.value is not None:
         return []
+    if result.reason == UNPAIRED:
+        pair = PAIRS[KPIS[result.kpi].pairs[0]]
+        return [
+            _("Can't compute: {a} and {b} are never given for the same account and day.").format(
+                a=html.escape(metric_name(pair.numerator_label, lang)),
+                b=html.escape(metric_name(pair.denominator_label, lang)),
+            )
+        ]
     if result.reason == ZERO_DENOMINATOR:
         return [
             _(
@@ -445,20 +547,7 @@ def audience_bucket(bucket: str) -> str:
 
 # --- /kpi: what each KPI means -----------------------------------------------------
 
-KPI_COMMANDS = {
-    "reach": "/reach",
-    "engagement": "/engagement, /er",
-    "conversion": "/conversion",
-    "growth": "/growth",
-    "clicks": "/clicks, /ctr",
-    "bounce": "/bounce",
-    "visitors": "/visitors",
-    "time_on_page": "/timeonpage",
-    "hashtags": "/hashtags, /formats",
-    "cac": "/cac",
-    "mentions": "/mentions",
-    "roi": "/roi",
-}
+KPI_COMMANDS = {k: ", ".join(f"/{c}" for c in d.commands) for k, d in KPIS.items()}
 
 
 _EXPLANATIONS: Mapping[str, LazyProxy] = {
@@ -545,11 +634,15 @@ def kpi_answer(
         lines.append(f"<b>{value_text(result.value, result.unit, lang)}</b>")
     else:
         lines.extend(missing_lines(result, lang))
-    lines.append(previous_line(previous, change, period.previous(), lang))
+    lines.append(previous_line(result, previous, change, period.previous(), lang))
     lines.extend(extras_lines(result, lang))
-    lines.append(formula_line(result, lang))
-    if result.reason != MISSING:
+    if result.reason != UNPAIRED:
+        lines.append(formula_line(result, lang))
+    if result.reason not in (MISSING, UNPAIRED):
         lines.append(completeness_line(result, lang))
+    if (left := left_out_line(result.left_out, lang)) is not None:
+        lines.append(left)
+    lines.extend(flag_lines(result.flags, lang))
     lines.extend(f"ℹ️ {note_text(code)}" for code in result.notes)
     return "\n".join(lines)
 
@@ -557,10 +650,14 @@ def kpi_answer(
 def compact_change(change: Change, unit: str, lang: str) -> str:
     """The change in a /report line: p.p. for percent KPIs, else relative (absolute
     when the previous value was 0)."""
+    if change.thin:
+        return _("too little earlier data to compare")
     if change.absolute is None:
         return _("no earlier data") if change.previous is None else ""
     if change.absolute == 0:
         return "→ " + _("no change")
+    if change.negligible:
+        return "≈ " + _("no change")
     arrow = "↑" if change.absolute > 0 else "↓"
     if unit == "percent" or change.relative is None:
         text = f"{arrow} {_absolute(change.absolute, unit, lang)}"
@@ -590,6 +687,8 @@ def report_line(result: KpiResult, change: Change, lang: str) -> str:
 
 
 def missing_reason(result: KpiResult, lang: str) -> str:
+    if result.reason == UNPAIRED:
+        return _("never on the same account-days")
     if result.reason == ZERO_DENOMINATOR:
         return _("{denominator} = 0").format(
             denominator=html.escape(denominator_name(result, lang))
@@ -639,6 +738,19 @@ def report_answer(
                 )
                 + " — /hashtags"
             )
+    notes = []
+    for result, _change in pairs:
+        if result.value is None:
+            continue
+        if result.left_out:
+            items = "; ".join(left_out_text(i, lang) for i in result.left_out)
+            notes.append(
+                "ℹ️ " + _("{kpi}: left out {items}").format(kpi=kpi_name(result.kpi), items=items)
+            )
+        notes.extend(flag_lines(result.flags, lang))
+    if notes:
+        lines.append("")
+        lines.extend(dict.fromkeys(notes))
     if missing or best_worst is None:
         lines.append("")
         lines.append(_("<b>Can't compute:</b>"))

@@ -13,9 +13,11 @@ the condition):
 * an account: `vk:brand` (else all accounts together);
 * a minimum volume: `min=500` / `мин=500` (else `DEFAULT_MIN_VOLUME`).
 
-The KPI is any period KPI of `kpi.kpis` by key or alias (Russian too), plus
-`ctr` (link clicks / impressions), which in `kpi.kpis` is an extra of `clicks`:
-an alert on "CTR < 1 %" must watch the rate, not the click count.
+The KPI is any period KPI of `kpi.registry` by key or alias (Russian too), plus
+`ctr` (link clicks / impressions), which in answers is an extra of `clicks`:
+an alert on "CTR < 1 %" must watch the rate, not the click count. A week's
+value is the KPI engine's figure for that week (`kpi.kpis`, from storage's one
+aggregation), the same a KPI command gives for it.
 
 Evaluation (`evaluate`): the week is the latest complete ISO week in the
 workspace's time zone; the baseline is the median of the 4 weeks before it,
@@ -51,18 +53,27 @@ from __future__ import annotations
 import math
 import re
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 
+from kpi import arithmetic
 from kpi.accounts import normalize_account
-from kpi.kpis import FORMULAS, KPI_FUNCTIONS, LOWER_IS_BETTER, KpiResult, clicks, resolve_kpi
-from kpi.metrics import COUNTERS
+from kpi.kpis import KPI_FUNCTIONS, KpiResult, ctr
 from kpi.models import Period, PeriodData
-from kpi.numbers import format_number, format_value
+from kpi.numbers import format_value
 from kpi.parsing import parse_number
+from kpi.registry import (
+    CTR_ALERT,
+    KPIS,
+    LOWER_IS_BETTER,
+    PERIOD_KPIS,
+    AlertFit,
+    resolve_kpi,
+    unit_of,
+)
 
 BASELINE_WEEKS = 4
 MIN_BASELINE_WEEKS = 2
@@ -71,43 +82,17 @@ HYSTERESIS = 0.05
 MAX_RULES = 20
 
 # Every period KPI except hashtags (not a single figure), plus CTR.
-ALERT_KPIS: tuple[str, ...] = (*KPI_FUNCTIONS, "ctr")
-
-UNITS: Mapping[str, str] = MappingProxyType(
-    {
-        "reach": "count",
-        "engagement": "percent",
-        "conversion": "percent",
-        "growth": "percent",
-        "clicks": "count",
-        "ctr": "percent",
-        "bounce": "percent",
-        "visitors": "percent",
-        "time_on_page": "duration",
-        "cac": "money",
-        "mentions": "count",
-        "roi": "percent",
-    }
+ALERT_KPIS: tuple[str, ...] = (*PERIOD_KPIS, "ctr")
+# How a rule reads each KPI: `kpi.registry.Kpi.alert` (CTR's own fit for the rate).
+FITS: Mapping[str, AlertFit] = MappingProxyType(
+    {**{k: fit for k in PERIOD_KPIS if (fit := KPIS[k].alert) is not None}, "ctr": CTR_ALERT}
 )
-
+UNITS: Mapping[str, str] = MappingProxyType({k: unit_of(k) for k in ALERT_KPIS})
 # (what is counted, default minimum per week). None: no default minimum.
 VOLUME: Mapping[str, tuple[str, float | None]] = MappingProxyType(
-    {
-        "bounce": ("sessions", 100.0),
-        "cac": ("new_customers", 3.0),
-        "conversion": ("link_clicks", 100.0),  # or sessions, when the KPI falls back to them
-        "engagement": ("reach", 1000.0),  # or impressions, likewise
-        "ctr": ("impressions", 1000.0),
-        "roi": ("cost", 1000.0),
-        "visitors": ("visitors", 100.0),
-        "time_on_page": ("pageviews", 100.0),
-        "growth": ("followers", 100.0),
-        "reach": ("reach", None),
-        "clicks": ("link_clicks", None),
-        "mentions": ("mentions", None),
-    }
+    {k: (fit.volume, fit.default_min) for k, fit in FITS.items()}
 )
-COUNT_KPIS = frozenset({"reach", "clicks", "mentions"})
+COUNT_KPIS = frozenset(k for k, fit in FITS.items() if fit.count)
 
 
 def higher_is_better(kpi: str) -> bool:
@@ -278,43 +263,6 @@ def touches(window: Period, first: date, last: date) -> bool:
     return first <= window.end and last >= window.start
 
 
-def week_data(
-    days: Iterable[tuple[date, Mapping[str, float]]], period: Period, margin: float = 1.0
-) -> PeriodData:
-    """PeriodData for `period` from per-day totals (as `MetricsRepo.daily_totals` gives).
-
-    Counter sums and completeness are exact. Followers (for audience growth) are
-    taken from the days inside the period only; the caller uses the repository's
-    `period_data` for growth, which also looks before the period.
-    """
-    sums: dict[str, float] = {}
-    metric_days: dict[str, int] = {}
-    followers: list[float] = []
-    seen = 0
-    for day, values in days:
-        if day not in period:
-            continue
-        seen += 1
-        for name, value in values.items():
-            if name in COUNTERS:
-                sums[name] = sums.get(name, 0.0) + value
-                metric_days[name] = metric_days.get(name, 0) + 1
-        if "followers" in values:
-            followers.append(values["followers"])
-    if followers:
-        metric_days["followers"] = len(followers)
-    return PeriodData(
-        period=period,
-        sums=sums,
-        days_with_data=seen,
-        metric_days=metric_days,
-        followers_start=followers[0] if followers else None,
-        followers_end=followers[-1] if followers else None,
-        followers_avg=sum(followers) / len(followers) if followers else None,
-        margin=margin,
-    )
-
-
 # --------------------------------------------------------------------------- measuring
 
 
@@ -329,32 +277,26 @@ class Measure:
 
 
 def measure(kpi: str, data: PeriodData) -> Measure:
-    """The KPI's value and volume (see `VOLUME`) for one period."""
-    volume: float | None
-    if kpi == "ctr":
-        result = clicks(data)
-        ctr = result.extras.get("ctr")
-        return Measure(
-            data.period, ctr if result.ok else None, data.sums.get("impressions"), result
-        )
-    result = KPI_FUNCTIONS[kpi](data)
+    """The KPI's value and the volume behind it (see `FITS`) for one period: the
+    same figure the KPI's answer gives for the period (one engine)."""
+    result = ctr(data) if kpi == "ctr" else KPI_FUNCTIONS[kpi](data)
+    fit = FITS[kpi]
     inputs = dict(result.inputs)
-    if kpi == "conversion":
-        volume = result.inputs[1][1] if len(result.inputs) > 1 else None
-    elif kpi == "engagement":
-        basis = next((n for n in ("reach", "impressions") if n in inputs), None)
-        volume = inputs[basis] if basis else None
-    elif kpi == "roi":
+    volume: float | None
+    if fit.count:
+        volume = result.value
+    elif kpi in ("engagement", "conversion", "ctr"):
+        # The denominator the formula used (reach, or impressions; clicks or sessions).
+        volume = result.inputs[-1][1] if result.inputs else None
+    elif fit.volume == "cost":
         volume = result.extras.get("cost")
-    elif kpi == "visitors":
+    elif fit.volume == "visitors":
         new, returning = inputs.get("new_visitors"), inputs.get("returning_visitors")
         volume = None if new is None or returning is None else new + returning
-    elif kpi == "growth":
+    elif fit.volume == "followers":
         volume = inputs.get("followers_start")
-    elif kpi in COUNT_KPIS:
-        volume = result.value
     else:
-        volume = inputs.get(VOLUME[kpi][0])
+        volume = inputs.get(fit.volume)
     return Measure(data.period, result.value, volume, result)
 
 
@@ -490,38 +432,14 @@ def is_bad(rule: RuleSpec, evaluation: Evaluation) -> bool:
 
 # --------------------------------------------------------------------------- arithmetic
 
-_PCT_FORMULAS = {"ctr": "Σ {link_clicks} / Σ {impressions} × 100"}
-
 
 def expression(kpi: str, result: KpiResult, lang: str) -> str:
-    """The KPI's formula with the week's sums and the value: `600 / 1 000 × 100 = 60 %`."""
-    inputs = dict(result.inputs)
-    for name, value in result.extras.items():
-        if value is not None and name not in inputs:
-            inputs[name] = value
-    if kpi == "ctr":
-        template = _PCT_FORMULAS["ctr"]
-        value = result.extras.get("ctr")
-    else:
-        template = FORMULAS[result.formula]
-        value = result.value
-    if "{interactions}" in template and "interactions" not in dict(result.inputs):
-        parts = [n for n, _ in result.inputs if n not in ("reach", "impressions")]
-        if len(parts) > 1:
-            template = template.replace(
-                "Σ {interactions}", "(" + " + ".join(f"{{{p}}}" for p in parts) + ")"
-            )
-
-    def number(match: re.Match[str]) -> str:
-        name = match[1]
-        if name not in inputs or inputs[name] is None:
-            return name
-        return format_number(float(inputs[name]), lang, digits=4)
-
-    text = re.sub(r"\{(\w+)\}", number, template.replace("Σ ", ""))
-    if value is None:
+    """The KPI's formula with the week's sums and the value: `600 / 1 000 × 100 = 60 %`
+    (`kpi.arithmetic`, as in the KPI answers)."""
+    text = arithmetic.expression(result, lang)
+    if text is not None:
         return text
-    return f"{text} = {format_value(value, UNITS[kpi], lang)}"
+    return format_value(result.value, UNITS[kpi], lang) if result.value is not None else ""
 
 
 __all__ = [
@@ -547,5 +465,4 @@ __all__ = [
     "relative_change",
     "resolve_alert_kpi",
     "touches",
-    "week_data",
 ]

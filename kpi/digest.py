@@ -17,8 +17,8 @@ Decisions the spec leaves open:
   hour later that one week instead of not at all; an ambiguous one (the night
   clocks go back) is the first of the two (`fold=0`).
 * A series bucket's KPI is the KPI of the bucket's sums (ratio of sums), never an
-  average of daily ratios: `bucket_period_data` builds one `PeriodData` per bucket
-  the same way storage builds it for a whole period.
+  average of daily ratios: storage's one aggregation (`MetricsRepo.aggregate`)
+  gives one `PeriodData` per bucket, exactly as for a whole period.
 """
 
 from __future__ import annotations
@@ -32,8 +32,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from kpi.kpis import KPI_FUNCTIONS, Change, compare
-from kpi.metrics import COUNTERS
-from kpi.models import Period, PeriodData, follower_span
+from kpi.models import Period, PeriodData
 
 Granularity = Literal["day", "week"]
 
@@ -186,15 +185,6 @@ def is_due(slot: DigestSlot, now: datetime, created_at: datetime | None = None) 
 # --------------------------------------------------------------------------- buckets
 
 
-@dataclass(frozen=True, slots=True)
-class DayValues:
-    """One stored account-day: metric → value for the metrics that have one."""
-
-    account_id: int
-    day: date
-    values: Mapping[str, float]
-
-
 def granularity_for(period: Period) -> Granularity:
     return "day" if period.days <= DAILY_MAX_DAYS else "week"
 
@@ -217,100 +207,10 @@ def _days(start: date, end: date) -> Iterable[date]:
         yield start + timedelta(days=k)
 
 
-def bucket_period_data(
-    rows: Iterable[DayValues],
-    followers_before: Mapping[int, float],
-    buckets: Sequence[Period],
-    *,
-    margin: float = 1.0,
-) -> list[PeriodData]:
-    """One `PeriodData` per bucket (ascending, non-overlapping), as storage builds it.
-
-    `rows` cover at least the buckets' span; `followers_before` is each account's
-    last follower count before the first bucket. Sums hold the counters with at
-    least one value in the bucket; followers at the start of a bucket are the
-    account's last value before it (else its first inside), at the end the last
-    inside, the average the mean of the values inside; the selection's figure is
-    the sum over the accounts that have one.
-    """
-    by_day: dict[date, list[DayValues]] = {}
-    for row in rows:
-        by_day.setdefault(row.day, []).append(row)
-    last_followers: dict[int, float] = dict(followers_before)
-    first_day = buckets[0].start if buckets else None
-    if first_day is not None:
-        for day in sorted(d for d in by_day if d < first_day):
-            for row in by_day[day]:
-                if "followers" in row.values:
-                    last_followers[row.account_id] = row.values["followers"]
-    out = []
-    for bucket in buckets:
-        sums: dict[str, float] = {}
-        metric_days: dict[str, int] = {}
-        days_with_data = 0
-        first_in: dict[int, float] = {}
-        last_in: dict[int, float] = {}
-        seen: dict[int, list[float]] = {}
-        first_seen: dict[int, date] = {}
-        last_seen: dict[int, date] = {}
-        for day in _days(bucket.start, bucket.end):
-            day_rows = by_day.get(day)
-            if not day_rows:
-                continue
-            days_with_data += 1
-            present: set[str] = set()
-            for row in day_rows:
-                for name, value in row.values.items():
-                    if name == "followers":
-                        first_in.setdefault(row.account_id, value)
-                        last_in[row.account_id] = value
-                        first_seen.setdefault(row.account_id, day)
-                        last_seen[row.account_id] = day
-                        seen.setdefault(row.account_id, []).append(value)
-                        present.add(name)
-                    elif name in _COUNTER_SET:
-                        sums[name] = sums.get(name, 0.0) + value
-                        present.add(name)
-            for name in present:
-                metric_days[name] = metric_days.get(name, 0) + 1
-        starts = [
-            last_followers[a] if a in last_followers else first_in[a]
-            for a in set(last_followers) | set(first_in)
-        ]
-        out.append(
-            PeriodData(
-                period=bucket,
-                sums=sums,
-                days_with_data=days_with_data,
-                metric_days=metric_days,
-                followers_start=float(sum(starts)) if starts else None,
-                followers_end=float(sum(last_in.values())) if last_in else None,
-                followers_avg=(
-                    float(sum(sum(v) / len(v) for v in seen.values())) if seen else None
-                ),
-                margin=margin,
-                followers_days=follower_span(
-                    bucket,
-                    ((a in last_followers, first_seen[a], last_seen[a]) for a in last_seen),
-                ),
-            )
-        )
-        last_followers.update(last_in)
-    return out
-
-
-_COUNTER_SET = frozenset(COUNTERS)
-
-
 def kpi_series(periods: Sequence[PeriodData], kpi: str) -> list[float | None]:
     """The KPI of each bucket's own sums."""
     func = KPI_FUNCTIONS[kpi]
     return [func(p).value for p in periods]
-
-
-def last_day_with_data(rows: Iterable[DayValues], until: date) -> date | None:
-    days = [r.day for r in rows if r.day <= until and r.values]
-    return max(days) if days else None
 
 
 # --------------------------------------------------------------------------- dashboard data
@@ -364,14 +264,18 @@ def dashboard_tiles(weeks: Sequence[PeriodData]) -> list[TileData]:
 
 def top_changes(tiles: Sequence[TileData], count: int = 3) -> list[TileData]:
     """The tiles whose value moved most against the previous week, biggest first."""
-    moved = [t for t in tiles if t.change.absolute not in (None, 0.0) and t.score > 0]
+    moved = [
+        t
+        for t in tiles
+        if t.change.absolute not in (None, 0.0) and not t.change.negligible and t.score > 0
+    ]
     return sorted(moved, key=lambda t: -t.score)[:count]
 
 
 def trend(change: Change) -> Literal["up", "down", "flat"] | None:
     if change.absolute is None:
         return None
-    if math.isclose(change.absolute, 0.0, abs_tol=1e-12):
+    if change.negligible or math.isclose(change.absolute, 0.0, abs_tol=1e-12):
         return "flat"
     return "up" if change.absolute > 0 else "down"
 
@@ -414,10 +318,8 @@ __all__ = [
     "DAILY_MAX_DAYS",
     "DASHBOARD_KPIS",
     "SPARK_WEEKS",
-    "DayValues",
     "DigestSlot",
     "TileData",
-    "bucket_period_data",
     "chart_buckets",
     "dashboard_tiles",
     "digest_slot",
@@ -427,7 +329,6 @@ __all__ = [
     "iso_week",
     "iso_week_key",
     "kpi_series",
-    "last_day_with_data",
     "local_send_time",
     "next_send_time",
     "parse_time",

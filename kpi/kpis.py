@@ -1,15 +1,22 @@
 """The KPI formulas (SPEC, "The KPIs"): one pure function per KPI.
 
-Every period KPI takes a `PeriodData` (sums over the period, follower gauges,
-posts) and returns a `KpiResult` carrying the value, the sums the formula used
-(so the answer can show "the formula with the actual sums"), what is missing and
-why no value could be computed. A period's KPI is always a ratio of sums, never
-an average of daily ratios.
+Every period KPI takes a `PeriodData` (sums and per-account figures over the
+period, follower gauges, posts) and returns a `KpiResult` carrying the value,
+the sums the formula used (so the answer can show "the formula with the actual
+sums"), what is missing, what was left out and why, and sanity flags. What each
+KPI needs, its unit and direction are in `kpi.registry`.
 
-Shared policy: a metric absent from `PeriodData.sums` is missing (it is not 0);
-a zero denominator gives `value=None` with `reason="zero_denominator"`; missing
-inputs give `value=None` with `reason="missing"` and the metric names in
-`missing`. No NaN or infinity ever leaves this module.
+Shared policy:
+* a metric absent from the data is missing (it is not 0); a zero denominator
+  gives `value=None` with `reason="zero_denominator"`; missing inputs give
+  `value=None` with `reason="missing"` and the metric names in `missing`. No
+  NaN or infinity ever leaves this module.
+* a ratio sums its numerator and denominator over the same account-days: those
+  where both sides have a value (`kpi.registry.PAIRS`); the rest is left out
+  and named (`KpiResult.left_out`). A period's KPI is always a ratio of sums,
+  never an average of daily ratios.
+* growth uses the accounts with a follower value at both ends of the period
+  (`followers`); net new = Σ (end − start) over them.
 """
 
 from __future__ import annotations
@@ -20,35 +27,33 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from kpi.models import AudienceBucket, PeriodData, PostRecord
+from kpi.models import (
+    AudienceBucket,
+    Flag,
+    Followers,
+    LeftOut,
+    PairSums,
+    PeriodData,
+    PostRecord,
+    combine_followers,
+)
+from kpi.registry import (
+    FORMULAS,
+    INTERACTION_PARTS,
+    KPI_KEYS,
+    KPIS,
+    LOWER_IS_BETTER,
+    MIN_PREVIOUS_COVERAGE,
+    NEGLIGIBLE_CHANGE_PCT,
+    PAIRS,
+    PERIOD_KPIS,
+    resolve_kpi,
+)
 
 MISSING = "missing"
 ZERO_DENOMINATOR = "zero_denominator"
-
-# Language-neutral formula templates by id; names in braces are the entries of
-# `KpiResult.inputs` (or of `extras` for `interactions`), so the text layer can
-# substitute the sums and translate the metric names.
-FORMULAS: Mapping[str, str] = MappingProxyType(
-    {
-        "reach": "Σ {reach}",
-        "err_reach": "Σ {interactions} / Σ {reach} × 100",
-        "err_impressions": "Σ {interactions} / Σ {impressions} × 100",
-        "conversion_clicks": "Σ {conversions} / Σ {link_clicks} × 100",
-        "conversion_sessions": "Σ {conversions} / Σ {sessions} × 100",
-        "growth": "({followers_end} − {followers_start}) / {followers_start} × 100",
-        "growth_flows": "(Σ {new_followers} − Σ {unfollows}) / {followers_start} × 100",
-        "clicks": "Σ {link_clicks}",
-        "bounce": "Σ {bounces} / Σ {sessions} × 100",
-        "visitors": "Σ {new_visitors} / (Σ {new_visitors} + Σ {returning_visitors}) × 100",
-        "time_on_page": "Σ {time_on_page_s} / Σ {pageviews}",
-        "cac": "(Σ {ad_spend} + Σ {content_cost}) / Σ {new_customers}",
-        "mentions": "Σ {mentions}",
-        "roi": "(Σ {revenue} × {margin} − (Σ {ad_spend} + Σ {content_cost}))"
-        " / (Σ {ad_spend} + Σ {content_cost}) × 100",
-    }
-)
-
-INTERACTION_PARTS: tuple[str, ...] = ("likes", "comments", "shares", "saves")
+# Both inputs exist, but never on the same account-day: everything was left out.
+UNPAIRED = "unpaired"
 
 _EMPTY: Mapping[str, float | None] = MappingProxyType({})
 
@@ -64,8 +69,9 @@ class KpiResult:
     explains (`by_impressions`, `sessions_denominator`, `reach_sum_overstates`,
     `from_follower_flows`, `interactions_total`, `partial_cost`).
     `extras`: secondary figures, None where they cannot be computed.
-    `days_with_data`: days on which the best-covered input metric has data
-    (the completeness numerator; `days` is the denominator).
+    `days_with_data`: days on which the formula's inputs have data (paired for
+    ratios; the follower span for growth); `days` is the period's length.
+    `left_out`, `flags`: see `LeftOut`, `Flag`.
     """
 
     kpi: str
@@ -80,6 +86,10 @@ class KpiResult:
     higher_is_better: bool = True
     days_with_data: int = 0
     days: int = 0
+    left_out: tuple[LeftOut, ...] = ()
+    flags: tuple[Flag, ...] = ()
+    # Growth over several accounts: (account, followers at start, at end) of each used.
+    followers_by_account: tuple[tuple[str, float, float], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -90,7 +100,10 @@ class KpiResult:
 class Change:
     """Current against previous period. `absolute` is in the KPI's unit (percentage
     points for percent KPIs); `relative` is in %, None when previous is 0 or None;
-    `better` is None when nothing changed or either side has no value."""
+    `better` is None when nothing changed, the change is negligible or either side
+    has no value. `negligible`: under `NEGLIGIBLE_CHANGE_PCT` relative ("≈ no
+    change"). `thin`: the previous period has data on under half as many days as
+    the current one, so no change is given (absolute and relative are None)."""
 
     kpi: str
     current: float | None
@@ -98,6 +111,8 @@ class Change:
     absolute: float | None
     relative: float | None
     better: bool | None
+    negligible: bool = False
+    thin: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,24 +142,6 @@ class AudienceRow:
     is_share: bool
 
 
-_UNITS: Mapping[str, str] = MappingProxyType(
-    {
-        "reach": "count",
-        "engagement": "percent",
-        "conversion": "percent",
-        "growth": "percent",
-        "clicks": "count",
-        "bounce": "percent",
-        "visitors": "percent",
-        "time_on_page": "duration",
-        "cac": "money",
-        "mentions": "count",
-        "roi": "percent",
-    }
-)
-LOWER_IS_BETTER: frozenset[str] = frozenset({"bounce", "cac"})
-
-
 def _ratio(numerator: float, denominator: float, scale: float = 1.0) -> float | None:
     if denominator == 0:
         return None
@@ -152,23 +149,95 @@ def _ratio(numerator: float, denominator: float, scale: float = 1.0) -> float | 
     return value if math.isfinite(value) else None
 
 
-_FOLLOWER_FIGURES = frozenset({"followers_start", "followers_end"})
+# --- pairing and gauges ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PairTotal:
+    """A pair summed over the selection's accounts: `sums` per metric, `days` with
+    both sides (distinct days), `account_days`, what was left out, per account."""
+
+    key: str
+    sums: Mapping[str, float]
+    days: int
+    account_days: int
+    left_out: tuple[LeftOut, ...]
+    per_account: tuple[tuple[str, PairSums], ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.account_days > 0
+
+
+def _side(names: Iterable[str], values: Mapping[str, float]) -> bool:
+    return any(n in values for n in names)
+
+
+def _synthesized(data: PeriodData, key: str) -> PairSums:
+    """A pair read from period sums alone (no per-account figures): both sides must
+    have a value somewhere; `interactions` counts only without any of the parts."""
+    pair = PAIRS[key]
+    sums = data.sums
+    if not (_side(pair.numerator, sums) and _side(pair.denominator, sums)):
+        num, den = _side(pair.numerator, sums), _side(pair.denominator, sums)
+        return PairSums(0, {}, (int(num), int(den)))
+    picked = {m: sums[m] for m in pair.metrics if m in sums}
+    if any(p in picked for p in INTERACTION_PARTS):
+        picked.pop("interactions", None)
+    days = [data.metric_days[m] for m in pair.metrics if m in data.metric_days]
+    return PairSums(max(days) if days else data.days_with_data or 1, picked)
+
+
+def pair_total(data: PeriodData, key: str) -> PairTotal:
+    """The pair `key` over the selection (see the module doc)."""
+    pair = PAIRS[key]
+    if not data.accounts:
+        one = _synthesized(data, key)
+        days = data.pair_days.get(key, one.days) if one.days else 0
+        return PairTotal(key, one.sums, days, one.days, (), (("", one),))
+    sums: dict[str, float] = {}
+    account_days = 0
+    left: list[LeftOut] = []
+    per: list[tuple[str, PairSums]] = []
+    for acc in data.accounts:
+        ps = acc.pairs.get(key)
+        if ps is None:
+            continue
+        if ps.days:
+            account_days += ps.days
+            per.append((acc.name, ps))
+            for m, v in ps.sums.items():
+                sums[m] = sums.get(m, 0.0) + v
+        only_num, only_den = ps.unpaired
+        if only_num:
+            left.append(
+                LeftOut(acc.name, "unpaired", only_num, pair.numerator_label,
+                        pair.denominator_label)
+            )  # fmt: skip
+        if only_den:
+            left.append(
+                LeftOut(acc.name, "unpaired", only_den, pair.denominator_label,
+                        pair.numerator_label)
+            )  # fmt: skip
+    return PairTotal(key, sums, data.pair_days.get(key, 0), account_days, tuple(left), tuple(per))
+
+
+def followers(data: PeriodData) -> Followers:
+    """The selection's follower figures: from the accounts when the data has them,
+    else the ready figures of `data` (built by hand)."""
+    if data.accounts:
+        return combine_followers(data.period, [(a.name, a.followers) for a in data.accounts])
+    start, end = data.followers_start, data.followers_end
+    if start is None or end is None:
+        start = end = None
+    return Followers(start, end, data.followers_avg, data.followers_days, (), ())
+
+
+# --- results ----------------------------------------------------------------------------
 
 
 def _coverage(data: PeriodData, names: Iterable[str]) -> int:
-    """Days with data for a KPI: the best-covered of its inputs' metrics.
-
-    Growth's follower figures count the days from the start value to the end value
-    (`PeriodData.followers_days`), not the days with a count: two snapshots can
-    cover the whole period. Unknown spans fall back to the period's days with data.
-    """
-    days = []
-    for name in names:
-        if name in _FOLLOWER_FIGURES:
-            if data.followers_days is not None:
-                days.append(data.followers_days)
-        elif name in data.metric_days:
-            days.append(data.metric_days[name])
+    days = [data.metric_days[n] for n in names if n in data.metric_days]
     return max(days) if days else data.days_with_data
 
 
@@ -178,29 +247,37 @@ def _result(
     value: float | None,
     inputs: Iterable[tuple[str, float]] = (),
     *,
+    days: int | None = None,
     formula: str | None = None,
     missing: Iterable[str] = (),
     notes: Iterable[str] = (),
     extras: Mapping[str, float | None] | None = None,
+    left_out: Iterable[LeftOut] = (),
+    flags: Iterable[Flag] = (),
+    followers_by_account: Iterable[tuple[str, float, float]] = (),
 ) -> KpiResult:
     inputs = tuple(inputs)
     missing = tuple(missing)
     reason = None
     if value is None:
-        reason = MISSING if missing else ZERO_DENOMINATOR
+        reason = MISSING if missing else (ZERO_DENOMINATOR if inputs else UNPAIRED)
+    spec = KPIS[kpi]
     return KpiResult(
         kpi=kpi,
         value=value,
-        unit=_UNITS[kpi],
-        formula=formula or kpi,
+        unit=spec.unit,
+        formula=formula or spec.formula,
         inputs=inputs,
         missing=missing,
         reason=reason,
         notes=tuple(notes),
         extras=MappingProxyType(dict(extras)) if extras else _EMPTY,
-        higher_is_better=kpi not in LOWER_IS_BETTER,
-        days_with_data=_coverage(data, (name for name, _ in inputs)),
+        higher_is_better=spec.higher_is_better,
+        days_with_data=days if days is not None else _coverage(data, (n for n, _ in inputs)),
         days=data.period.days,
+        left_out=tuple(left_out),
+        flags=tuple(flags),
+        followers_by_account=tuple(followers_by_account),
     )
 
 
@@ -208,197 +285,290 @@ def _absent(sums: Mapping[str, float], *names: str) -> list[str]:
     return [n for n in names if n not in sums]
 
 
+def _over_100(total: PairTotal, numerator: str, denominator: str) -> list[Flag]:
+    """Accounts whose paired numerator exceeds the denominator (a rate over 100 %)."""
+    flags = []
+    for name, ps in total.per_account:
+        num, den = ps.sums.get(numerator), ps.sums.get(denominator)
+        if num is not None and den is not None and num > den * (1 + 1e-9):
+            flags.append(Flag("rate_over_100", name or None, numerator))
+    return flags
+
+
+def _pair_ratio(total: PairTotal, numerator: str, denominator: str, scale: float) -> float | None:
+    if not total.ok or numerator not in total.sums or denominator not in total.sums:
+        return None
+    return _ratio(total.sums[numerator], total.sums[denominator], scale)
+
+
 def reach(data: PeriodData) -> KpiResult:
     """Reach = Σ reach.
 
     Extras: `impressions` = Σ impressions, `frequency` = Σ impressions / Σ reach
-    (None when reach is 0 or impressions are missing). Over more than one day the
-    note `reach_sum_overstates` says that summed daily reach counts a person once
-    per day, so it overstates unique reach.
+    over the account-days that have both (None without such days or with reach 0;
+    below 1 it is flagged: impressions cannot be fewer than the people reached).
+    Over more than one day the note `reach_sum_overstates` says that summed daily
+    reach counts a person once per day, so it overstates unique reach.
     """
     sums = data.sums
-    impressions = sums.get("impressions")
-    extras: dict[str, float | None] = {"impressions": impressions, "frequency": None}
+    freq = pair_total(data, "frequency")
+    frequency = _pair_ratio(freq, "impressions", "reach", 1.0)
+    extras: dict[str, float | None] = {
+        "impressions": sums.get("impressions"),
+        "frequency": frequency,
+    }
     if "reach" not in sums:
         return _result(data, "reach", None, missing=["reach"], extras=extras)
-    total = sums["reach"]
-    if impressions is not None:
-        extras["frequency"] = _ratio(impressions, total)
+    flags = [
+        Flag("frequency_below_1", name or None, "impressions")
+        for name, ps in freq.per_account
+        if ps.sums.get("impressions", 0.0) < ps.sums.get("reach", 0.0) * (1 - 1e-9)
+    ]
     notes = ["reach_sum_overstates"] if data.period.days > 1 else []
-    return _result(data, "reach", total, [("reach", total)], notes=notes, extras=extras)
+    return _result(
+        data, "reach", sums["reach"], [("reach", sums["reach"])], notes=notes, extras=extras,
+        flags=flags,
+    )  # fmt: skip
 
 
-def _interactions(sums: Mapping[str, float]) -> tuple[list[tuple[str, float]], float | None]:
-    parts = [(n, sums[n]) for n in INTERACTION_PARTS if n in sums]
-    if parts:
-        return parts, sum(v for _, v in parts)
-    if "interactions" in sums:
-        return [("interactions", sums["interactions"])], sums["interactions"]
-    return [], None
+def _interactions(total: PairTotal) -> tuple[list[tuple[str, float]], float | None]:
+    parts = [(n, total.sums[n]) for n in (*INTERACTION_PARTS, "interactions") if n in total.sums]
+    return parts, (sum(v for _, v in parts) if parts else None)
 
 
 def engagement(data: PeriodData) -> KpiResult:
-    """ERR = Σ interactions / Σ reach × 100.
+    """ERR = Σ interactions / Σ reach × 100, over the account-days with both.
 
-    interactions = Σ likes + Σ comments + Σ shares + Σ saves over those of the
-    four that have data; only when none has data, the platform total
-    `interactions` (note `interactions_total`). Without reach the denominator is
-    Σ impressions (formula `err_impressions`, note `by_impressions`): a different,
-    lower figure, so it is labelled. A zero denominator gives no value.
+    interactions = likes + comments + shares + saves (those given) on each
+    account-day, or the platform's total `interactions` on account-days without
+    any of the four (note `interactions_total` when only totals are used).
+    When no account-day pairs interactions with reach, the denominator is Σ
+    impressions over the account-days with both (formula `err_impressions`,
+    note `by_impressions`): a different, lower figure, so it is labelled.
 
-    Extras: `interactions`; `er_followers` = Σ interactions / Σ posts /
-    average followers × 100 when posts and followers are known and non-zero;
-    `err_impressions` alongside a by-reach ERR when impressions are known.
+    Extras: `interactions`; `er_followers` = Σ interactions / Σ posts (paired) /
+    average followers × 100 when posts and followers are known; `err_impressions`
+    alongside a by-reach ERR when it can be computed.
     """
-    sums = data.sums
-    parts, interactions = _interactions(sums)
-    notes = ["interactions_total"] if parts and parts[0][0] == "interactions" else []
-    basis = next((n for n in ("reach", "impressions") if n in sums), None)
+    by_reach, by_impr = pair_total(data, "err_reach"), pair_total(data, "err_impressions")
+    total = by_reach if by_reach.ok or not by_impr.ok else by_impr
+    basis = "reach" if total is by_reach else "impressions"
+    parts, interactions = _interactions(total)
+    notes = []
+    if parts and all(n == "interactions" for n, _ in parts):
+        notes.append("interactions_total")
     if basis == "impressions":
         notes.append("by_impressions")
-    formula = f"err_{basis or 'reach'}"
-
+    formula = f"err_{basis}"
     extras: dict[str, float | None] = {"interactions": interactions, "er_followers": None}
-    posts = sums.get("posts")
-    if interactions is not None and posts and data.followers_avg:
-        extras["er_followers"] = _ratio(interactions / posts, data.followers_avg, 100)
-    if basis == "reach" and interactions is not None and "impressions" in sums:
-        extras["err_impressions"] = _ratio(interactions, sums["impressions"], 100)
-
-    if interactions is None or basis is None:
-        missing = (["interactions"] if interactions is None else []) + _absent(sums, "reach")
+    per_post = pair_total(data, "er_posts")
+    fol = followers(data)
+    if per_post.ok and fol.avg:
+        engaged = sum(v for n, v in per_post.sums.items() if n != "posts")
+        posts = per_post.sums.get("posts", 0.0)
+        if posts:
+            extras["er_followers"] = _ratio(engaged / posts, fol.avg, 100)
+    if basis == "reach" and by_impr.ok:
+        _, engaged_impr = _interactions(by_impr)
+        if engaged_impr is not None:
+            extras["err_impressions"] = _ratio(engaged_impr, by_impr.sums["impressions"], 100)
+    if not total.ok:
+        missing = []
+        if not _side((*INTERACTION_PARTS, "interactions"), data.sums):
+            missing.append("interactions")
+        if "reach" not in data.sums and "impressions" not in data.sums:
+            missing.append("reach")
         return _result(
-            data,
-            "engagement",
-            None,
-            parts,
-            formula=formula,
-            missing=missing,
-            notes=notes,
-            extras=extras,
-        )
-    value = _ratio(interactions, sums[basis], 100)
-    inputs = [*parts, (basis, sums[basis])]
-    return _result(data, "engagement", value, inputs, formula=formula, notes=notes, extras=extras)
+            data, "engagement", None, formula=formula, missing=missing, notes=notes,
+            extras=extras, left_out=total.left_out, days=0,
+        )  # fmt: skip
+    value = _ratio(interactions or 0.0, total.sums[basis], 100)
+    inputs = [*parts, (basis, total.sums[basis])]
+    return _result(
+        data, "engagement", value, inputs, formula=formula, notes=notes, extras=extras,
+        days=total.days, left_out=total.left_out,
+    )  # fmt: skip
 
 
 def conversion(data: PeriodData) -> KpiResult:
-    """Conversion rate = Σ conversions / Σ link_clicks × 100.
+    """Conversion rate = Σ conversions / Σ link_clicks × 100 over the account-days
+    with both.
 
-    Without link clicks the denominator is Σ sessions (formula
-    `conversion_sessions`, note `sessions_denominator`). A zero denominator
-    gives no value.
+    When no account-day pairs conversions with link clicks, the denominator is Σ
+    sessions over the account-days with both (formula `conversion_sessions`, note
+    `sessions_denominator`). A zero denominator gives no value; a rate over 100 %
+    is flagged.
     """
-    sums = data.sums
-    use_sessions = "link_clicks" not in sums and "sessions" in sums
+    clicks_pair, sessions_pair = (
+        pair_total(data, "conversion_clicks"),
+        pair_total(data, "conversion_sessions"),
+    )
+    use_sessions = not clicks_pair.ok and sessions_pair.ok
+    total = sessions_pair if use_sessions else clicks_pair
     denominator = "sessions" if use_sessions else "link_clicks"
     formula = f"conversion_{'sessions' if use_sessions else 'clicks'}"
     notes = ["sessions_denominator"] if use_sessions else []
-    if missing := _absent(sums, "conversions", denominator):
-        return _result(data, "conversion", None, formula=formula, missing=missing)
-    inputs = [("conversions", sums["conversions"]), (denominator, sums[denominator])]
-    value = _ratio(sums["conversions"], sums[denominator], 100)
-    return _result(data, "conversion", value, inputs, formula=formula, notes=notes)
+    if not total.ok:
+        missing = _absent(data.sums, "conversions", "link_clicks")
+        return _result(
+            data, "conversion", None, formula=formula, missing=missing,
+            left_out=clicks_pair.left_out, days=0,
+        )  # fmt: skip
+    num, den = total.sums["conversions"], total.sums[denominator]
+    return _result(
+        data, "conversion", _ratio(num, den, 100), [("conversions", num), (denominator, den)],
+        formula=formula, notes=notes, days=total.days, left_out=total.left_out,
+        flags=_over_100(total, "conversions", denominator),
+    )  # fmt: skip
 
 
 def growth(data: PeriodData) -> KpiResult:
-    """Audience growth = (followers at end − followers at start) / followers at start × 100.
+    """Audience growth = Σ (end − start) / Σ start × 100 over the accounts with a
+    follower value at both ends (`combine_followers`); others are left out and
+    named. Extras: `net` = Σ (end − start); `new_followers`, `unfollows` and
+    `net_flows` = Σ new_followers − Σ unfollows when the flows are known (a second
+    source for the net: both are shown, labelled).
 
-    Extras: `net` = end − start. Without a follower count at the end the flows
-    give the net: Σ new_followers − Σ unfollows (an absent one counts as 0 when
-    the other is known; formula `growth_flows`, note `from_follower_flows`); the
-    rate then still needs followers at the start, else only `net` is given
-    (`missing` = followers). Followers at start = 0 gives no rate.
+    Without follower counts at both ends the flows give the net (formula
+    `growth_flows`, note `from_follower_flows`); the rate then still needs
+    followers at the start, else only `net` is given (`missing` = followers).
+    Followers at start = 0 gives no rate. A day-over-day move of more than half
+    is flagged.
     """
     sums = data.sums
-    start, end = data.followers_start, data.followers_end
+    fol = followers(data)
     flows = {n: sums[n] for n in ("new_followers", "unfollows") if n in sums}
     extras: dict[str, float | None] = {**flows, "net": None}
-    if start is not None and end is not None:
-        extras["net"] = end - start
-        inputs = [("followers_end", end), ("followers_start", start)]
-        return _result(data, "growth", _ratio(end - start, start, 100), inputs, extras=extras)
+    if flows:
+        extras["net_flows"] = flows.get("new_followers", 0.0) - flows.get("unfollows", 0.0)
+    if fol.start is not None and fol.end is not None:
+        extras["net"] = fol.end - fol.start
+        inputs = [("followers_end", fol.end), ("followers_start", fol.start)]
+        return _result(
+            data, "growth", _ratio(fol.end - fol.start, fol.start, 100), inputs,
+            extras=extras, days=fol.days if fol.days is not None else data.days_with_data,
+            left_out=fol.left_out, flags=fol.jumps, followers_by_account=fol.by_account,
+        )  # fmt: skip
     if not flows:
-        return _result(data, "growth", None, missing=["followers"], extras=extras)
-    net = flows.get("new_followers", 0.0) - flows.get("unfollows", 0.0)
+        return _result(
+            data, "growth", None, missing=["followers"], extras=extras, left_out=fol.left_out,
+            flags=fol.jumps, days=0,
+        )  # fmt: skip
+    net = extras["net_flows"] or 0.0
     extras["net"] = net
+    start = _flows_start(data)
     inputs = [(n, flows.get(n, 0.0)) for n in ("new_followers", "unfollows")]
-    notes = ["from_follower_flows"]
     value = None if start is None else _ratio(net, start, 100)
     if start is not None:
         inputs.append(("followers_start", start))
-    missing = ["followers"] if start is None else []
     return _result(
-        data,
-        "growth",
-        value,
-        inputs,
-        formula="growth_flows",
-        missing=missing,
-        notes=notes,
-        extras=extras,
-    )
+        data, "growth", value, inputs, formula="growth_flows",
+        missing=["followers"] if start is None else [], notes=["from_follower_flows"],
+        extras=extras, left_out=fol.left_out, flags=fol.jumps,
+        days=_coverage(data, ("new_followers", "unfollows")),
+    )  # fmt: skip
+
+
+def _flows_start(data: PeriodData) -> float | None:
+    """Followers at the start when only flows give the net: Σ of the accounts' starts."""
+    if not data.accounts:
+        return data.followers_start
+    starts = [
+        a.followers.before if a.followers.before is not None else a.followers.first
+        for a in data.accounts
+    ]
+    known = [s for s in starts if s is not None]
+    return float(sum(known)) if known else None
 
 
 def clicks(data: PeriodData) -> KpiResult:
-    """Link clicks = Σ link_clicks; extra `ctr` = Σ link_clicks / Σ impressions × 100.
-
-    CTR is None when impressions are missing or 0; the click count stands anyway.
-    """
+    """Link clicks = Σ link_clicks; extra `ctr` = Σ link_clicks / Σ impressions × 100
+    over the account-days with both (None without them or with impressions 0)."""
     sums = data.sums
-    extras: dict[str, float | None] = {"ctr": None}
+    ctr = pair_total(data, "ctr")
+    extras: dict[str, float | None] = {"ctr": _pair_ratio(ctr, "link_clicks", "impressions", 100)}
     if "link_clicks" not in sums:
         return _result(data, "clicks", None, missing=["link_clicks"], extras=extras)
     total = sums["link_clicks"]
-    inputs = [("link_clicks", total)]
-    if "impressions" in sums:
-        inputs.append(("impressions", sums["impressions"]))
-        extras["ctr"] = _ratio(total, sums["impressions"], 100)
-    return _result(data, "clicks", total, inputs, extras=extras)
+    return _result(
+        data, "clicks", total, [("link_clicks", total)], extras=extras,
+        flags=_over_100(ctr, "link_clicks", "impressions"),
+    )  # fmt: skip
+
+
+def ctr(data: PeriodData) -> KpiResult:
+    """CTR = Σ link_clicks / Σ impressions × 100 over the account-days with both (the
+    rate an alert watches; in answers it is an extra of `clicks`)."""
+    total = pair_total(data, "ctr")
+    if not total.ok:
+        missing = _absent(data.sums, "link_clicks", "impressions")
+        base = _result(data, "clicks", None, missing=missing, left_out=total.left_out, days=0)
+    else:
+        num, den = total.sums["link_clicks"], total.sums["impressions"]
+        base = _result(
+            data, "clicks", _ratio(num, den, 100), [("link_clicks", num), ("impressions", den)],
+            days=total.days, left_out=total.left_out,
+        )  # fmt: skip
+    return KpiResult(
+        "ctr", base.value, "percent", "ctr", base.inputs, base.missing, base.reason,
+        (), _EMPTY, True, base.days_with_data, base.days, base.left_out,
+        tuple(_over_100(total, "link_clicks", "impressions")),
+    )  # fmt: skip
+
+
+def _simple_ratio(
+    data: PeriodData, kpi: str, numerator: str, denominator: str, scale: float
+) -> tuple[PairTotal, KpiResult]:
+    total = pair_total(data, PAIRS_OF[kpi])
+    if not total.ok:
+        missing = _absent(data.sums, numerator, denominator)
+        return total, _result(data, kpi, None, missing=missing, left_out=total.left_out, days=0)
+    num, den = total.sums[numerator], total.sums[denominator]
+    flags = _over_100(total, numerator, denominator) if scale == 100 else []
+    return total, _result(
+        data, kpi, _ratio(num, den, scale), [(numerator, num), (denominator, den)],
+        days=total.days, left_out=total.left_out, flags=flags,
+    )  # fmt: skip
+
+
+PAIRS_OF = {k: d.pairs[0] for k, d in KPIS.items() if d.pairs}
 
 
 def bounce(data: PeriodData) -> KpiResult:
-    """Bounce rate = Σ bounces / Σ sessions × 100; lower is better. Zero sessions: no value."""
-    sums = data.sums
-    if missing := _absent(sums, "bounces", "sessions"):
-        return _result(data, "bounce", None, missing=missing)
-    inputs = [("bounces", sums["bounces"]), ("sessions", sums["sessions"])]
-    return _result(data, "bounce", _ratio(sums["bounces"], sums["sessions"], 100), inputs)
+    """Bounce rate = Σ bounces / Σ sessions × 100 over the account-days with both;
+    lower is better. Zero sessions: no value. Bounces above sessions are flagged."""
+    return _simple_ratio(data, "bounce", "bounces", "sessions", 100)[1]
 
 
 def visitors(data: PeriodData) -> KpiResult:
-    """New visitors' share = Σ new / (Σ new + Σ returning) × 100; extra `returning_share`.
-
-    Both counters are required (a share against an unknown part means nothing);
-    no visitors at all gives no value. Higher counts as better: the new share
-    is the audience social media brings in.
-    """
-    sums = data.sums
+    """New visitors' share = Σ new / (Σ new + Σ returning) × 100 over the account-days
+    with both; extra `returning_share`. No visitors at all gives no value."""
+    total = pair_total(data, "visitors")
     extras: dict[str, float | None] = {"returning_share": None}
-    if missing := _absent(sums, "new_visitors", "returning_visitors"):
-        return _result(data, "visitors", None, missing=missing, extras=extras)
-    new, returning = sums["new_visitors"], sums["returning_visitors"]
+    if not total.ok:
+        missing = _absent(data.sums, "new_visitors", "returning_visitors")
+        return _result(
+            data, "visitors", None, missing=missing, extras=extras, left_out=total.left_out,
+            days=0,
+        )  # fmt: skip
+    new, returning = total.sums["new_visitors"], total.sums["returning_visitors"]
     extras["returning_share"] = _ratio(returning, new + returning, 100)
-    inputs = [("new_visitors", new), ("returning_visitors", returning)]
-    return _result(data, "visitors", _ratio(new, new + returning, 100), inputs, extras=extras)
+    return _result(
+        data, "visitors", _ratio(new, new + returning, 100),
+        [("new_visitors", new), ("returning_visitors", returning)], extras=extras,
+        days=total.days, left_out=total.left_out,
+    )  # fmt: skip
 
 
 def time_on_page(data: PeriodData) -> KpiResult:
-    """Average time on page, seconds = Σ time_on_page_s / Σ pageviews.
-
-    Zero pageviews: no value.
-    """
-    sums = data.sums
-    if missing := _absent(sums, "time_on_page_s", "pageviews"):
-        return _result(data, "time_on_page", None, missing=missing)
-    total, views = sums["time_on_page_s"], sums["pageviews"]
-    inputs = [("time_on_page_s", total), ("pageviews", views)]
-    return _result(data, "time_on_page", _ratio(total, views), inputs)
+    """Average time on page, seconds = Σ time_on_page_s / Σ pageviews over the
+    account-days with both. Zero pageviews: no value."""
+    return _simple_ratio(data, "time_on_page", "time_on_page_s", "pageviews", 1.0)[1]
 
 
-def _cost(sums: Mapping[str, float]) -> tuple[list[tuple[str, float]], float | None, list[str]]:
+def _cost(total: PairTotal) -> tuple[list[tuple[str, float]], float | None, list[str]]:
     """Cost = Σ ad_spend + Σ content_cost; one absent counts as 0 when the other is known."""
-    known = {n: sums[n] for n in ("ad_spend", "content_cost") if n in sums}
+    known = {n: total.sums[n] for n in ("ad_spend", "content_cost") if n in total.sums}
     if not known:
         return [], None, []
     inputs = [(n, known.get(n, 0.0)) for n in ("ad_spend", "content_cost")]
@@ -406,67 +576,82 @@ def _cost(sums: Mapping[str, float]) -> tuple[list[tuple[str, float]], float | N
     return inputs, sum(known.values()), notes
 
 
-def cac(data: PeriodData) -> KpiResult:
-    """CAC = (Σ ad_spend + Σ content_cost) / Σ new_customers; lower is better.
+def _cost_missing(sums: Mapping[str, float], other: str) -> list[str]:
+    missing = [] if _side(("ad_spend", "content_cost"), sums) else ["ad_spend", "content_cost"]
+    if other not in sums:
+        missing.append(other)
+    return missing
 
-    A cost metric that is absent counts as 0 only when the other is known (note
-    `partial_cost`). Zero new customers: no value. Extra: `cost`.
-    """
-    sums = data.sums
-    inputs, cost, notes = _cost(sums)
+
+def cac(data: PeriodData) -> KpiResult:
+    """CAC = (Σ ad_spend + Σ content_cost) / Σ new_customers over the account-days
+    with a cost and new customers; lower is better. A cost metric that is absent
+    counts as 0 only when the other is known (note `partial_cost`). Zero new
+    customers: no value. Extra: `cost`."""
+    total = pair_total(data, "cac")
+    inputs, cost, notes = _cost(total)
     extras = {"cost": cost}
-    if cost is None or "new_customers" not in sums:
-        missing = (["ad_spend", "content_cost"] if cost is None else []) + ["new_customers"]
-        missing = [n for n in missing if n not in sums]
-        return _result(data, "cac", None, inputs, missing=missing, notes=notes, extras=extras)
-    customers = sums["new_customers"]
+    if not total.ok or cost is None:
+        return _result(
+            data, "cac", None, missing=_cost_missing(data.sums, "new_customers"),
+            left_out=total.left_out, days=0, extras=extras,
+        )  # fmt: skip
+    customers = total.sums["new_customers"]
     inputs.append(("new_customers", customers))
-    return _result(data, "cac", _ratio(cost, customers), inputs, notes=notes, extras=extras)
+    return _result(
+        data, "cac", _ratio(cost, customers), inputs, notes=notes, extras=extras,
+        days=total.days, left_out=total.left_out,
+    )  # fmt: skip
 
 
 def mentions(data: PeriodData) -> KpiResult:
     """Brand mentions = Σ mentions.
 
-    Extras: `positive_share` = Σ mentions_positive / Σ mentions × 100 and
-    `negative_share` likewise, each when known and mentions are non-zero. The
-    change against the previous period is the caller's (`compare`).
+    Extras: `positive_share` = Σ mentions_positive / Σ mentions × 100 over the
+    account-days with both, and `negative_share` likewise. The change against the
+    previous period is the caller's (`compare`).
     """
     sums = data.sums
     extras: dict[str, float | None] = {"positive_share": None, "negative_share": None}
-    if "mentions" not in sums:
-        return _result(data, "mentions", None, missing=["mentions"], extras=extras)
-    total = sums["mentions"]
     for name, key in (
         ("mentions_positive", "positive_share"),
         ("mentions_negative", "negative_share"),
     ):
-        if name in sums:
-            extras[key] = _ratio(sums[name], total, 100)
+        extras[key] = _pair_ratio(pair_total(data, key), name, "mentions", 100)
+    if "mentions" not in sums:
+        return _result(data, "mentions", None, missing=["mentions"], extras=extras)
+    total = sums["mentions"]
     return _result(data, "mentions", total, [("mentions", total)], extras=extras)
 
 
 def roi(data: PeriodData) -> KpiResult:
-    """ROI = (Σ revenue × margin − cost) / cost × 100, cost = Σ ad_spend + Σ content_cost.
+    """ROI = (Σ revenue × margin − cost) / cost × 100, cost = Σ ad_spend + Σ content_cost,
+    over the account-days with revenue and a cost.
 
-    `margin` is the workspace's share of revenue that is profit (1.0 by
-    default). A cost metric that is absent counts as 0 only when the other is
-    known (note `partial_cost`). Zero cost: no value (the ROI of free marketing
-    is undefined, not infinite). Extras: `cost`, `profit` = revenue × margin − cost.
+    `margin` is the workspace's share of revenue that is profit (1.0 by default).
+    A cost metric that is absent counts as 0 only when the other is known (note
+    `partial_cost`). Zero cost: no value (the ROI of free marketing is undefined,
+    not infinite). Extras: `cost`, `profit` = revenue × margin − cost.
     """
-    sums = data.sums
-    cost_inputs, cost, notes = _cost(sums)
-    revenue = sums.get("revenue")
+    total = pair_total(data, "roi")
+    cost_inputs, cost, notes = _cost(total)
     extras: dict[str, float | None] = {"cost": cost, "profit": None}
-    if revenue is None or cost is None:
-        missing = _absent(sums, "revenue") + (["ad_spend", "content_cost"] if cost is None else [])
-        known = [("revenue", revenue)] if revenue is not None else []
+    if not total.ok or cost is None:
+        missing = _absent(data.sums, "revenue")
+        if not _side(("ad_spend", "content_cost"), data.sums):
+            missing += ["ad_spend", "content_cost"]
         return _result(
-            data, "roi", None, known + cost_inputs, missing=missing, notes=notes, extras=extras
-        )
+            data, "roi", None, missing=missing, left_out=total.left_out,
+            days=0, extras=extras,
+        )  # fmt: skip
+    revenue = total.sums["revenue"]
     profit = revenue * data.margin - cost
     extras["profit"] = profit
     inputs = [("revenue", revenue), ("margin", data.margin), *cost_inputs]
-    return _result(data, "roi", _ratio(profit, cost, 100), inputs, notes=notes, extras=extras)
+    return _result(
+        data, "roi", _ratio(profit, cost, 100), inputs, notes=notes, extras=extras,
+        days=total.days, left_out=total.left_out,
+    )  # fmt: skip
 
 
 # --- posts: hashtags and formats ---------------------------------------------
@@ -623,21 +808,6 @@ def audience(buckets: Iterable[AudienceBucket]) -> dict[str, tuple[AudienceRow, 
 
 # --- catalogue ----------------------------------------------------------------
 
-KPI_KEYS: tuple[str, ...] = (
-    "reach",
-    "engagement",
-    "conversion",
-    "growth",
-    "clicks",
-    "bounce",
-    "visitors",
-    "time_on_page",
-    "hashtags",
-    "cac",
-    "mentions",
-    "roi",
-)
-
 KPI_FUNCTIONS: Mapping[str, Callable[[PeriodData], KpiResult]] = MappingProxyType(
     {
         "reach": reach,
@@ -653,69 +823,7 @@ KPI_FUNCTIONS: Mapping[str, Callable[[PeriodData], KpiResult]] = MappingProxyTyp
         "roi": roi,
     }
 )
-
-# Lower-case, `ё` folded to `е`; `resolve_kpi` folds the user's word the same way.
-ALIASES: Mapping[str, str] = MappingProxyType(
-    {
-        "er": "engagement",
-        "err": "engagement",
-        "ctr": "clicks",
-        "cr": "conversion",
-        "timeonpage": "time_on_page",
-        "time": "time_on_page",
-        "охват": "reach",
-        "охваты": "reach",
-        "вовлеченность": "engagement",
-        "вовлечение": "engagement",
-        "конверсия": "conversion",
-        "рост": "growth",
-        "подписчики": "growth",
-        "клики": "clicks",
-        "отказы": "bounce",
-        "посетители": "visitors",
-        "время": "time_on_page",
-        "хэштеги": "hashtags",
-        "хештеги": "hashtags",
-        "упоминания": "mentions",
-        "окупаемость": "roi",
-        "стоимость-клиента": "cac",
-    }
-)
-
-
-def resolve_kpi(word: str) -> str | None:
-    """The KPI key for a typed name (`/er`, `ROI`, `охват`, `time-on-page`), else None."""
-    folded = word.strip().lstrip("/").lower().replace("ё", "е")
-    key = folded.replace("-", "_")
-    if key in KPI_KEYS:
-        return key
-    return ALIASES.get(folded) or ALIASES.get(key)
-
-
-_NEEDED: Mapping[str, tuple[str, ...]] = MappingProxyType(
-    {
-        "reach": ("reach", "impressions"),
-        "engagement": (
-            *INTERACTION_PARTS,
-            "interactions",
-            "reach",
-            "impressions",
-            "posts",
-            "followers",
-        ),
-        "conversion": ("conversions", "link_clicks", "sessions"),
-        "growth": ("followers", "new_followers", "unfollows"),
-        "clicks": ("link_clicks", "impressions"),
-        "bounce": ("bounces", "sessions"),
-        "visitors": ("new_visitors", "returning_visitors"),
-        "time_on_page": ("time_on_page_s", "pageviews"),
-        # Per-post columns of a posts file.
-        "hashtags": ("reach", *INTERACTION_PARTS),
-        "cac": ("ad_spend", "content_cost", "new_customers"),
-        "mentions": ("mentions", "mentions_positive", "mentions_negative"),
-        "roi": ("revenue", "ad_spend", "content_cost"),
-    }
-)
+assert tuple(KPI_FUNCTIONS) == PERIOD_KPIS, "every period KPI of the registry has a formula"
 
 
 def needed_metrics(kpi: str) -> tuple[str, ...]:
@@ -723,18 +831,60 @@ def needed_metrics(kpi: str) -> tuple[str, ...]:
     key = resolve_kpi(kpi)
     if key is None:
         raise KeyError(kpi)
-    return _NEEDED[key]
+    return KPIS[key].needs
 
 
 def compare(current: KpiResult, previous: KpiResult) -> Change:
     """Change from `previous` to `current` (see `Change`), direction-aware via
-    `current.higher_is_better` (bounce and CAC: lower is better)."""
+    `current.higher_is_better` (bounce and CAC: lower is better).
+
+    No change is given when the previous period has data on fewer than
+    `MIN_PREVIOUS_COVERAGE` of the days the current one has (`thin`); a change of
+    under `NEGLIGIBLE_CHANGE_PCT` relative is `negligible`: neither better nor worse.
+    """
     cur, prev = current.value, previous.value
     absolute = relative = None
     better = None
+    negligible = thin = False
     if cur is not None and prev is not None:
-        absolute = cur - prev
-        relative = _ratio(absolute, abs(prev), 100)
-        if absolute != 0:
-            better = (absolute > 0) == current.higher_is_better
-    return Change(current.kpi, cur, prev, absolute, relative, better)
+        if previous.days_with_data < current.days_with_data * MIN_PREVIOUS_COVERAGE:
+            thin = True
+        else:
+            absolute = cur - prev
+            relative = _ratio(absolute, abs(prev), 100)
+            negligible = absolute == 0 or (
+                relative is not None and abs(relative) < NEGLIGIBLE_CHANGE_PCT
+            )
+            if not negligible:
+                better = (absolute > 0) == current.higher_is_better
+    return Change(current.kpi, cur, prev, absolute, relative, better, negligible, thin)
+
+
+__all__ = [
+    "FORMULAS",
+    "INTERACTION_PARTS",
+    "KPI_FUNCTIONS",
+    "KPI_KEYS",
+    "LOWER_IS_BETTER",
+    "MISSING",
+    "UNPAIRED",
+    "ZERO_DENOMINATOR",
+    "AudienceRow",
+    "Change",
+    "Flag",
+    "Followers",
+    "GroupRow",
+    "KpiResult",
+    "LeftOut",
+    "PairTotal",
+    "audience",
+    "combine_followers",
+    "compare",
+    "ctr",
+    "followers",
+    "formats",
+    "hashtags",
+    "needed_metrics",
+    "pair_total",
+    "resolve_kpi",
+]

@@ -27,7 +27,7 @@ import calendar
 import re
 from datetime import date, timedelta
 
-from kpi.models import Period
+from kpi.models import Period, period_kind
 
 MAX_DAYS = 3660
 EARLIEST = date(2000, 1, 1)
@@ -226,7 +226,33 @@ def parse_period(text: str, today: date) -> Period:
         raise PeriodError("too_long", text)
     if start < EARLIEST:
         raise PeriodError("out_of_range", text)
-    return Period(start, end)
+    return with_kind(folded, Period(start, end))
+
+
+# The previous period of a named form (see `kpi.models.Period.previous`).
+_NAMED_KINDS = {
+    "week": "so_far:week",
+    "last-week": "week",
+    "month": "so_far:month",
+    "last-month": "month",
+    "quarter": "so_far:quarter",
+    "last-quarter": "quarter",
+    "ytd": "so_far:year",
+    "last-year": "year",
+}
+
+
+def with_kind(folded: str, period: Period) -> Period:
+    """`period` with the kind that decides its previous period: named forms by name,
+    `Nd`/`Nw`/`Nm` rolling, anything else (`2024-05`, `2024-Q2`, a range) by its dates."""
+    if folded in _NAMED:
+        return Period(period.start, period.end, _NAMED_KINDS[_NAMED[folded]])
+    if _RELATIVE.fullmatch(folded):
+        return period_kind(period, rolling=True)
+    for shape, unit in ((_MONTH, "month"), (_QUARTER, "quarter"), (_YEAR, "year")):
+        if shape.fullmatch(folded):
+            return period_kind(period, unit=unit)
+    return period_kind(period)
 
 
 def default_period(today: date) -> Period:

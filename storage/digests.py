@@ -17,14 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from kpi.digest import SPARK_WEEKS, DayValues, DigestSlot, digest_slot, is_due
-from kpi.metrics import METRIC_NAMES
+from kpi.digest import SPARK_WEEKS, DigestSlot, digest_slot, is_due
 from storage.db import write_transaction
 from storage.records import Workspace
 from storage.schema import daily_metrics, digest_log, workspaces
@@ -183,53 +181,6 @@ class DigestRepo:
         return [c for c in candidates if (c.workspace.id, c.slot.week) not in taken]
 
     # Series -------------------------------------------------------------------
-
-    async def day_rows(
-        self,
-        workspace_id: int,
-        start: date,
-        end: date,
-        *,
-        account_id: int | None = None,
-    ) -> tuple[list[DayValues], dict[int, float]]:
-        """Every stored account-day in [start, end], and each account's last follower
-        count before `start` (for "followers at the start" of the first bucket)."""
-        dm = daily_metrics.c
-        scope: list[Any] = [dm.workspace_id == workspace_id]
-        if account_id is not None:
-            scope.append(dm.account_id == account_id)
-        ranked = (
-            select(
-                dm.account_id,
-                dm.followers,
-                func.row_number()
-                .over(partition_by=dm.account_id, order_by=dm.day.desc())
-                .label("rn"),
-            )
-            .where(*scope, dm.followers.is_not(None), dm.day < start)
-            .subquery()
-        )
-        async with self._engine.connect() as conn:
-            result = await conn.execute(
-                select(dm.account_id, dm.day, *(dm[m] for m in METRIC_NAMES))
-                .where(*scope, dm.day.between(start, end))
-                .order_by(dm.day, dm.account_id)
-            )
-            rows = [
-                DayValues(
-                    r.account_id,
-                    r.day,
-                    {m: float(v) for m in METRIC_NAMES if (v := getattr(r, m)) is not None},
-                )
-                for r in result
-            ]
-            before = {
-                int(r.account_id): float(r.followers)
-                for r in await conn.execute(
-                    select(ranked.c.account_id, ranked.c.followers).where(ranked.c.rn == 1)
-                )
-            }
-        return rows, before
 
     async def has_data(self, workspace_id: int) -> bool:
         async with self._engine.connect() as conn:

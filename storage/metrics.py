@@ -7,7 +7,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -15,10 +15,15 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    cast,
     delete,
     func,
     insert,
+    literal,
+    not_,
+    or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -27,7 +32,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
 from kpi.metrics import COUNTERS, METRIC_NAMES
-from kpi.models import AudienceBucket, Period, PeriodData, PostRecord, follower_span
+from kpi.models import (
+    FOLLOWER_JUMP,
+    AccountData,
+    AudienceBucket,
+    FollowerEdges,
+    PairSums,
+    Period,
+    PeriodData,
+    PostRecord,
+    combine_followers,
+)
+from kpi.registry import INTERACTION_PARTS, PAIRS
 from storage.db import Reader, write_transaction
 from storage.records import DataSpan, ImportBatch, UndoResult
 from storage.schema import accounts, audience, daily_metrics, import_batches, import_undo, posts
@@ -69,7 +85,8 @@ class MetricsRepo:
         self._reader = reader
         self._workspaces = workspaces
         self._dialect = engine.dialect.name
-        self._pair_cache: dict[bool, tuple[Any, Any]] = {}
+        self._agg_cache: dict[tuple[int, bool], tuple[Any, Any, Any]] = {}
+        self._jump_cache: dict[bool, Any] = {}
 
     def _insert(self, table: Any) -> Any:
         if self._dialect == "postgresql":
@@ -502,6 +519,21 @@ class MetricsRepo:
                 )
         return rows
 
+    async def last_day(
+        self, workspace_id: int, until: date, account_id: int | None = None
+    ) -> date | None:
+        """The newest day with any stored value up to `until`."""
+        dm = daily_metrics.c
+        async with self._engine.connect() as conn:
+            day: date | None = (
+                await conn.execute(
+                    select(func.max(dm.day)).where(
+                        *self._scope(workspace_id, account_id), dm.day <= until
+                    )
+                )
+            ).scalar_one_or_none()
+        return day
+
     async def data_span(self, workspace_id: int, account_id: int | None = None) -> DataSpan:
         dm = daily_metrics.c
         async with self._engine.connect() as conn:
@@ -584,93 +616,202 @@ class MetricsRepo:
         async with write_transaction(self._engine) as conn:
             await conn.execute(stmt)
 
-    def _pair_statements(self, one_account: bool) -> tuple[Any, Any]:
-        """`period_pair`'s two statements with bind parameters, built once per repository.
+    def _aggregate_statements(self, buckets: int, one_account: bool) -> tuple[Any, Any, Any]:
+        """`aggregate`'s three statements for `buckets` periods, built once per shape.
 
-        A Core statement this wide (two columns per metric) costs more to build and
-        to derive its cache key than SQLite needs to run it over a few hundred rows;
-        a statement object reused with new parameters does both once.
+        The periods arrive as a small table of bind parameters (`b`: index, first
+        and last day) joined to the daily rows, so any set of periods — a period
+        and its previous one, 12 weeks, a chart's days — is one grouped scan.
+        A Core statement this wide costs more to build and to derive its cache key
+        than SQLite needs to run it over a few hundred rows; one built per shape
+        and reused with new parameters does both once.
         """
-        cached = self._pair_cache.get(one_account)
+        key = (buckets, one_account)
+        cached = self._agg_cache.get(key)
         if cached is not None:
             return cached
         dm = daily_metrics.c
-        scope: list[ColumnElement[bool]] = [dm.workspace_id == bindparam("ws")]
+        pg = self._dialect == "postgresql"
+
+        def day_param(name: str) -> Any:
+            p = bindparam(name, type_=Date)
+            return cast(p, Date) if pg else p
+
+        rows = [
+            select(
+                literal(i).label("idx"),
+                day_param(f"s{i}").label("s"),
+                day_param(f"e{i}").label("e"),
+            )
+            for i in range(buckets)
+        ]
+        b = (union_all(*rows) if len(rows) > 1 else rows[0]).cte("b")
+        scope: list[ColumnElement[bool]] = [
+            dm.workspace_id == bindparam("ws"),
+            dm.day.between(bindparam("lo", type_=Date), bindparam("hi", type_=Date)),
+        ]
         if one_account:
             scope.append(dm.account_id == bindparam("account"))
-        first, current = bindparam("first", type_=Date), bindparam("current", type_=Date)
-        last = bindparam("last", type_=Date)
-        daily_cols: list[Any] = [dm.day.label("day")]
-        daily_cols += [func.sum(dm[m]).label(m) for m in COUNTERS]
-        # A day "has followers" when any selected account has a value that day.
-        daily_cols.append(func.count(dm.followers).label("_followers"))
-        daily = (
-            select(*daily_cols).where(*scope, dm.day.between(first, last)).group_by(dm.day)
-        ).subquery()
-        bucket = case((daily.c.day >= current, 1), else_=0).label("_current")
-        cols: list[Any] = [bucket, func.count().label("_days")]
-        for m in COUNTERS:
-            cols.append(func.sum(daily.c[m]).label(m))
-            cols.append(func.count(daily.c[m]).label(f"_d_{m}"))
-        cols.append(func.count(case((daily.c._followers > 0, 1))).label("_d_followers"))
-        # How many posts the current period has, so `period_pair` can skip the posts
-        # query (a round trip) in the common case of a workspace without post data.
-        post_scope = [posts.c.workspace_id == bindparam("ws"), posts.c.day.between(current, last)]
-        if one_account:
-            post_scope.append(posts.c.account_id == bindparam("account"))
-        cols.append(
-            select(func.count())
-            .select_from(posts)
-            .where(*post_scope)
-            .scalar_subquery()
-            .label("_posts")
-        )
-        totals = select(*cols).group_by(bucket)
+        joined = daily_metrics.join(b, dm.day.between(b.c.s, b.c.e))
 
-        # Followers, one row per account: each figure a short walk of the primary
-        # key (workspace, account, day) from one end of a range, so the cost does
-        # not grow with the number of days and Python gets 3 rows, not 180.
+        def has(names: Sequence[str]) -> ColumnElement[bool]:
+            return or_(*(dm[m].is_not(None) for m in names))
+
+        no_parts = and_(*(dm[p].is_(None) for p in INTERACTION_PARTS))
+
+        def value(m: str) -> Any:
+            # The platform's interaction total counts only where no part is given.
+            return case((no_parts, dm[m])) if m == "interactions" else dm[m]
+
+        cols: list[Any] = [b.c.idx, dm.account_id]
+        cols += [func.sum(dm[m]) for m in COUNTERS]
+        for pair in PAIRS.values():
+            num, den = has(pair.numerator), has(pair.denominator)
+            both = and_(num, den)
+            cols.append(func.count(case((both, 1))))
+            cols += [func.sum(case((both, value(m)))) for m in pair.metrics]
+            cols.append(func.count(case((and_(num, not_(den)), 1))))
+            cols.append(func.count(case((and_(den, not_(num)), 1))))
+        sums = select(*cols).select_from(joined).where(*scope).group_by(b.c.idx, dm.account_id)
+
+        flags: list[Any] = [func.max(case((dm[m].is_not(None), 1), else_=0)) for m in _DAY_METRICS]
+        flags += [
+            func.max(case((and_(has(p.numerator), has(p.denominator)), 1), else_=0))
+            for p in PAIRS.values()
+        ]
+        daily = (
+            select(b.c.idx.label("idx"), *(f.label(f"f{i}") for i, f in enumerate(flags)))
+            .select_from(joined)
+            .where(*scope)
+            .group_by(b.c.idx, dm.day)
+        ).subquery()
+        days = select(
+            daily.c.idx, func.count(), *(func.sum(daily.c[f"f{i}"]) for i in range(len(flags)))
+        ).group_by(daily.c.idx)
+
+        # Followers, one row per period and account: each figure a short walk of the
+        # primary key (workspace, account, day) from one end of a range, so the cost
+        # does not grow with the number of days.
         acc = accounts.c
         own = [dm.workspace_id == acc.workspace_id, dm.account_id == acc.id]
-        has = dm.followers.is_not(None)
+        known = dm.followers.is_not(None)
+        before = (dm.day < b.c.s,)
+        inside = (dm.day >= b.c.s, dm.day <= b.c.e)
 
-        def edge(*where: ColumnElement[bool], newest: bool) -> Any:
+        def edge(column: Any, *where: ColumnElement[bool], newest: bool) -> Any:
             return (
-                select(dm.followers)
-                .where(*own, has, *where)
+                select(column)
+                .where(*own, known, *where)
                 .order_by(dm.day.desc() if newest else dm.day.asc())
                 .limit(1)
                 .scalar_subquery()
             )
 
-        def mean(*where: ColumnElement[bool]) -> Any:
-            return select(func.avg(dm.followers)).where(*own, has, *where).scalar_subquery()
-
-        def edge_day(edge_of: Any, *where: ColumnElement[bool]) -> Any:
-            return select(edge_of(dm.day)).where(*own, has, *where).scalar_subquery()
-
-        in_previous = (dm.day >= first, dm.day < current)
-        in_current = (dm.day >= current, dm.day <= last)
-
         account_scope = [acc.workspace_id == bindparam("ws")]
         if one_account:
             account_scope.append(acc.id == bindparam("account"))
         gauge = select(
+            b.c.idx,
             acc.id,
-            edge(dm.day < first, newest=True).label("before_previous"),
-            edge(dm.day < current, newest=True).label("before_current"),
-            edge(*in_previous, newest=False).label("first_previous"),
-            mean(*in_previous).label("avg_previous"),
-            edge_day(func.min, *in_previous).label("first_day_previous"),
-            edge_day(func.max, *in_previous).label("last_day_previous"),
-            edge(*in_current, newest=False).label("first_current"),
-            edge(*in_current, newest=True).label("last_current"),
-            mean(*in_current).label("avg_current"),
-            edge_day(func.min, *in_current).label("first_day_current"),
-            edge_day(func.max, *in_current).label("last_day_current"),
-        ).where(*account_scope)
-        self._pair_cache[one_account] = (totals, gauge)
-        return self._pair_cache[one_account]
+            acc.name,
+            edge(dm.followers, *before, newest=True),
+            edge(dm.day, *before, newest=True),
+            edge(dm.followers, *inside, newest=False),
+            edge(dm.day, *inside, newest=False),
+            edge(dm.followers, *inside, newest=True),
+            edge(dm.day, *inside, newest=True),
+            select(func.avg(dm.followers)).where(*own, known, *inside).scalar_subquery(),
+        ).select_from(b.join(accounts, and_(*account_scope)))
+        self._agg_cache[key] = (sums, days, gauge)
+        return self._agg_cache[key]
+
+    def _jump_statement(self, one_account: bool) -> Any:
+        """Follower values that moved by more than `FOLLOWER_JUMP` from the account's
+        previous stored value (a misread file, usually): account, day, move."""
+        cached = self._jump_cache.get(one_account)
+        if cached is not None:
+            return cached
+        dm = daily_metrics.c
+        scope: list[ColumnElement[bool]] = [
+            dm.workspace_id == bindparam("ws"),
+            dm.followers.is_not(None),
+            dm.day <= bindparam("hi", type_=Date),
+        ]
+        if one_account:
+            scope.append(dm.account_id == bindparam("account"))
+        series = (
+            select(
+                dm.account_id,
+                dm.day,
+                dm.followers,
+                func.lag(dm.followers)
+                .over(partition_by=dm.account_id, order_by=dm.day)
+                .label("prev"),
+            ).where(*scope)
+        ).subquery()
+        stmt = select(series.c.account_id, series.c.day, series.c.followers, series.c.prev).where(
+            series.c.day >= bindparam("lo", type_=Date),
+            series.c.prev > 0,
+            func.abs(series.c.followers - series.c.prev) > series.c.prev * FOLLOWER_JUMP,
+        )
+        self._jump_cache[one_account] = stmt
+        return stmt
+
+    async def aggregate(
+        self,
+        workspace_id: int,
+        periods: Sequence[Period],
+        *,
+        account_id: int | None = None,
+        margin: float = 1.0,
+        posts_for: Period | None = None,
+        jumps: bool = False,
+    ) -> list[PeriodData]:
+        """The figures of each period (SPEC, "Several accounts and sources"): the one
+        aggregation behind every KPI answer, /report, /chart, the digest and alerts.
+
+        Per period and account, in SQL: Σ of every counter, and for every ratio of
+        `kpi.registry.PAIRS` the sums over the account-days where both sides have a
+        value and the account-days left out; per period, the days with data (per
+        metric and per pair); per account, the follower values at the period's
+        edges. `posts_for` also loads that period's posts; `jumps` looks for
+        follower values that moved by more than half in a day. One trip to the
+        reader, whatever the number of periods.
+        """
+        if not periods:
+            return []
+        sums_stmt, days_stmt, gauge_stmt = self._aggregate_statements(
+            len(periods), account_id is not None
+        )
+        params: dict[str, Any] = {
+            "ws": workspace_id,
+            "lo": min(p.start for p in periods),
+            "hi": max(p.end for p in periods),
+        }
+        for i, p in enumerate(periods):
+            params[f"s{i}"] = p.start
+            params[f"e{i}"] = p.end
+        if account_id is not None:
+            params["account"] = account_id
+        jump_stmt = self._jump_statement(account_id is not None) if jumps else None
+
+        def read(conn: Connection) -> tuple[Any, Any, Any, Any, tuple[PostRecord, ...]]:
+            # One unit of work: on SQLite a single trip to a reader thread.
+            found: tuple[PostRecord, ...] = ()
+            if posts_for is not None:
+                found = self._posts(conn, workspace_id, posts_for, account_id)
+            return (
+                conn.execute(sums_stmt, params).all(),
+                conn.execute(days_stmt, params).all(),
+                conn.execute(gauge_stmt, params).all(),
+                conn.execute(jump_stmt, params).all() if jump_stmt is not None else [],
+                found,
+            )
+
+        sum_rows, day_rows, gauge_rows, jump_rows, post_rows = await self._reader.run(read)
+        return _build_periods(
+            periods, sum_rows, day_rows, gauge_rows, jump_rows, post_rows, posts_for, margin
+        )
 
     async def period_data(
         self,
@@ -681,11 +822,15 @@ class MetricsRepo:
         margin: float = 1.0,
         with_posts: bool = False,
     ) -> PeriodData:
-        """Σ of every counter, data completeness and follower figures for a period."""
-        current, _ = await self._periods(
-            workspace_id, period, period.start, account_id, margin, with_posts
+        """`aggregate` for one period."""
+        (data,) = await self.aggregate(
+            workspace_id,
+            [period],
+            account_id=account_id,
+            margin=margin,
+            posts_for=period if with_posts else None,
         )
-        return current
+        return data
 
     async def period_pair(
         self,
@@ -696,111 +841,17 @@ class MetricsRepo:
         margin: float = 1.0,
         with_posts: bool = False,
     ) -> tuple[PeriodData, PeriodData]:
-        """`period_data` for `period` and for `period.previous()` at once.
-
-        Every KPI answer needs both. Two or three queries in one trip to the
-        reader: one aggregate over the contiguous range of both periods, grouped
-        per day first (so "days with data" is a `COUNT` of daily sums instead of
-        one `COUNT(DISTINCT)` per metric) and then per period; one row per
-        account of follower figures; the posts when asked for.
-        """
-        previous = period.previous()
-        current, before = await self._periods(
-            workspace_id, period, previous.start, account_id, margin, with_posts
+        """`aggregate` for `period` and `period.previous()` at once (every KPI answer
+        needs both), with the follower-jump check."""
+        current, previous = await self.aggregate(
+            workspace_id,
+            [period, period.previous()],
+            account_id=account_id,
+            margin=margin,
+            posts_for=period if with_posts else None,
+            jumps=True,
         )
-        assert before is not None
-        return current, before
-
-    async def _periods(
-        self,
-        workspace_id: int,
-        period: Period,
-        first: date,
-        account_id: int | None,
-        margin: float,
-        with_posts: bool,
-    ) -> tuple[PeriodData, PeriodData | None]:
-        """`period`, and the days from `first` to the day before it as a second
-        period (none when `first` is the period's first day)."""
-        totals_stmt, gauge_stmt = self._pair_statements(account_id is not None)
-        params: dict[str, Any] = {
-            "ws": workspace_id,
-            "first": first,
-            "current": period.start,
-            "last": period.end,
-        }
-        if account_id is not None:
-            params["account"] = account_id
-
-        def read(conn: Connection) -> tuple[list[Any], list[Any], tuple[PostRecord, ...]]:
-            # One unit of work: on SQLite a single trip to a reader thread.
-            totals_rows = list(conn.execute(totals_stmt, params).all())
-            gauge_rows = list(conn.execute(gauge_stmt, params).all())
-            # With no daily rows at all the post count is unknown: ask for the posts.
-            count = totals_rows[0]._posts if totals_rows else None
-            found: tuple[PostRecord, ...] = ()
-            if with_posts and (count is None or count > 0):
-                found = self._posts(conn, workspace_id, period, account_id)
-            return totals_rows, gauge_rows, found
-
-        totals_rows, gauge, post_rows = await self._reader.run(read)
-        totals = {int(r._current): r for r in totals_rows}
-
-        def figure(values: Iterable[Any]) -> float | None:
-            known = [float(v) for v in values if v is not None]
-            return float(sum(known)) if known else None
-
-        def build(p: Period, row: Any, side: str) -> PeriodData:
-            sums: dict[str, float] = {}
-            metric_days: dict[str, int] = {}
-            if row is not None:
-                for m in COUNTERS:
-                    if (value := getattr(row, m)) is not None:
-                        sums[m] = float(value)
-                    if days := int(getattr(row, f"_d_{m}")):
-                        metric_days[m] = days
-                if days := int(row._d_followers):
-                    metric_days["followers"] = days
-            # Per account: start = the newest value before the period, else the first
-            # inside it; end = the newest inside it (for the previous period that is
-            # the newest before the current one, when the account has values inside).
-            if side == "current":
-                edges = [
-                    (g.before_current, g.first_current, g.last_current, g.avg_current)
-                    for g in gauge
-                ]
-                spans = [
-                    (g.before_current is not None, g.first_day_current, g.last_day_current)
-                    for g in gauge
-                ]
-            else:
-                spans = [
-                    (g.before_previous is not None, g.first_day_previous, g.last_day_previous)
-                    for g in gauge
-                ]
-                edges = [
-                    (g.before_previous, g.first_previous,
-                     g.before_current if g.avg_previous is not None else None, g.avg_previous)
-                    for g in gauge
-                ]  # fmt: skip
-            return PeriodData(
-                period=p,
-                sums=sums,
-                days_with_data=int(row._days) if row is not None else 0,
-                metric_days=metric_days,
-                followers_start=figure(b if b is not None else f for b, f, _, _ in edges),
-                followers_end=figure(e for _, _, e, _ in edges),
-                followers_avg=figure(a for _, _, _, a in edges),
-                posts=post_rows if p == period else (),
-                margin=margin,
-                followers_days=follower_span(p, spans),
-            )
-
-        current = build(period, totals.get(1), "current")
-        if first >= period.start:
-            return current, None
-        previous = Period(first, period.start - timedelta(days=1))
-        return current, build(previous, totals.get(0), "previous")
+        return current, previous
 
     async def posts_in_period(
         self, workspace_id: int, period: Period, account_id: int | None = None
@@ -839,6 +890,107 @@ class MetricsRepo:
                 firsts.append(lo)
                 lasts.append(hi)
         return (min(firsts), max(lasts)) if firsts else None
+
+
+_DAY_METRICS: tuple[str, ...] = (*COUNTERS, "followers")
+
+
+def _build_periods(
+    periods: Sequence[Period],
+    sum_rows: Sequence[Any],
+    day_rows: Sequence[Any],
+    gauge_rows: Sequence[Any],
+    jump_rows: Sequence[Any],
+    post_rows: tuple[PostRecord, ...],
+    posts_for: Period | None,
+    margin: float,
+) -> list[PeriodData]:
+    """`PeriodData` per period from `aggregate`'s rows (columns in statement order)."""
+    n_counters = len(COUNTERS)
+    pair_list = list(PAIRS.values())
+    by_bucket: dict[int, dict[int, Any]] = defaultdict(dict)
+    for r in sum_rows:
+        by_bucket[int(r[0])][int(r[1])] = r
+    days_by_bucket = {int(r[0]): r for r in day_rows}
+    gauges: dict[int, list[Any]] = defaultdict(list)
+    for g in gauge_rows:
+        gauges[int(g[0])].append(g)
+    out: list[PeriodData] = []
+    for i, period in enumerate(periods):
+        jumps: dict[int, tuple[float, date]] = {}
+        for account, day, value, prev in jump_rows:
+            if period.start <= day <= period.end:
+                move = abs(float(value) - float(prev)) / float(prev)
+                if move > jumps.get(int(account), (0.0, day))[0]:
+                    jumps[int(account)] = (move, day)
+        rows = by_bucket.get(i, {})
+        totals: dict[str, float] = {}
+        accounts_data: list[AccountData] = []
+        for g in gauges.get(i, []):
+            account_id, name = int(g[1]), str(g[2])
+            edges = FollowerEdges(
+                _float(g[3]), g[4], _float(g[5]), g[6], _float(g[7]), g[8], _float(g[9]),
+                *(jumps.get(account_id) or (None, None)),
+            )  # fmt: skip
+            r = rows.get(account_id)
+            sums: dict[str, float] = {}
+            pairs: dict[str, PairSums] = {}
+            if r is not None:
+                for k, m in enumerate(COUNTERS):
+                    if (v := r[2 + k]) is not None:
+                        sums[m] = float(v)
+                        totals[m] = totals.get(m, 0.0) + float(v)
+                at = 2 + n_counters
+                for pair in pair_list:
+                    width = len(pair.metrics)
+                    paired = int(r[at])
+                    values = r[at + 1 : at + 1 + width]
+                    unpaired = (int(r[at + 1 + width]), int(r[at + 2 + width]))
+                    at += width + 3
+                    if paired or unpaired != (0, 0):
+                        pairs[pair.key] = PairSums(
+                            paired,
+                            {m: float(v) for m, v in zip(pair.metrics, values, strict=True)
+                             if v is not None},
+                            unpaired,
+                        )  # fmt: skip
+            if r is not None or edges.before is not None:
+                accounts_data.append(AccountData(name, pairs, sums, edges))
+        d = days_by_bucket.get(i)
+        metric_days: dict[str, int] = {}
+        pair_days: dict[str, int] = {}
+        days_with_data = 0
+        if d is not None:
+            days_with_data = int(d[1])
+            for k, m in enumerate(_DAY_METRICS):
+                if n := int(d[2 + k] or 0):
+                    metric_days[m] = n
+            at = 2 + len(_DAY_METRICS)
+            for k, pair in enumerate(pair_list):
+                if n := int(d[at + k] or 0):
+                    pair_days[pair.key] = n
+        fol = combine_followers(period, [(a.name, a.followers) for a in accounts_data])
+        out.append(
+            PeriodData(
+                period=period,
+                sums=totals,
+                days_with_data=days_with_data,
+                metric_days=metric_days,
+                followers_start=fol.start,
+                followers_end=fol.end,
+                followers_avg=fol.avg,
+                posts=post_rows if posts_for is not None and period == posts_for else (),
+                margin=margin,
+                followers_days=fol.days,
+                accounts=tuple(accounts_data),
+                pair_days=pair_days,
+            )
+        )
+    return out
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _batch(row: Any) -> ImportBatch:

@@ -14,6 +14,7 @@ from kpi.metrics import COUNTERS
 from kpi.models import Period, PeriodData, PostRecord
 from storage import Storage
 from storage.db import Reader
+from tests.kpi_engine import reference
 
 
 def _same(a: PeriodData, b: PeriodData) -> None:
@@ -31,6 +32,9 @@ def _same(a: PeriodData, b: PeriodData) -> None:
     assert a.posts == b.posts
     assert a.margin == b.margin
     assert a.followers_days == b.followers_days
+    if b.accounts == () and a.accounts:  # per-account sums add up to the totals
+        for k in a.sums:
+            assert math.isclose(sum(acc.sums.get(k, 0.0) for acc in a.accounts), a.sums[k]), k
 
 
 Values = dict[tuple[str, date], dict[str, float]]
@@ -52,23 +56,24 @@ def _expected(
             metric_days[m] = len(days)
         if m != "followers" and days:
             sums[m] = sum(r[m] for r in inside.values() if m in r)
-    starts, ends, means = [], [], []
-    span_starts: list[date] = []
-    span_ends: list[date] = []
+    # Followers: the accounts with a value at both ends (the reference's rule).
+    start_sum, end_sum, _left = reference.followers(values, period.start, period.end, account)
+    used = []
     for acc in sorted({a for a, _ in rows}):
         series = sorted(
             (d, r["followers"]) for (a, d), r in rows.items() if a == acc and "followers" in r
         )
         before = [v for d, v in series if d < period.start]
-        within = [v for d, v in series if period.start <= d <= period.end]
-        if before or within:
-            starts.append(before[-1] if before else within[0])
-        if within:
-            ends.append(within[-1])
-            means.append(sum(within) / len(within))
-            days_in = [d for d, _ in series if period.start <= d <= period.end]
-            span_starts.append(period.start if before else days_in[0])
-            span_ends.append(days_in[-1])
+        within = [(d, v) for d, v in series if period.start <= d <= period.end]
+        if within and (before or len(within) > 1):
+            used.append((acc, bool(before), within))
+    if any(b for _, b, _ in used):
+        used = [u for u in used if u[1]]
+    means = [sum(v for _, v in w) / len(w) for _, _, w in used]
+    span_starts = [period.start if b else w[0][0] for _, b, w in used]
+    span_ends = [w[-1][0] for _, _, w in used]
+    starts = [start_sum] if start_sum is not None else []
+    ends = [end_sum] if end_sum is not None else []
     return PeriodData(
         period=period,
         sums=sums,

@@ -26,7 +26,6 @@ from kpi.alerts import (
     parse_rule,
     recent_weeks,
     touches,
-    week_data,
 )
 from kpi.kpis import bounce, cac
 from kpi.models import Period, PeriodData
@@ -148,23 +147,6 @@ def test_touches_only_the_weeks_an_evaluation_reads(
     first: date, last: date, expected: bool
 ) -> None:
     assert touches(evaluation_window(TODAY), first, last) is expected
-
-
-def test_week_data_sums_counters_of_the_week_only() -> None:
-    week = Period(date(2026, 11, 16), date(2026, 11, 22))
-    days = [
-        (date(2026, 11, 15), {"sessions": 999.0}),
-        (date(2026, 11, 16), {"sessions": 300.0, "bounces": 120.0, "followers": 1000.0}),
-        (date(2026, 11, 20), {"sessions": 200.0, "bounces": 30.0, "followers": 1010.0}),
-        (date(2026, 11, 23), {"sessions": 999.0}),
-    ]
-    data = week_data(days, week, margin=0.5)
-    assert data.sums == {"sessions": 500.0, "bounces": 150.0}
-    assert data.days_with_data == 2
-    assert data.metric_days == {"sessions": 2, "bounces": 2, "followers": 2}
-    assert (data.followers_start, data.followers_end, data.followers_avg) == (1000, 1010, 1005)
-    assert data.margin == 0.5
-    assert bounce(data).value == 30.0
 
 
 def test_measure_volume_per_kpi() -> None:

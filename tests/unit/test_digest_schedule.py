@@ -8,8 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from kpi.digest import (
-    DayValues,
-    bucket_period_data,
     chart_buckets,
     dashboard_tiles,
     digest_slot,
@@ -26,6 +24,7 @@ from kpi.digest import (
     top_changes,
     week_buckets,
 )
+from kpi.kpis import KPI_FUNCTIONS
 from kpi.models import Period
 from storage import Storage
 
@@ -145,57 +144,67 @@ def test_week_buckets_and_chart_buckets() -> None:
     assert sum(b.days for b in buckets) == period.days
 
 
-def _rows(*items: tuple[int, date, dict[str, float]]) -> list[DayValues]:
-    return [DayValues(a, d, v) for a, d, v in items]
+async def _store(storage: Storage, *items: tuple[str, date, dict[str, float]]) -> int:
+    ws, _ = await storage.workspaces.ensure(-500, "group", "t", "Europe/Moscow")
+    values = {(a, d): v for a, d, v in items}
+    await storage.metrics.apply_import(ws.id, source="t", user_id=None, values=values)
+    return ws.id
 
 
-def test_bucket_kpi_is_a_ratio_of_sums_not_an_average() -> None:
+async def test_bucket_kpi_is_a_ratio_of_sums_not_an_average(storage: Storage) -> None:
     d1, d2 = date(2026, 5, 4), date(2026, 5, 5)
-    rows = _rows(
-        (1, d1, {"bounces": 10, "sessions": 100}), (1, d2, {"bounces": 450, "sessions": 900})
+    ws = await _store(
+        storage,
+        ("main", d1, {"bounces": 10, "sessions": 100}),
+        ("main", d2, {"bounces": 450, "sessions": 900}),
     )
-    days = bucket_period_data(rows, {}, chart_buckets(Period(d1, d2), "day"))
+    days = await storage.metrics.aggregate(ws, chart_buckets(Period(d1, d2), "day"))
     assert kpi_series(days, "bounce") == [10.0, 50.0]
-    (week,) = bucket_period_data(rows, {}, [Period(d1, d1 + timedelta(days=6))])
+    (week,) = await storage.metrics.aggregate(ws, [Period(d1, d1 + timedelta(days=6))])
     assert kpi_series([week], "bounce") == [46.0]  # 460 / 1000, not (10 + 50) / 2
     assert week.days_with_data == 2 and week.metric_days == {"bounces": 2, "sessions": 2}
 
 
-def test_bucket_followers_start_end_and_average() -> None:
+async def test_bucket_followers_start_end_and_average(storage: Storage) -> None:
     d = date(2026, 5, 4)
-    rows = _rows(
-        (1, d, {"followers": 1000}),
-        (2, d, {"followers": 500}),
-        (1, d + timedelta(days=1), {"followers": 1100}),
-        (1, d + timedelta(days=7), {"followers": 1210}),
+    ws = await _store(
+        storage,
+        ("b", d - timedelta(days=3), {"followers": 400}),
+        ("a", d, {"followers": 1000}),
+        ("b", d, {"followers": 500}),
+        ("a", d + timedelta(days=1), {"followers": 1100}),
+        ("a", d + timedelta(days=7), {"followers": 1210}),
     )
-    first, second = bucket_period_data(
-        rows,
-        {2: 400.0},
+    first, second = await storage.metrics.aggregate(
+        ws,
         [Period(d, d + timedelta(days=6)), Period(d + timedelta(days=7), d + timedelta(days=13))],
     )
-    # Account 2 had 400 before the window; account 1 starts with its first value inside.
-    assert first.followers_start == 1400 and first.followers_end == 1600
-    assert first.followers_avg == 1050 + 500
-    assert kpi_series([first], "growth") == [pytest.approx(200 / 1400 * 100)]
-    # The second week starts where the first ended, for both accounts.
-    assert second.followers_start == 1600 and second.followers_end == 1210
+    # Account b had 400 before the window; account a's counts begin inside it, so its
+    # growth would cover fewer days: it is left out and named.
+    growth = KPI_FUNCTIONS["growth"](first)
+    assert first.followers_start == 400 and first.followers_end == 500
+    assert growth.value == pytest.approx(25.0)
+    assert [(x.account, x.reason) for x in growth.left_out] == [("a", "started")]
+    # The second week: a from its last count (1100) to 1210; b has no count: stale.
+    second_growth = KPI_FUNCTIONS["growth"](second)
+    assert second.followers_start == 1100 and second.followers_end == 1210
+    assert [(x.account, x.reason) for x in second_growth.left_out] == [("b", "stale")]
     assert first.sums == {} and second.days_with_data == 1
-    # The summed figures span May 4 (both start) to May 4 (account 2's last count):
-    # one day; the second week, account 1 alone from the week's start to May 11.
+    # b's figures span the whole first week up to its last count on May 4: one day.
     assert (first.followers_days, second.followers_days) == (1, 1)
 
 
-def test_dashboard_tiles_direction_and_top_changes() -> None:
+async def test_dashboard_tiles_direction_and_top_changes(storage: Storage) -> None:
     weeks = [
         Period(date(2026, 11, 16), date(2026, 11, 22)),
         Period(date(2026, 11, 23), date(2026, 11, 29)),
     ]
-    rows = _rows(
-        (1, date(2026, 11, 16), {"bounces": 30, "sessions": 100, "reach": 1000}),
-        (1, date(2026, 11, 23), {"bounces": 45, "sessions": 100, "reach": 1500}),
+    ws = await _store(
+        storage,
+        ("main", date(2026, 11, 16), {"bounces": 30, "sessions": 100, "reach": 1000}),
+        ("main", date(2026, 11, 23), {"bounces": 45, "sessions": 100, "reach": 1500}),
     )
-    tiles = {t.kpi: t for t in dashboard_tiles(bucket_period_data(rows, {}, weeks))}
+    tiles = {t.kpi: t for t in dashboard_tiles(await storage.metrics.aggregate(ws, weeks))}
     assert set(tiles) == {"reach", "bounce"}
     assert tiles["bounce"].value == 45.0 and tiles["bounce"].change.absolute == 15.0
     assert tiles["bounce"].change.better is False  # bounce up is worse

@@ -225,26 +225,6 @@ def test_default_period_is_the_last_30_days_including_today() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "prev_start", "prev_end"),
-    [
-        # 7 days 12..18 Nov → the 7 days before: 5..11 Nov
-        ("7d", "2026-11-05", "2026-11-11"),
-        # May (31 days) → the 31 days before 1 May: 31 Mar..30 Apr
-        ("2024-05", "2024-03-31", "2024-04-30"),
-        # leap February (29 days) → 29 days before 1 Feb: 3 Jan..31 Jan
-        ("2024-02", "2024-01-03", "2024-01-31"),
-        # this month so far, 1..18 Nov (18 days) → 14..31 Oct
-        ("month", "2026-10-14", "2026-10-31"),
-    ],
-)
-def test_previous_period_has_equal_length(text: str, prev_start: str, prev_end: str) -> None:
-    period = parse_period(text, TODAY)
-    previous = period.previous()
-    assert previous == Period(d(prev_start), d(prev_end))
-    assert previous.days == period.days
-
-
-@pytest.mark.parametrize(
     ("token", "expected"),
     [
         ("30d", True),
