@@ -640,7 +640,8 @@ def kpi_answer(
         lines.append(formula_line(result, lang))
     if result.reason not in (MISSING, UNPAIRED):
         lines.append(completeness_line(result, lang))
-    if (left := left_out_line(result.left_out, lang)) is not None:
+    left = left_out_line(result.left_out, lang)
+    if left is not None and result.reason != MISSING:
         lines.append(left)
     lines.extend(flag_lines(result.flags, lang))
     lines.extend(f"ℹ️ {note_text(code)}" for code in result.notes)

@@ -409,7 +409,8 @@ def conversion(data: PeriodData) -> KpiResult:
     formula = f"conversion_{'sessions' if use_sessions else 'clicks'}"
     notes = ["sessions_denominator"] if use_sessions else []
     if not total.ok:
-        missing = _absent(data.sums, "conversions", "link_clicks")
+        fallback = "sessions" if "link_clicks" not in data.sums and "sessions" in data.sums else ""
+        missing = _absent(data.sums, "conversions", fallback or "link_clicks")
         return _result(
             data, "conversion", None, formula=formula, missing=missing,
             left_out=clicks_pair.left_out, days=0,

@@ -244,7 +244,9 @@ _NAMED_KINDS = {
 
 def with_kind(folded: str, period: Period) -> Period:
     """`period` with the kind that decides its previous period: named forms by name,
-    `Nd`/`Nw`/`Nm` rolling, anything else (`2024-05`, `2024-Q2`, a range) by its dates."""
+    `Nd`/`Nw`/`Nm` rolling, `2024-05`/`2024-Q2`/`2024` that unit (so far when it
+    contains today), a typed range a calendar unit when it is exactly one, else
+    rolling; other forms by their dates (`kpi.models.period_kind`)."""
     if folded in _NAMED:
         return Period(period.start, period.end, _NAMED_KINDS[_NAMED[folded]])
     if _RELATIVE.fullmatch(folded):
@@ -252,7 +254,12 @@ def with_kind(folded: str, period: Period) -> Period:
     for shape, unit in ((_MONTH, "month"), (_QUARTER, "quarter"), (_YEAR, "year")):
         if shape.fullmatch(folded):
             return period_kind(period, unit=unit)
-    return period_kind(period)
+    read = period_kind(period)
+    if (_RANGE.fullmatch(folded) or _DAY.fullmatch(folded)) and read.kind.startswith("so_far"):
+        # Typed days are what they say: a whole month is that month, part of one is
+        # a span compared with the equal span before.
+        return period_kind(period, rolling=True)
+    return read
 
 
 def default_period(today: date) -> Period:

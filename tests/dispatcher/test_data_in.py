@@ -331,7 +331,7 @@ async def test_add_existing_account_and_today(h: Harness) -> None:
     )
     ws_id = await _ws_id(h)
     data = await h.storage.metrics.period_data(ws_id, Period(TODAY, TODAY))
-    assert data.followers_end == 4321.0
+    assert data.accounts[0].followers.last == 4321.0
 
 
 @pytest.mark.parametrize("step", ["account", "name", "day", "metric", "value"])
@@ -733,7 +733,7 @@ async def test_channel_account_is_linked_when_the_bot_is_admin(h: Harness) -> No
     acc = await h.storage.workspaces.find_account(ws_id, "tg:brandchannel")
     assert acc is not None and acc.channel_chat_id == -1009001
     data = await h.storage.metrics.period_data(ws_id, Period(TODAY, TODAY), account_id=acc.id)
-    assert data.followers_end == 5321.0
+    assert data.accounts[0].followers.last == 5321.0
 
 
 async def test_channel_account_explains_how_to_make_the_bot_admin(h: Harness) -> None:

@@ -122,4 +122,4 @@ async def test_website_views_fill_pageviews_and_completeness(bot_at: Harness) ->
     # pageviews are there, the time is not: the answer names exactly that
     assert text[1] == "Can't compute: no data on total time on page in this period."
     report = (await bot_at.say_text("/report 2022-06", language_code="en")).split("\n")
-    assert report[1] == "Data for 26 of 30 days · compared with May 2–31, 2022"
+    assert report[1] == "Data for 26 of 30 days · compared with May 1–31, 2022"
