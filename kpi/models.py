@@ -13,6 +13,9 @@ from datetime import date, timedelta
 
 # Followers moving by more than this share in one day look misread (a sanity flag).
 FOLLOWER_JUMP = 0.5
+# An account whose last follower count is this many days older than the newest
+# account's is stale: its end would cover a shorter span than the others'.
+STALE_AFTER_DAYS = 7
 
 
 # How a period was asked for, which decides its previous period (SPEC, "Periods").
@@ -286,10 +289,12 @@ def combine_followers(period: Period, accounts: Sequence[tuple[str, FollowerEdge
     Per account, start = the newest value before the period, else the first
     inside it; end = the last inside it. An account counts when it has an end
     and a start that is an earlier observation. Left out and named: accounts
-    without a value inside the period (`stale`), with one value only
-    (`one_value`), and, when other accounts have a value before the period,
-    accounts whose values begin inside it (`started`: their growth would cover
-    fewer days). Start and end are Σ over the accounts that count.
+    without a value inside the period, or whose last value is more than
+    `STALE_AFTER_DAYS` older than the newest account's (`stale`), with one value
+    only (`one_value`), and, when other accounts have a value before the period,
+    accounts whose values begin inside it (`started`). Either way their growth
+    would cover fewer days than the others'. Start and end are Σ over the
+    accounts that count.
     """
     candidates: list[tuple[str, FollowerEdges]] = []
     left: list[LeftOut] = []
@@ -310,6 +315,16 @@ def combine_followers(period: Period, accounts: Sequence[tuple[str, FollowerEdge
             if e.before is None:
                 left.append(LeftOut(name, "started", day=e.first_day))
         candidates = [(n, e) for n, e in candidates if e.before is not None]
+    newest = max((e.last_day for _, e in candidates if e.last_day is not None), default=None)
+    if newest is not None:
+        for name, e in candidates:
+            if e.last_day is not None and (newest - e.last_day).days > STALE_AFTER_DAYS:
+                left.append(LeftOut(name, "stale", day=e.last_day))
+        candidates = [
+            (n, e)
+            for n, e in candidates
+            if e.last_day is None or (newest - e.last_day).days <= STALE_AFTER_DAYS
+        ]
     if not candidates:
         return Followers(None, None, None, None, (), tuple(left), tuple(jumps))
     start = sum(e.before if e.before is not None else (e.first or 0.0) for _, e in candidates)

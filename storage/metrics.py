@@ -710,18 +710,22 @@ class MetricsRepo:
         account_scope = [acc.workspace_id == bindparam("ws")]
         if one_account:
             account_scope.append(acc.id == bindparam("account"))
-        gauge = select(
-            b.c.idx,
-            acc.id,
-            acc.name,
-            edge(dm.followers, *before, newest=True),
-            edge(dm.day, *before, newest=True),
-            edge(dm.followers, *inside, newest=False),
-            edge(dm.day, *inside, newest=False),
-            edge(dm.followers, *inside, newest=True),
-            edge(dm.day, *inside, newest=True),
-            select(func.avg(dm.followers)).where(*own, known, *inside).scalar_subquery(),
-        ).select_from(b.join(accounts, and_(*account_scope)))
+        gauge = (
+            select(
+                b.c.idx,
+                acc.id,
+                acc.name,
+                edge(dm.followers, *before, newest=True),
+                edge(dm.day, *before, newest=True),
+                edge(dm.followers, *inside, newest=False),
+                edge(dm.day, *inside, newest=False),
+                edge(dm.followers, *inside, newest=True),
+                edge(dm.day, *inside, newest=True),
+                select(func.avg(dm.followers)).where(*own, known, *inside).scalar_subquery(),
+            )
+            .select_from(b.join(accounts, and_(*account_scope)))
+            .order_by(b.c.idx, acc.name)
+        )
         self._agg_cache[key] = (sums, days, gauge)
         return self._agg_cache[key]
 

@@ -15,7 +15,8 @@ no `kpi.kpis`. It loops over every account-day.
   else the first inside; end = the last inside. Left out: no value inside
   (stale), a single value and none before (one value), and — when some account
   has a value before the period — accounts whose values begin inside it.
-  Growth = Σ (end − start) / Σ start × 100.
+  Stale too: an account whose last value is more than a week older than the
+  newest account's. Growth = Σ (end − start) / Σ start × 100.
 """
 
 from __future__ import annotations
@@ -144,6 +145,14 @@ def followers(
     all_rows: Rows, start: date, end: date, account: str | None
 ) -> tuple[float | None, float | None, set[tuple[str, str]]]:
     """(Σ start, Σ end, left out) over the accounts with both ends."""
+    first, last, left, _used = followers_used(all_rows, start, end, account)
+    return first, last, left
+
+
+def followers_used(
+    all_rows: Rows, start: date, end: date, account: str | None
+) -> tuple[float | None, float | None, set[tuple[str, str]], list[tuple[str, bool, list]]]:
+    """`followers`, and per account used: (name, has a value before, [(day, value) inside])."""
     series: dict[str, list[tuple[date, float]]] = defaultdict(list)
     for (acc, day), row in sorted(all_rows.items()):
         if "followers" in row and (account is None or acc == account) and day <= end:
@@ -166,9 +175,18 @@ def followers(
             if not has_before:
                 left.add((acc, "started"))
         used = [u for u in used if u[1]]
+    # Stale: the last count more than a week older than the newest account's.
+    last_day = {acc: max(d for d, _ in series[acc] if d >= start) for acc, *_ in used}
+    if used:
+        newest = max(last_day.values())
+        for acc, *_ in used:
+            if (newest - last_day[acc]).days > 7:
+                left.add((acc, "stale"))
+        used = [u for u in used if (newest - last_day[u[0]]).days <= 7]
     if not used:
-        return None, None, left
-    return sum(u[2] for u in used), sum(u[3] for u in used), left
+        return None, None, left, []
+    details = [(acc, b, [(d, v) for d, v in series[acc] if d >= start]) for acc, b, _, _ in used]
+    return sum(u[2] for u in used), sum(u[3] for u in used), left, details
 
 
 def _starts(rows: Rows, start: date, end: date, account: str | None) -> float | None:

@@ -57,18 +57,9 @@ def _expected(
         if m != "followers" and days:
             sums[m] = sum(r[m] for r in inside.values() if m in r)
     # Followers: the accounts with a value at both ends (the reference's rule).
-    start_sum, end_sum, _left = reference.followers(values, period.start, period.end, account)
-    used = []
-    for acc in sorted({a for a, _ in rows}):
-        series = sorted(
-            (d, r["followers"]) for (a, d), r in rows.items() if a == acc and "followers" in r
-        )
-        before = [v for d, v in series if d < period.start]
-        within = [(d, v) for d, v in series if period.start <= d <= period.end]
-        if within and (before or len(within) > 1):
-            used.append((acc, bool(before), within))
-    if any(b for _, b, _ in used):
-        used = [u for u in used if u[1]]
+    start_sum, end_sum, _left, used = reference.followers_used(
+        values, period.start, period.end, account
+    )
     means = [sum(v for _, v in w) / len(w) for _, _, w in used]
     span_starts = [period.start if b else w[0][0] for _, b, w in used]
     span_ends = [w[-1][0] for _, _, w in used]
