@@ -11,11 +11,10 @@ import pytest
 
 from bot.app import create_bot, create_dispatcher
 from bot.config import Settings
-from storage import Storage
-from tests.fakeapi.recording import RecordingSession
-
 from kpi.numbers import format_number, format_percent
+from storage import Storage
 from tests.dispatcher.conftest import Harness
+from tests.fakeapi.recording import RecordingSession
 from tests.kpi_engine.october import FILES, as_csv, stored_values
 
 CHAT = 4242
