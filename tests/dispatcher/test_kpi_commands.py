@@ -278,7 +278,10 @@ SINGLE = [
             "Формула: CAC = (Σ расходов на рекламу + Σ затрат на контент) / Σ новых клиентов"
             f" = (23{NB}000 + 4{NB}600) / 46 = 600,00",
         ],
-        ["600.00", "Previous period (Oct 2–31, 2026): 400.00 (data for 30 of 30 days) · ↑ +200.00 (+50%) 🔴"],
+        [
+            "600.00",
+            "Previous period (Oct 2–31, 2026): 400.00 (data for 30 of 30 days) · ↑ +200.00 (+50%) 🔴",
+        ],
     ),
     (
         # 92 mentions vs 60: +32 (+53.3 %); positive 23 / 92 = 25 %, negative 25 %.
@@ -319,7 +322,10 @@ async def test_complete_period_has_no_warning(bot_at: Harness) -> None:
     text = await bot_at.say_text("/reach 2026-11-01..2026-11-23", **RU)
     assert "Данные за 23 из 23 дней" in lines(text)
     # the previous 23 days are Oct 9–31: 23 × 800 = 18 400
-    assert f"Прошлый период (9–31 окт 2026): 18{NB}400 (данные за 23 из 23 дней) · ↑ +4{NB}600 (+25{NB}%) 🟢" in text
+    assert (
+        f"Прошлый период (9–31 окт 2026): 18{NB}400 (данные за 23 из 23 дней) · ↑ +4{NB}600 (+25{NB}%) 🟢"
+        in text
+    )
 
 
 # --- missing data and zero denominators -------------------------------------------------
@@ -419,7 +425,10 @@ async def test_period_and_account_in_either_order(bot_at: Harness) -> None:
     # all accounts over the same 7 days: only vk:brand has reach there; previous 7 days: main's
     # Nov 17..23 = 7 × 1 000 = 7 000
     both = lines(await bot_at.say_text("/reach 7d", **EN))
-    assert both[2] == "Previous period (Nov 17–23, 2026): 7,000 (data for 7 of 7 days) · ↓ −3,500 (−50%) 🔴"
+    assert (
+        both[2]
+        == "Previous period (Nov 17–23, 2026): 7,000 (data for 7 of 7 days) · ↓ −3,500 (−50%) 🔴"
+    )
 
 
 async def test_unknown_account_lists_the_workspace_accounts(bot_at: Harness) -> None:
