@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     Date,
+    String,
     and_,
     bindparam,
     case,
@@ -20,8 +21,6 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    not_,
-    or_,
     select,
     union_all,
     update,
@@ -85,8 +84,10 @@ class MetricsRepo:
         self._reader = reader
         self._workspaces = workspaces
         self._dialect = engine.dialect.name
-        self._agg_cache: dict[tuple[int, bool], tuple[Any, Any, Any]] = {}
+        self._agg_cache: dict[tuple[int, bool], _Shape] = {}
+        self._mixed_cache: dict[tuple[Any, ...], Any] = {}
         self._jump_cache: dict[bool, Any] = {}
+        self._compiled: dict[int, Any] = {}
 
     def _insert(self, table: Any) -> Any:
         if self._dialect == "postgresql":
@@ -616,15 +617,19 @@ class MetricsRepo:
         async with write_transaction(self._engine) as conn:
             await conn.execute(stmt)
 
-    def _aggregate_statements(self, buckets: int, one_account: bool) -> tuple[Any, Any, Any]:
-        """`aggregate`'s three statements for `buckets` periods, built once per shape.
+    def _shape(self, buckets: int, one_account: bool) -> _Shape:
+        """`aggregate`'s statements for `buckets` periods, built once per shape.
 
         The periods arrive as a small table of bind parameters (`b`: index, first
         and last day) joined to the daily rows, so any set of periods — a period
         and its previous one, 12 weeks, a chart's days — is one grouped scan.
-        A Core statement this wide costs more to build and to derive its cache key
-        than SQLite needs to run it over a few hundred rows; one built per shape
-        and reused with new parameters does both once.
+
+        `totals`: per period and account, Σ and count of every metric, the rows,
+        their days, and the counts of the two many-metric sides (interactions,
+        cost). That settles every pair where an account has both sides on all its
+        rows or one side on none, which is most of real data; the pairs that are
+        mixed for some account get a second, conditional statement (`_mixed`).
+        `gauge`: per period and account, follower values at the edges.
         """
         key = (buckets, one_account)
         cached = self._agg_cache.get(key)
@@ -653,45 +658,20 @@ class MetricsRepo:
         if one_account:
             scope.append(dm.account_id == bindparam("account"))
         joined = daily_metrics.join(b, dm.day.between(b.c.s, b.c.e))
-
-        def has(names: Sequence[str]) -> ColumnElement[bool]:
-            return or_(*(dm[m].is_not(None) for m in names))
-
-        no_parts = and_(*(dm[p].is_(None) for p in INTERACTION_PARTS))
-
-        def value(m: str) -> Any:
-            # The platform's interaction total counts only where no part is given.
-            return case((no_parts, dm[m])) if m == "interactions" else dm[m]
-
-        cols: list[Any] = [b.c.idx, dm.account_id]
+        cols: list[Any] = [b.c.idx, dm.account_id, func.count(), self._days_list(dm.day)]
         cols += [func.sum(dm[m]) for m in COUNTERS]
-        for pair in PAIRS.values():
-            num, den = has(pair.numerator), has(pair.denominator)
-            both = and_(num, den)
-            cols.append(func.count(case((both, 1))))
-            cols += [func.sum(case((both, value(m)))) for m in pair.metrics]
-            cols.append(func.count(case((and_(num, not_(den)), 1))))
-            cols.append(func.count(case((and_(den, not_(num)), 1))))
-        sums = select(*cols).select_from(joined).where(*scope).group_by(b.c.idx, dm.account_id)
-
-        flags: list[Any] = [func.max(case((dm[m].is_not(None), 1), else_=0)) for m in _DAY_METRICS]
-        flags += [
-            func.max(case((and_(has(p.numerator), has(p.denominator)), 1), else_=0))
-            for p in PAIRS.values()
+        cols += [func.count(dm[m]) for m in _DAY_METRICS]
+        cols += [func.count(_any_of(side)) for side in _GROUP_SIDES]
+        follower_day = case((dm.followers.is_not(None), dm.day))
+        cols += [
+            func.min(follower_day),
+            func.max(follower_day),
+            func.avg(dm.followers),
+            func.min(dm.followers),
+            func.max(dm.followers),
         ]
-        daily = (
-            select(b.c.idx.label("idx"), *(f.label(f"f{i}") for i, f in enumerate(flags)))
-            .select_from(joined)
-            .where(*scope)
-            .group_by(b.c.idx, dm.day)
-        ).subquery()
-        days = select(
-            daily.c.idx, func.count(), *(func.sum(daily.c[f"f{i}"]) for i in range(len(flags)))
-        ).group_by(daily.c.idx)
+        totals = select(*cols).select_from(joined).where(*scope).group_by(b.c.idx, dm.account_id)
 
-        # Followers, one row per period and account: each figure a short walk of the
-        # primary key (workspace, account, day) from one end of a range, so the cost
-        # does not grow with the number of days.
         acc = accounts.c
         own = [dm.workspace_id == acc.workspace_id, dm.account_id == acc.id]
         known = dm.followers.is_not(None)
@@ -710,6 +690,8 @@ class MetricsRepo:
         account_scope = [acc.workspace_id == bindparam("ws")]
         if one_account:
             account_scope.append(acc.id == bindparam("account"))
+        # Each figure a short walk of the primary key (workspace, account, day); the
+        # days, mean and spread inside a period come with `totals`.
         gauge = (
             select(
                 b.c.idx,
@@ -718,16 +700,58 @@ class MetricsRepo:
                 edge(dm.followers, *before, newest=True),
                 edge(dm.day, *before, newest=True),
                 edge(dm.followers, *inside, newest=False),
-                edge(dm.day, *inside, newest=False),
                 edge(dm.followers, *inside, newest=True),
-                edge(dm.day, *inside, newest=True),
-                select(func.avg(dm.followers)).where(*own, known, *inside).scalar_subquery(),
             )
             .select_from(b.join(accounts, and_(*account_scope)))
             .order_by(b.c.idx, acc.name)
         )
-        self._agg_cache[key] = (sums, days, gauge)
-        return self._agg_cache[key]
+        shape = _Shape(joined, scope, b, totals, gauge)
+        self._agg_cache[key] = shape
+        return shape
+
+    def _days_list(self, day: Any) -> Any:
+        """The days of a group as text, `2026-10-01,2026-10-02` (NULLs skipped)."""
+        if self._dialect == "postgresql":
+            return func.string_agg(cast(day, String), ",")
+        return func.group_concat(day)
+
+    def _mixed(
+        self, shape: _Shape, key: tuple[int, bool], pairs: tuple[str, ...], metrics: tuple[str, ...]
+    ) -> Any:
+        """Per period and account, the pairs in `pairs` summed over the account-days
+        where both sides have a value (with those days), and the days of each metric
+        in `metrics`: the conditional part of the aggregation, only where needed."""
+        cache_key = (*key, pairs, metrics)
+        cached = self._mixed_cache.get(cache_key)
+        if cached is not None:
+            return cached
+        dm = daily_metrics.c
+        no_parts = and_(*(dm[p].is_(None) for p in INTERACTION_PARTS))
+
+        def paired_sum(m: str, partner: Any) -> Any:
+            # m has a value only where its own side does: pairing needs the partner.
+            if m == "interactions":  # the platform's total counts only without parts
+                return func.sum(case((and_(partner.is_not(None), no_parts), dm[m])))
+            return func.sum(case((partner.is_not(None), dm[m])))
+
+        cols: list[Any] = [shape.b.c.idx, dm.account_id]
+        for key_ in pairs:
+            pair = PAIRS[key_]
+            num, den = _any_of(pair.numerator), _any_of(pair.denominator)
+            both = and_(num.is_not(None), den.is_not(None))
+            cols.append(func.count(case((both, 1))))
+            cols += [paired_sum(m, den) for m in pair.numerator]
+            cols += [paired_sum(m, num) for m in pair.denominator]
+            cols.append(self._days_list(case((both, dm.day))))
+        cols += [self._days_list(case((dm[m].is_not(None), dm.day))) for m in metrics]
+        stmt = (
+            select(*cols)
+            .select_from(shape.joined)
+            .where(*shape.scope)
+            .group_by(shape.b.c.idx, dm.account_id)
+        )
+        self._mixed_cache[cache_key] = stmt
+        return stmt
 
     def _jump_statement(self, one_account: bool) -> Any:
         """Follower values that moved by more than `FOLLOWER_JUMP` from the account's
@@ -739,7 +763,7 @@ class MetricsRepo:
         scope: list[ColumnElement[bool]] = [
             dm.workspace_id == bindparam("ws"),
             dm.followers.is_not(None),
-            dm.day <= bindparam("hi", type_=Date),
+            dm.day.between(bindparam("lo", type_=Date), bindparam("hi", type_=Date)),
         ]
         if one_account:
             scope.append(dm.account_id == bindparam("account"))
@@ -760,6 +784,28 @@ class MetricsRepo:
         )
         self._jump_cache[one_account] = stmt
         return stmt
+
+    def _fetch(self, conn: Connection, stmt: Any, params: dict[str, Any]) -> list[Any]:
+        """All rows of one of `aggregate`'s statements.
+
+        On SQLite the statement is compiled once and run through the driver with
+        positional parameters (days as ISO strings, as SQLite stores them): for
+        statements this wide SQLAlchemy's per-execution cache-key and result
+        processing cost more than SQLite's own work. Days come back as strings
+        there; `_build_periods` reads both. Other databases take the ordinary path.
+        """
+        if self._dialect != "sqlite":
+            return list(conn.execute(stmt, params).all())
+        compiled = self._compiled.get(id(stmt))
+        if compiled is None:
+            compiled = stmt.compile(dialect=conn.dialect)
+            self._compiled[id(stmt)] = compiled
+        values = compiled.construct_params(params)
+        args = tuple(
+            v.isoformat() if isinstance(v, date) else v
+            for v in (values[k] for k in compiled.positiontup or ())
+        )
+        return list(conn.exec_driver_sql(compiled.string, args).all())
 
     async def aggregate(
         self,
@@ -784,9 +830,8 @@ class MetricsRepo:
         """
         if not periods:
             return []
-        sums_stmt, days_stmt, gauge_stmt = self._aggregate_statements(
-            len(periods), account_id is not None
-        )
+        key = (len(periods), account_id is not None)
+        shape = self._shape(*key)
         params: dict[str, Any] = {
             "ws": workspace_id,
             "lo": min(p.start for p in periods),
@@ -797,25 +842,36 @@ class MetricsRepo:
             params[f"e{i}"] = p.end
         if account_id is not None:
             params["account"] = account_id
-        jump_stmt = self._jump_statement(account_id is not None) if jumps else None
 
-        def read(conn: Connection) -> tuple[Any, Any, Any, Any, tuple[PostRecord, ...]]:
+        def read(conn: Connection) -> _Rows:
             # One unit of work: on SQLite a single trip to a reader thread.
             found: tuple[PostRecord, ...] = ()
             if posts_for is not None:
                 found = self._posts(conn, workspace_id, posts_for, account_id)
-            return (
-                conn.execute(sums_stmt, params).all(),
-                conn.execute(days_stmt, params).all(),
-                conn.execute(gauge_stmt, params).all(),
-                conn.execute(jump_stmt, params).all() if jump_stmt is not None else [],
-                found,
+            totals = self._fetch(conn, shape.totals, params)
+            gauge = self._fetch(conn, shape.gauge, params)
+            pairs, metrics = _mixed_keys(totals)
+            mixed = (
+                self._fetch(conn, self._mixed(shape, key, pairs, metrics), params)
+                if pairs or metrics
+                else []
             )
+            # Day-over-day moves only where the values inside a period spread by more
+            # than the jump allows (max / min): otherwise no step can be that big.
+            low, high = _T_FOLLOWERS + 3, _T_FOLLOWERS + 4
+            spread = any(
+                r[low] is not None and (r[low] <= 0 or r[high] > r[low] * (1 + FOLLOWER_JUMP))
+                for r in totals
+            )
+            moves = (
+                self._fetch(conn, self._jump_statement(account_id is not None), params)
+                if jumps and spread
+                else []
+            )
+            return _Rows(totals, mixed, pairs, metrics, gauge, moves, found)
 
-        sum_rows, day_rows, gauge_rows, jump_rows, post_rows = await self._reader.run(read)
-        return _build_periods(
-            periods, sum_rows, day_rows, gauge_rows, jump_rows, post_rows, posts_for, margin
-        )
+        rows = await self._reader.run(read)
+        return _build_periods(periods, rows, posts_for, margin)
 
     async def period_data(
         self,
@@ -896,98 +952,180 @@ class MetricsRepo:
         return (min(firsts), max(lasts)) if firsts else None
 
 
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    joined: Any
+    scope: list[ColumnElement[bool]]
+    b: Any
+    totals: Any
+    gauge: Any
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    totals: list[Any]
+    mixed: list[Any]
+    mixed_pairs: tuple[str, ...]
+    mixed_metrics: tuple[str, ...]
+    gauge: list[Any]
+    moves: list[Any]
+    posts: tuple[PostRecord, ...]
+
+
 _DAY_METRICS: tuple[str, ...] = (*COUNTERS, "followers")
+_GROUP_SIDES: tuple[tuple[str, ...], ...] = tuple(
+    dict.fromkeys(
+        side for p in PAIRS.values() for side in (p.numerator, p.denominator) if len(side) > 1
+    )
+)
+# Column positions in a `totals` row.
+_T_ROWS, _T_DAYS, _T_SUMS = 2, 3, 4
+_T_COUNTS = _T_SUMS + len(COUNTERS)
+_T_GROUPS = _T_COUNTS + len(_DAY_METRICS)
+_T_FOLLOWERS = _T_GROUPS + len(_GROUP_SIDES)  # first day, last day, mean, min, max
+_COUNT_AT = {m: _T_COUNTS + k for k, m in enumerate(_DAY_METRICS)}
+_GROUP_AT = {side: _T_GROUPS + k for k, side in enumerate(_GROUP_SIDES)}
+
+
+def _any_of(names: Sequence[str]) -> Any:
+    """Non-NULL exactly when the side has a value on the row."""
+    dm = daily_metrics.c
+    return dm[names[0]] if len(names) == 1 else func.coalesce(*(dm[m] for m in names))
+
+
+def _side_count(row: Any, side: tuple[str, ...]) -> int:
+    return int(row[_COUNT_AT[side[0]]] if len(side) == 1 else row[_GROUP_AT[side]])
+
+
+def _pair_state(row: Any, pair: Any) -> str:
+    """`none` (neither side), `apart` (never both: one side is empty), `whole` (both
+    sides on every row) or `mixed` (needs the conditional statement)."""
+    rows = int(row[_T_ROWS])
+    num, den = _side_count(row, pair.numerator), _side_count(row, pair.denominator)
+    if num == 0 and den == 0:
+        return "none"
+    if num == 0 or den == 0:
+        return "apart"
+    if num == den == rows:
+        # The platform's interaction total counts only on rows without parts.
+        both_kinds = row[_COUNT_AT["interactions"]] and any(
+            row[_COUNT_AT[p]] for p in INTERACTION_PARTS
+        )
+        return "mixed" if "interactions" in pair.numerator and both_kinds else "whole"
+    return "mixed"
+
+
+def _mixed_keys(totals: Sequence[Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    pairs = tuple(
+        k for k, pair in PAIRS.items() if any(_pair_state(r, pair) == "mixed" for r in totals)
+    )
+    metrics = tuple(
+        m for m in _DAY_METRICS if any(0 < int(r[_COUNT_AT[m]]) < int(r[_T_ROWS]) for r in totals)
+    )
+    return pairs, metrics
+
+
+def _day_set(text: Any) -> set[str]:
+    return set(str(text).split(",")) if text else set()
 
 
 def _build_periods(
-    periods: Sequence[Period],
-    sum_rows: Sequence[Any],
-    day_rows: Sequence[Any],
-    gauge_rows: Sequence[Any],
-    jump_rows: Sequence[Any],
-    post_rows: tuple[PostRecord, ...],
-    posts_for: Period | None,
-    margin: float,
+    periods: Sequence[Period], rows: _Rows, posts_for: Period | None, margin: float
 ) -> list[PeriodData]:
     """`PeriodData` per period from `aggregate`'s rows (columns in statement order)."""
-    n_counters = len(COUNTERS)
-    pair_list = list(PAIRS.values())
-    by_bucket: dict[int, dict[int, Any]] = defaultdict(dict)
-    for r in sum_rows:
-        by_bucket[int(r[0])][int(r[1])] = r
-    days_by_bucket = {int(r[0]): r for r in day_rows}
+    totals: dict[int, dict[int, Any]] = defaultdict(dict)
+    for r in rows.totals:
+        totals[int(r[0])][int(r[1])] = r
+    mixed: dict[tuple[int, int], Any] = {(int(r[0]), int(r[1])): r for r in rows.mixed}
     gauges: dict[int, list[Any]] = defaultdict(list)
-    for g in gauge_rows:
+    for g in rows.gauge:
         gauges[int(g[0])].append(g)
     out: list[PeriodData] = []
     for i, period in enumerate(periods):
         jumps: dict[int, tuple[float, date]] = {}
-        for account, day, value, prev in jump_rows:
-            if period.start <= day <= period.end:
+        for account, raw_day, value, prev in rows.moves:
+            day = _day(raw_day)
+            if day is not None and period.start <= day <= period.end:
                 move = abs(float(value) - float(prev)) / float(prev)
                 if move > jumps.get(int(account), (0.0, day))[0]:
                     jumps[int(account)] = (move, day)
-        rows = by_bucket.get(i, {})
-        totals: dict[str, float] = {}
+        sums_total: dict[str, float] = {}
+        all_days: set[str] = set()
+        metric_days: dict[str, set[str]] = defaultdict(set)
+        pair_days: dict[str, set[str]] = defaultdict(set)
         accounts_data: list[AccountData] = []
         for g in gauges.get(i, []):
             account_id, name = int(g[1]), str(g[2])
+            r = totals.get(i, {}).get(account_id)
+            f = r[_T_FOLLOWERS : _T_FOLLOWERS + 3] if r is not None else (None, None, None)
             edges = FollowerEdges(
-                _float(g[3]), g[4], _float(g[5]), g[6], _float(g[7]), g[8], _float(g[9]),
-                *(jumps.get(account_id) or (None, None)),
+                _float(g[3]), _day(g[4]), _float(g[5]), _day(f[0]), _float(g[6]), _day(f[1]),
+                _float(f[2]), *(jumps.get(account_id) or (None, None)),
             )  # fmt: skip
-            r = rows.get(account_id)
             sums: dict[str, float] = {}
             pairs: dict[str, PairSums] = {}
             if r is not None:
+                days = _day_set(r[_T_DAYS])
+                all_days |= days
+                n_rows = int(r[_T_ROWS])
                 for k, m in enumerate(COUNTERS):
-                    if (v := r[2 + k]) is not None:
+                    if (v := r[_T_SUMS + k]) is not None:
                         sums[m] = float(v)
-                        totals[m] = totals.get(m, 0.0) + float(v)
-                at = 2 + n_counters
-                for pair in pair_list:
+                        sums_total[m] = sums_total.get(m, 0.0) + float(v)
+                for m in _DAY_METRICS:
+                    if m not in rows.mixed_metrics and int(r[_COUNT_AT[m]]) == n_rows:
+                        metric_days[m] |= days
+                mx = mixed.get((i, account_id))
+                at = 2
+                for key in rows.mixed_pairs:
+                    pair = PAIRS[key]
                     width = len(pair.metrics)
-                    paired = int(r[at])
-                    values = r[at + 1 : at + 1 + width]
-                    unpaired = (int(r[at + 1 + width]), int(r[at + 2 + width]))
-                    at += width + 3
-                    if paired or unpaired != (0, 0):
-                        pairs[pair.key] = PairSums(
-                            paired,
-                            {m: float(v) for m, v in zip(pair.metrics, values, strict=True)
-                             if v is not None},
-                            unpaired,
-                        )  # fmt: skip
+                    if mx is not None:
+                        paired = int(mx[at])
+                        values = mx[at + 1 : at + 1 + width]
+                        num = _side_count(r, pair.numerator) - paired
+                        den = _side_count(r, pair.denominator) - paired
+                        if paired or num or den:
+                            pairs[key] = PairSums(
+                                paired,
+                                {m: float(v) for m, v in zip(pair.metrics, values, strict=True)
+                                 if v is not None},
+                                (num, den),
+                            )  # fmt: skip
+                        pair_days[key] |= _day_set(mx[at + 1 + width])
+                    at += width + 2
+                for m in rows.mixed_metrics:
+                    if mx is not None:
+                        metric_days[m] |= _day_set(mx[at])
+                    at += 1
+                for key, pair in PAIRS.items():
+                    if key in rows.mixed_pairs:
+                        continue
+                    state = _pair_state(r, pair)
+                    if state == "apart":
+                        counts = (_side_count(r, pair.numerator), _side_count(r, pair.denominator))
+                        pairs[key] = PairSums(0, {}, counts)
+                    elif state == "whole":
+                        picked = {m: sums[m] for m in pair.metrics if m in sums}
+                        pairs[key] = PairSums(n_rows, picked)
+                        pair_days[key] |= days
             if r is not None or edges.before is not None:
                 accounts_data.append(AccountData(name, pairs, sums, edges))
-        d = days_by_bucket.get(i)
-        metric_days: dict[str, int] = {}
-        pair_days: dict[str, int] = {}
-        days_with_data = 0
-        if d is not None:
-            days_with_data = int(d[1])
-            for k, m in enumerate(_DAY_METRICS):
-                if n := int(d[2 + k] or 0):
-                    metric_days[m] = n
-            at = 2 + len(_DAY_METRICS)
-            for k, pair in enumerate(pair_list):
-                if n := int(d[at + k] or 0):
-                    pair_days[pair.key] = n
         fol = combine_followers(period, [(a.name, a.followers) for a in accounts_data])
         out.append(
             PeriodData(
                 period=period,
-                sums=totals,
-                days_with_data=days_with_data,
-                metric_days=metric_days,
+                sums=sums_total,
+                days_with_data=len(all_days),
+                metric_days={m: len(d) for m, d in metric_days.items() if d},
                 followers_start=fol.start,
                 followers_end=fol.end,
                 followers_avg=fol.avg,
-                posts=post_rows if posts_for is not None and period == posts_for else (),
+                posts=rows.posts if posts_for is not None and period == posts_for else (),
                 margin=margin,
                 followers_days=fol.days,
                 accounts=tuple(accounts_data),
-                pair_days=pair_days,
+                pair_days={k: len(d) for k, d in pair_days.items() if d},
             )
         )
     return out
@@ -995,6 +1133,13 @@ def _build_periods(
 
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def _day(value: Any) -> date | None:
+    """A day from a row: a `date`, or SQLite's ISO text when read through the driver."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
 
 
 def _batch(row: Any) -> ImportBatch:
