@@ -86,6 +86,7 @@ class MetricsRepo:
         self._dialect = engine.dialect.name
         self._agg_cache: dict[tuple[int, bool], _Shape] = {}
         self._mixed_cache: dict[tuple[Any, ...], Any] = {}
+        self._posts_cache: dict[bool, Any] = {}
         self._jump_cache: dict[bool, Any] = {}
         self._compiled: dict[int, Any] = {}
 
@@ -753,6 +754,21 @@ class MetricsRepo:
         self._mixed_cache[cache_key] = stmt
         return stmt
 
+    def _has_posts(self, one_account: bool) -> Any:
+        """One row when the workspace (or account) has a post in `p0`..`p1`, else none."""
+        cached = self._posts_cache.get(one_account)
+        if cached is not None:
+            return cached
+        cond = [
+            posts.c.workspace_id == bindparam("ws"),
+            posts.c.day.between(bindparam("p0", type_=Date), bindparam("p1", type_=Date)),
+        ]
+        if one_account:
+            cond.append(posts.c.account_id == bindparam("account"))
+        stmt = select(posts.c.id).where(*cond).limit(1)
+        self._posts_cache[one_account] = stmt
+        return stmt
+
     def _jump_statement(self, one_account: bool) -> Any:
         """Follower values that moved by more than `FOLLOWER_JUMP` from the account's
         previous stored value (a misread file, usually): account, day, move."""
@@ -846,7 +862,12 @@ class MetricsRepo:
         def read(conn: Connection) -> _Rows:
             # One unit of work: on SQLite a single trip to a reader thread.
             found: tuple[PostRecord, ...] = ()
-            if posts_for is not None:
+            # Most workspaces have no post rows: a bare count spares the posts query.
+            if posts_for is not None and self._fetch(
+                conn,
+                self._has_posts(account_id is not None),
+                {**params, "p0": posts_for.start, "p1": posts_for.end},
+            ):
                 found = self._posts(conn, workspace_id, posts_for, account_id)
             totals = self._fetch(conn, shape.totals, params)
             gauge = self._fetch(conn, shape.gauge, params)
@@ -997,30 +1018,45 @@ def _side_count(row: Any, side: tuple[str, ...]) -> int:
     return int(row[_COUNT_AT[side[0]]] if len(side) == 1 else row[_GROUP_AT[side]])
 
 
-def _pair_state(row: Any, pair: Any) -> str:
-    """`none` (neither side), `apart` (never both: one side is empty), `whole` (both
-    sides on every row) or `mixed` (needs the conditional statement)."""
-    rows = int(row[_T_ROWS])
-    num, den = _side_count(row, pair.numerator), _side_count(row, pair.denominator)
-    if num == 0 and den == 0:
-        return "none"
-    if num == 0 or den == 0:
-        return "apart"
-    if num == den == rows:
-        # The platform's interaction total counts only on rows without parts.
-        both_kinds = row[_COUNT_AT["interactions"]] and any(
-            row[_COUNT_AT[p]] for p in INTERACTION_PARTS
-        )
-        return "mixed" if "interactions" in pair.numerator and both_kinds else "whole"
-    return "mixed"
+def _side_at(side: tuple[str, ...]) -> int:
+    return _COUNT_AT[side[0]] if len(side) == 1 else _GROUP_AT[side]
+
+
+# Per pair: its key, the columns of its sides' counts, and whether its numerator is
+# interactions (whose platform total counts only on rows without parts).
+_PAIR_COLS: tuple[tuple[str, int, int, bool], ...] = tuple(
+    (k, _side_at(p.numerator), _side_at(p.denominator), "interactions" in p.numerator)
+    for k, p in PAIRS.items()
+)
+_PART_AT = tuple(_COUNT_AT[p] for p in INTERACTION_PARTS)
+_TOTAL_AT = _COUNT_AT["interactions"]
+
+
+def _pair_states(row: Any) -> dict[str, tuple[str, int, int]]:
+    """Per pair: (state, numerator-side rows, denominator-side rows). State: `apart`
+    (one side is empty), `whole` (both sides on every row) or `mixed` (needs the
+    conditional statement); pairs with neither side are absent."""
+    rows = row[_T_ROWS]
+    both_kinds = bool(row[_TOTAL_AT]) and any(row[i] for i in _PART_AT)
+    out = {}
+    for key, ni, di, interactions in _PAIR_COLS:
+        num, den = row[ni], row[di]
+        if not num and not den:
+            continue
+        if not num or not den:
+            out[key] = ("apart", num, den)
+        elif num == den == rows and not (interactions and both_kinds):
+            out[key] = ("whole", num, den)
+        else:
+            out[key] = ("mixed", num, den)
+    return out
 
 
 def _mixed_keys(totals: Sequence[Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    pairs = tuple(
-        k for k, pair in PAIRS.items() if any(_pair_state(r, pair) == "mixed" for r in totals)
-    )
+    mixed = {k for r in totals for k, (state, _, _) in _pair_states(r).items() if state == "mixed"}
+    pairs = tuple(k for k in PAIRS if k in mixed)
     metrics = tuple(
-        m for m in _DAY_METRICS if any(0 < int(r[_COUNT_AT[m]]) < int(r[_T_ROWS]) for r in totals)
+        m for m in _DAY_METRICS if any(0 < r[_COUNT_AT[m]] < r[_T_ROWS] for r in totals)
     )
     return pairs, metrics
 
@@ -1098,15 +1134,11 @@ def _build_periods(
                     if mx is not None:
                         metric_days[m] |= _day_set(mx[at])
                     at += 1
-                for key, pair in PAIRS.items():
-                    if key in rows.mixed_pairs:
-                        continue
-                    state = _pair_state(r, pair)
+                for key, (state, num, den) in _pair_states(r).items():
                     if state == "apart":
-                        counts = (_side_count(r, pair.numerator), _side_count(r, pair.denominator))
-                        pairs[key] = PairSums(0, {}, counts)
+                        pairs[key] = PairSums(0, {}, (num, den))
                     elif state == "whole":
-                        picked = {m: sums[m] for m in pair.metrics if m in sums}
+                        picked = {m: sums[m] for m in PAIRS[key].metrics if m in sums}
                         pairs[key] = PairSums(n_rows, picked)
                         pair_days[key] |= days
             if r is not None or edges.before is not None:
