@@ -149,7 +149,7 @@ def _value(metric: str, raw: str, name: str) -> float:
         value = parse_duration(raw) if _is_duration(metric) else parse_number(raw)
     except ValueError as e:
         raise LogError(BAD_VALUE, raw, str(e)) from None
-    if value < 0:
+    if value < 0 and not (metric in METRICS and METRICS[metric].signed):
         raise LogError(NEGATIVE, raw)
     ratio = RATIO_INPUTS.get(metric)
     if ratio is not None and ratio.percent and value > 100:

@@ -34,6 +34,8 @@ class Metric:
     # names are always accepted too.
     synonyms: tuple[str, ...] = ()
     higher_is_better: bool = True
+    # A net change (net_followers) may be below zero; every other value may not.
+    signed: bool = False
 
 
 _C, _G = Kind.COUNTER, Kind.GAUGE
@@ -69,13 +71,8 @@ METRICS: dict[str, Metric] = {
             "impressions",
             (
                 "показов",
-                "просмотры",
-                "views",
-                "view",
                 "lifetime post total impressions",
                 "total impressions",
-                "просмотры записи",
-                "просмотров",
                 "показы рекламы",
             ),
         ),
@@ -92,9 +89,33 @@ METRICS: dict[str, Metric] = {
                 "мне нравится",
                 "like",
                 "отметки нравится",
-                "реакции",
-                "reactions",
             ),
+        ),
+        Metric(
+            "views",
+            _C,
+            _N,
+            "просмотры",
+            "views",
+            (
+                "просмотров",
+                "view",
+                "просмотры записи",
+                "просмотры записей",
+                "просмотры публикаций",
+                "просмотры постов",
+                "post views",
+                "video views",
+                "просмотры видео",
+            ),
+        ),
+        Metric(
+            "reactions",
+            _C,
+            _N,
+            "реакции",
+            "reactions",
+            ("реакций", "reaction", "total reactions", "реакции всего"),
         ),
         Metric(
             "comments",
@@ -215,6 +236,22 @@ METRICS: dict[str, Metric] = {
                 "time on page s",
                 "total engagement time",
                 "общее время на странице",
+            ),
+        ),
+        Metric(
+            "visitors",
+            _C,
+            _N,
+            "посетители",
+            "visitors",
+            (
+                "посетителей",
+                "users",
+                "total users",
+                "unique visitors",
+                "уникальные посетители",
+                "пользователи",
+                "visitor",
             ),
         ),
         Metric(
@@ -380,6 +417,22 @@ METRICS: dict[str, Metric] = {
                 "unfollowers",
             ),
             higher_is_better=False,
+        ),
+        Metric(
+            "net_followers",
+            _C,
+            _N,
+            "прирост подписчиков",
+            "net followers",
+            (
+                "чистый прирост",
+                "прирост",
+                "net follows",
+                "net new followers",
+                "followers net",
+                "net followers change",
+            ),
+            signed=True,
         ),
         Metric(
             "followers",
