@@ -4,7 +4,20 @@
 raises for a bad file. See `core` for the layout and day decisions.
 """
 
-from kpi.importing.core import DEFAULT_MAX_BYTES, ParsedImport, parse_caption, parse_table
+from kpi.importing.core import (
+    DEFAULT_MAX_BYTES,
+    ParsedImport,
+    header_signature,
+    parse_caption,
+    parse_table,
+)
 from kpi.importing.errors import ImportFailure
 
-__all__ = ["DEFAULT_MAX_BYTES", "ImportFailure", "ParsedImport", "parse_caption", "parse_table"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "ImportFailure",
+    "ParsedImport",
+    "header_signature",
+    "parse_caption",
+    "parse_table",
+]

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from kpi.importing.meaning import read_header, split_words
 from kpi.metrics import RATIO_INPUTS, lookup_metric, normalize_name
 
 
@@ -64,6 +65,7 @@ LOCAL_RATIOS: dict[str, LocalRatio] = {
         LocalRatio("avg_session_duration", "time_on_page_s", "sessions", False, duration=True),
         LocalRatio("page_depth", "pageviews", "sessions", False),
         LocalRatio("avg_post_reach", "reach", "posts", False),
+        LocalRatio("avg_post_views", "views", "posts", False),
         LocalRatio("ctr", "link_clicks", "impressions", None),
         LocalRatio("engagement_rate_ga", "bounces", "sessions", None, complement=True),
     )
@@ -443,9 +445,6 @@ _ROLE_WORDS: tuple[tuple[Role, frozenset[str]], ...] = (
             "цена результата",
             "индекс цитирования",
             "иц",
-            "прирост",
-            "net growth",
-            "growth",
             "вовлеченность",
             "er reach",
             "er view",
@@ -522,10 +521,10 @@ _EXTRA_METRICS: dict[str, str] = {
         "reach total": "reach",
         "impr": "impressions",
         "показы объявлений": "impressions",
-        "просмотры публикаций": "impressions",
-        "просмотры постов": "impressions",
-        "post views": "impressions",
-        "views total": "impressions",
+        "просмотры публикаций": "views",
+        "просмотры постов": "views",
+        "post views": "views",
+        "views total": "views",
         # engagement
         "мне нравится": "likes",
         "отметки мне нравится": "likes",
@@ -563,6 +562,7 @@ _EXTRA_METRICS: dict[str, str] = {
         "потрачено всего": "ad_spend",
         "списано": "ad_spend",
         # followers
+        "create post": "posts",
         "fans": "followers",
         "page likes": "followers",
         # ratios
@@ -613,6 +613,39 @@ class Column:
     role: Role
     metric: str | None = None  # a METRICS name or a LOCAL_RATIOS name
     reason: str | None = None  # why IGNORED/COMPUTED
+    sure: bool = True  # False: read from its words with some unknown; the user confirms
+    why: str = ""  # how the header was read: "exact" or the concept + qualifier words
+    alt_metric: str | None = None  # the metric a COUNT column means outside an audience file
+
+
+_SENTIMENT_WORDS = frozenset(("sentiment", "тональность", "polarity", "sentiments"))
+_NOT_SENTIMENT = frozenset(("confidence", "gold", "reason", "negativereason", "уверенность"))
+_TEXT_WORDS = frozenset(("text", "текст", "tweet", "твит", "message", "сообщение"))
+
+
+def classify_column(index: int, header: str, *, web: bool) -> Column:
+    """One header: the exact spellings first, then its words (`kpi.importing.meaning`)."""
+    role, metric = classify(header, web=web)
+    if role is Role.METRIC:
+        return Column(index, header, role, metric, why="exact")
+    if role is Role.COUNT:
+        alt = read_header(header, web=web)
+        return Column(
+            index, header, role, why="exact", alt_metric=alt.metric if alt and alt.sure else None
+        )
+    if role is not Role.IGNORED:
+        return Column(index, header, role, metric, why="exact")
+    words = split_words(header)
+    if _SENTIMENT_WORDS & set(words) and not _NOT_SENTIMENT & set(words):
+        return Column(index, header, Role.SENTIMENT, why="sentiment")
+    if words and words[-1] in _TEXT_WORDS:
+        return Column(index, header, Role.TEXT, why="text")
+    meaning = read_header(header, web=web)
+    if meaning is not None:
+        return Column(
+            index, header, Role.METRIC, meaning.metric, sure=meaning.sure, why=meaning.why
+        )
+    return Column(index, header, Role.IGNORED)
 
 
 def classify(header: str, *, web: bool) -> tuple[Role, str | None]:
@@ -621,7 +654,7 @@ def classify(header: str, *, web: bool) -> tuple[Role, str | None]:
     if not key:
         return Role.IGNORED, None
     if key in _VIEWS_WORDS:
-        return Role.METRIC, ("pageviews" if web else "impressions")
+        return Role.METRIC, ("pageviews" if web else "views")
     metric = _metric_for(key)
     if metric == "engagement_rate_ga" and not web:
         return Role.COMPUTED, None  # an SMM ER is a KPI, not GA's engaged-session share

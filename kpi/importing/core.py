@@ -35,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
@@ -48,11 +48,13 @@ from kpi.importing.columns import (
     LocalRatio,
     Role,
     classify,
+    classify_column,
     detect_platform,
     duration_base,
     is_web_header,
 )
 from kpi.importing.errors import ImportFailure
+from kpi.importing.meaning import split_words
 from kpi.importing.reader import Cell, Records, open_source
 from kpi.metrics import METRICS, Kind, normalize_name
 from kpi.models import AudienceBucket, PostRecord
@@ -118,6 +120,9 @@ _WEAK_DATE_HEADERS = frozenset(
         "месяц",
     )
 )
+_DATE_WORDS = frozenset(
+    ("created", "date", "time", "timestamp", "datetime", "published", "posted", "дата", "время")
+)
 _ALPHA_RE = re.compile(r"[^\W\d_]")
 _HASHTAG_RE = re.compile(r"#([^\W_]\w*)", re.UNICODE)
 _CAPTION_DATE_RE = re.compile(
@@ -175,6 +180,7 @@ _POST_COUNTERS = ("reach", "impressions", "likes", "comments", "shares", "saves"
 _RATIO_ORDER = (
     "page_depth",
     "avg_post_reach",
+    "avg_post_views",
     "ctr",
     "bounce_rate",
     "engagement_rate_ga",
@@ -203,6 +209,15 @@ class ParsedImport:
     rows_skipped: dict[str, int] = field(default_factory=dict)  # reason → rows
     header_row: int = 1
     encoding: str | None = None
+    headers: list[str] = field(default_factory=list)
+    signature: str = ""  # a hash of the normalised headers: "files of the same kind"
+    # What every column became, in file order: (index, header, became, why). `became`
+    # is a metric name, a role (date, account, text, sentiment…) or "ignored".
+    columns: list[tuple[int, str, str, str]] = field(default_factory=list)
+    # Columns stored under a metric read from their words with some unknown: the bot
+    # asks before storing them (index, header, metric).
+    unsure: list[tuple[int, str, str]] = field(default_factory=list)
+    overridden: bool = False  # read with the user's column choices
 
 
 def parse_caption(caption: str | None) -> tuple[date | None, str | None]:
@@ -244,8 +259,13 @@ def parse_table(
     tz: tzinfo,
     caption: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    overrides: Mapping[int, str] | None = None,
 ) -> ParsedImport:
-    """Parse an uploaded CSV/XLSX; raises ImportFailure for anything unusable."""
+    """Parse an uploaded CSV/XLSX; raises ImportFailure for anything unusable.
+
+    `overrides` are the user's column choices (column index → metric name, or
+    "" to ignore the column), from the preview or a remembered mapping.
+    """
     if len(data) > max_bytes:
         raise ImportFailure(
             E.TOO_LARGE, detail=f"{len(data)} bytes; the limit is {max_bytes} bytes"
@@ -254,7 +274,15 @@ def parse_table(
         raise ImportFailure(E.EMPTY, detail="the file is empty")
     cap_day, cap_account = parse_caption(caption)
     source = open_source(data, filename)
-    return _Importer(source.records, source.encoding, filename, tz, cap_day, cap_account).run()
+    importer = _Importer(source.records, source.encoding, filename, tz, cap_day, cap_account)
+    importer.overrides = dict(overrides or {})
+    return importer.run()
+
+
+def header_signature(headers: list[str]) -> str:
+    """The same headers (case, spacing and punctuation aside) give the same signature."""
+    key = "\x1f".join(normalize_name(h) for h in headers)
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
 def _text(cell: Cell) -> str:
@@ -334,6 +362,7 @@ class _Importer:
         self.date_index: int | None = None
         self.fast_metrics: list[tuple[Column, str, bool, int]] = []
         self.account_cache: dict[str, str] = {}
+        self.overrides: dict[int, str] = {}
 
     # ------------------------------------------------------------ reading
 
@@ -450,18 +479,67 @@ class _Importer:
             or (self.cap_account or "").startswith("site")
             or bool(_WEB_FILENAME_RE.search(self.filename.lower()))
         )
-        cols: list[Column] = []
-        for i, h in enumerate(headers):
-            role, metric = classify(h, web=web)
-            cols.append(Column(i, h, role, metric))
+        cols = [classify_column(i, h, web=web) for i, h in enumerate(headers)]
+        self.result.headers = headers
+        self.result.signature = header_signature(headers)
+        for c in cols:
+            choice = self.overrides.get(c.index)
+            if choice is None:
+                continue
+            self.result.overridden = True
+            if choice in METRICS or choice in LOCAL_RATIOS:
+                c.role, c.metric, c.sure, c.why = Role.METRIC, choice, True, "your choice"
+            else:
+                c.role, c.metric, c.sure, c.why = Role.IGNORED, None, True, "your choice"
+                c.reason = "ignored_by_you"
         by_key = {normalize_name(c.header): c for c in cols if c.role is Role.IGNORED}
         for c in cols:
             base = duration_base(c.header)
             if base and base in by_key and by_key[base] is not c:
                 c.role = Role.PAGE_DURATION
                 by_key[base].role = Role.PAGE_COUNT
+        roles = {c.role for c in cols}
+        if Role.DIMENSION in roles and Role.BUCKET not in roles:
+            # `Срез;Группа;Доля`: beside a dimension, a "group" column holds its buckets.
+            for c in cols:
+                if (
+                    c.role in (Role.ACCOUNT, Role.AUDIENCE_DIM, Role.IGNORED, Role.TEXT)
+                    and c.header
+                ):
+                    c.role, c.why = Role.BUCKET, "beside a dimension column"
+                    break
         self.columns = cols
+        self._verify_read_by_words()
+        self._find_timestamps()
         self._verify_dates()
+
+    def _verify_read_by_words(self) -> None:
+        """A header read from its words must hold numbers (`Video title` holds titles)."""
+        for c in self.columns:
+            if c.role is not Role.METRIC or c.why in ("exact", "your choice"):
+                continue
+            texts = [_text(self._cell(cells, c.index)) for _, cells in self.sample[:200]]
+            texts = [t for t in texts if t and t.lower() not in _MISSING]
+            numeric = sum(1 for t in texts if _numberish(t) or ":" in t)
+            if not texts or numeric * 10 < len(texts) * 9:
+                c.role, c.metric, c.sure = Role.IGNORED, None, True
+
+    def _find_timestamps(self) -> None:
+        """A column of dates under any name (`tweet_created`) is the date column."""
+        if any(c.role in (Role.DATE, Role.PERIOD_START, Role.PERIOD_END) for c in self.columns):
+            return
+        for c in self.columns:
+            if c.role is not Role.IGNORED or not c.header:
+                continue
+            words = set(split_words(c.header))
+            if not words & _DATE_WORDS:
+                continue
+            texts = [_text(self._cell(cells, c.index)) for _, cells in self.sample[:200]]
+            texts = [t for t in texts if t]
+            guesser = DateGuesser()
+            if texts and sum(1 for t in texts if guesser.feed(t)) * 10 >= len(texts) * 9:
+                c.role, c.why = Role.DATE, "dates in the values"
+                return
 
     def _verify_dates(self) -> None:
         """Demote date-role columns whose values are not dates; learn the format."""
@@ -533,6 +611,8 @@ class _Importer:
             return "customers"
         if (Role.TEXT in roles or Role.SENTIMENT in roles) and not metric_cols:
             return "mentions"
+        if Role.SENTIMENT in roles and not roles & {Role.FORMAT, Role.HASHTAGS}:
+            return "mentions"  # one row per item with a sentiment: posts have none
         has_sessions = any(c.metric == "sessions" for c in metric_cols)
         if (
             (Role.VISITOR_TYPE in roles or Role.PAGE_COUNT in roles)
@@ -562,7 +642,26 @@ class _Importer:
         seen_roles: set[Role] = set()
         seen_metrics: set[str] = set()
         used_roles = _LAYOUT_ROLES[layout]
+        if layout != "audience":
+            for c in cols:
+                if c.role is Role.COUNT and c.alt_metric is not None:
+                    c.role, c.metric, c.why = Role.METRIC, c.alt_metric, "count"
+        # A header the catalogue spells exactly wins over one read from its words.
+        seen_metrics.update(
+            c.metric
+            for c in cols
+            if c.role is Role.METRIC
+            and c.metric is not None
+            and c.why == "exact"
+            and layout not in ("mentions", "customers", "audience", "long")
+        )
         for c in cols:
+            if c.role is Role.METRIC and c.metric is not None and c.why == "exact":
+                if layout in ("mentions", "customers", "audience", "long"):
+                    self._ignore(c, "customer_attribute" if layout == "customers" else "not_used")
+                elif sum(1 for o in cols[: c.index] if o.metric == c.metric and o.why == "exact"):
+                    self._ignore(c, "duplicate_metric")
+                continue
             if c.role is Role.METRIC and c.metric is not None:
                 if layout in ("mentions", "customers", "audience", "long"):
                     self._ignore(c, "customer_attribute" if layout == "customers" else "not_used")
@@ -649,6 +748,10 @@ class _Importer:
                         else:
                             c.metric = "conversions"
                             direct.add("conversions")
+        if "net_followers" in direct and direct & {"new_followers", "unfollows"}:
+            for c in self.columns:
+                if c.role is Role.METRIC and c.metric == "net_followers":
+                    self._ignore(c, "redundant_net")
         ratios: list[_Ratio] = []
         by_name = {c.metric: c for c in self.columns if c.role is Role.METRIC}
         for name in _RATIO_ORDER:
@@ -910,7 +1013,7 @@ class _Importer:
             value = v.hour * 3600 + v.minute * 60 + v.second + v.microsecond / 1e6
         else:
             raise ImportFailure(E.BAD_NUMBER, n, col.header, _text(v), "a date, not a number")
-        if value < 0:
+        if value < 0 and not (col.metric in METRICS and METRICS[col.metric].signed):
             raise ImportFailure(
                 E.NEGATIVE, n, col.header, _text(v), "negative values are not allowed"
             )
@@ -1186,9 +1289,18 @@ class _Importer:
             self._finish_sentiment()
         if layout == "long":
             self._finish_long_ratios()
+        if layout == "audience":
+            self._finish_audience_shares()
         for c in self.columns:
             if c.role in (Role.IGNORED, Role.COMPUTED):
                 res.ignored_columns.append((c.header, c.reason or "not_a_metric"))
+                res.columns.append((c.index, c.header, "ignored", c.reason or "not_a_metric"))
+            elif c.role is Role.METRIC and c.metric is not None:
+                res.columns.append((c.index, c.header, c.metric, c.why or "exact"))
+                if not c.sure:
+                    res.unsure.append((c.index, c.header, c.metric))
+            else:
+                res.columns.append((c.index, c.header, str(c.role), c.why or "exact"))
         res.ignored_columns.extend(self.ignored.items())
         if res.needs_day:
             res.values = {}
@@ -1198,6 +1310,20 @@ class _Importer:
         res.accounts = {a for a, _ in res.values if a} | {p.account for p in res.posts if p.account}
         res.metrics = {m for group in res.values.values() for m in group}
         return res
+
+    def _finish_audience_shares(self) -> None:
+        """Shares written as fractions (`0.41`) become percent, like `41 %` and `41,0`."""
+        shares = [b for b in self.result.audience if b.is_share]
+        if not shares or any(b.value > 1 for b in shares):
+            return
+        per_dim: dict[str, float] = {}
+        for b in shares:
+            per_dim[b.dimension] = per_dim.get(b.dimension, 0.0) + b.value
+        if all(0.5 <= total <= 1.05 for total in per_dim.values()):
+            self.result.audience = [
+                AudienceBucket(b.dimension, b.bucket, b.value * 100, True) if b.is_share else b
+                for b in self.result.audience
+            ]
 
     def _finish_sentiment(self) -> None:
         numbers = {k for counts in self.sentiment.values() for k in counts if isinstance(k, float)}
@@ -1239,7 +1365,11 @@ class _Importer:
                     continue
                 spec = LOCAL_RATIOS[name]
                 denominator = group.get(spec.denominator)
-                if spec.counter in group and name not in ("page_depth", "avg_post_reach"):
+                if spec.counter in group and name not in (
+                    "page_depth",
+                    "avg_post_reach",
+                    "avg_post_views",
+                ):
                     continue
                 if denominator is None:
                     self.ignored.setdefault(name, "ratio_without_denominator")

@@ -237,7 +237,10 @@ def test_vk_community_stats_cp1251() -> None:
 
     totals = _totals(r)
     assert totals["reach"] == col("Полный охват")
-    assert totals["impressions"] == col("Просмотры")
+    # VK's «Просмотры» are views, neither impressions nor reach (views / reach is no frequency).
+    assert totals["views"] == col("Просмотры")
+    assert "impressions" not in totals
+    assert totals["visitors"] == col("Посетители")
     assert totals["likes"] == col("Мне нравится")
     assert totals["shares"] == col("Рассказать друзьям")
     assert totals["new_followers"] == col("Подписались")
@@ -257,7 +260,9 @@ def test_tgstat_channel() -> None:
     assert day1["mentions"] == 2
     ignored = dict(r.ignored_columns)
     assert ignored["ERR"] == "computed_kpi"
-    assert ignored["Прирост"] == "computed_kpi"
+    # The net change is kept only where an export has no gained/lost split.
+    assert ignored["Прирост"] == "redundant_net"
+    assert day1["views"] == 9800  # Telegram's ERR = views / subscribers needs views as views
 
 
 def test_yandex_metrica() -> None:
@@ -361,6 +366,7 @@ def test_xlsx_metrica_with_title_rows() -> None:
     assert r.rows_skipped == {"total": 1}
     assert r.values[("site", date(2024, 5, 1))] == {
         "sessions": 100,
+        "visitors": 80,  # Metrica's «Посетители»: unique site visitors
         "bounces": pytest.approx(20),
         "time_on_page_s": pytest.approx(12000),
     }
