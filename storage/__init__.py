@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from storage.alerts import AlertRepo
 from storage.db import DatabaseUnavailable, Reader, create_engine, migrate
 from storage.digests import DigestRepo
+from storage.mappings import MappingRepo
 from storage.metrics import MetricsRepo
 from storage.workspaces import WorkspaceRepo
 
@@ -25,6 +26,7 @@ class Storage:
         self.metrics = MetricsRepo(engine, self.workspaces, self.reader)
         self.alerts = AlertRepo(engine)
         self.digests = DigestRepo(engine)
+        self.mappings = MappingRepo(engine)
 
     @classmethod
     async def open(cls, url: str) -> Storage:

@@ -157,6 +157,20 @@ import_undo = Table(
     Index("ix_import_undo_batch", "batch_id"),
 )
 
+# A file reading the user confirmed, by the file's header signature (a hash of
+# its normalised headers): next week's export of the same kind is read the same way.
+import_mappings = Table(
+    "import_mappings",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("workspace_id", _Id, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("signature", String(64), nullable=False),
+    Column("headers", Text, nullable=False),  # the headers as the file wrote them, tab-separated
+    Column("overrides", JSON, nullable=False),  # column index (str) -> metric, "" = ignored
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("workspace_id", "signature"),
+)
+
 digest_log = Table(
     "digest_log",
     metadata,
