@@ -15,8 +15,10 @@ from handlers import (
     digest,
     errors,
     kpi,
+    mappings,
     settings,
     start,
+    undo,
 )
 
 
@@ -35,6 +37,8 @@ def create_routers() -> list[Router]:
         data_log.create_router(),
         data_add.create_router(),
         data_export.create_router(),
+        undo.create_router(),
+        mappings.create_router(),
         # Documents: late (commands first), before any catch-all.
         data_import.create_router(),
         errors.create_fallback_router(),

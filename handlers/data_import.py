@@ -1,4 +1,6 @@
-"""File uploads (CSV, TSV, TXT, XLSX; old XLS gets a "save as .xlsx" answer) and /undo.
+"""File uploads (CSV, TSV, TXT, XLSX; old XLS gets a "save as .xlsx" answer).
+
+/undo lives in `handlers.undo`; /mappings in `handlers.mappings`.
 
 Flow: the document's size is checked before anything is downloaded (the Bot
 API's getFile refuses files over 20 MB, so asking would only waste a call);
@@ -39,7 +41,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -68,6 +70,7 @@ from handlers.permissions import AdminCache, require_admin, require_admin_callba
 from handlers.replies import current_language, split_text
 from kpi.importing import ImportFailure, ParsedImport, parse_caption, parse_table
 from kpi.importing import errors as E
+from kpi.importing.columns import LOCAL_RATIOS
 from kpi.metrics import METRICS, Kind
 from kpi.models import PostRecord
 from kpi.numbers import format_number
@@ -76,6 +79,7 @@ from storage.metrics import AudienceRow, ImportOutcome
 from storage.records import Workspace
 
 log = logging.getLogger(__name__)
+LOCAL_RATIO_NAMES = frozenset(LOCAL_RATIOS)
 
 MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API's getFile limit
 PROGRESS_FROM_BYTES = 256 * 1024
@@ -125,10 +129,17 @@ NOT_TABLE_MIME_PREFIXES = ("image/", "video/", "audio/", "application/pdf", "app
 class ImportFlow(StatesGroup):
     day = State()  # buttons shown: which day does the file describe?
     typing_day = State()
+    preview = State()  # "I read this file as…" shown: Import, Change a column, Cancel
 
 
 class ImportDay(CallbackData, prefix="impday"):
     choice: str  # today, yesterday, lastmonth, type, cancel
+
+
+class ImportPreview(CallbackData, prefix="imppv"):
+    action: str  # go, cols, col, set, back, cancel
+    col: int = -1
+    metric: str = ""  # for "set": a metric name, "" = ignore the column
 
 
 def _kind(doc: Document) -> str:
@@ -244,9 +255,12 @@ async def _import_file(
     file_name: str,
     file_size: int | None,
     caption: str | None,
+    overrides: dict[int, str] | None = None,
+    confirmed: bool = False,
+    progress: _Progress | None = None,
 ) -> None:
     lang = current_language()
-    progress = _Progress(bot, chat_id, reply_to)
+    progress = progress or _Progress(bot, chat_id, reply_to)
     if (file_size or 0) >= PROGRESS_FROM_BYTES:
         await progress.show(_("Reading the file…"))
     try:
@@ -262,13 +276,38 @@ async def _import_file(
         await progress.finish(_too_large(file_size))
         return
     tz = ZoneInfo(workspace.timezone)
+    remembered = False
     try:
-        parsed = await asyncio.to_thread(parse_table, data, file_name, tz=tz, caption=caption)
+        parsed = await asyncio.to_thread(
+            parse_table, data, file_name, tz=tz, caption=caption, overrides=overrides
+        )
+        if overrides is None:
+            mapping = await storage.mappings.mapping_for(workspace.id, parsed.signature)
+            if mapping is not None:
+                remembered = confirmed = True
+                overrides = mapping.overrides
+                if mapping.overrides:
+                    parsed = await asyncio.to_thread(
+                        parse_table, data, file_name, tz=tz, caption=caption, overrides=overrides
+                    )
     except ImportFailure as exc:
         log.info("import of %r refused: %s", file_name, exc)
         await progress.finish(failure_text(exc, file_name))
         return
     del data
+    if parsed.unsure and not confirmed:
+        # Nothing is stored under a metric the bot is not sure of without the user's word.
+        await state.set_state(ImportFlow.preview)
+        await state.update_data(
+            file_id=file_id,
+            file_name=file_name,
+            file_size=file_size,
+            caption=caption or "",
+            reply_to=reply_to,
+            overrides={str(k): v for k, v in (overrides or {}).items()},
+        )
+        await progress.finish(preview_text(parsed, file_name), reply_markup=_preview_keyboard())
+        return
     if parsed.needs_day:
         await state.set_state(ImportFlow.day)
         await state.update_data(
@@ -277,6 +316,8 @@ async def _import_file(
             file_size=file_size,
             caption=caption or "",
             reply_to=reply_to,
+            overrides={str(k): v for k, v in (overrides or {}).items()},
+            confirmed=confirmed,
         )
         today = local_today(workspace, clock)
         await progress.finish(
@@ -314,9 +355,18 @@ async def _import_file(
         parsed.rows_read,
         outcome.rows,
     )
+    if confirmed and not remembered:
+        await storage.mappings.save_mapping(
+            workspace.id, parsed.signature, parsed.headers, dict(overrides or {}), clock()
+        )
     if first_last is not None:
         await data_changed.emit(bot, workspace, first_last[0], first_last[1])
-    await progress.finish(summary_text(parsed, outcome, values, file_name, lang))
+    text = summary_text(parsed, outcome, values, file_name, lang)
+    if remembered:
+        text += "\n" + _("Read as last time (change: /mappings).")
+    elif confirmed:
+        text += "\n" + _("I will read files with these columns the same way (change: /mappings).")
+    await progress.finish(text)
 
 
 def caption_day(caption: str | None) -> date | None:
@@ -577,7 +627,228 @@ async def _resume(
         file_name=str(data.get("file_name") or "file.csv"),
         file_size=data.get("file_size"),
         caption=caption,
+        overrides=_state_overrides(data) if data.get("confirmed") else None,
+        confirmed=bool(data.get("confirmed")),
     )
+
+
+def _state_overrides(data: Mapping[str, Any]) -> dict[int, str]:
+    return {int(k): str(v) for k, v in (data.get("overrides") or {}).items()}
+
+
+# ---------------------------------------------------------------- the preview
+
+
+def _preview_keyboard() -> InlineKeyboardMarkup:
+    def button(text: str, action: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(text=text, callback_data=ImportPreview(action=action).pack())
+
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [button(_("Import"), "go"), button(_("Change a column"), "cols")],
+            [button(_("Cancel"), "cancel")],
+        ]
+    )
+
+
+def _became(became: str, lang: str) -> str:
+    if became in METRICS or became in LOCAL_RATIO_NAMES:
+        return html.escape(metric_label(became, lang))
+    roles = {
+        "date": _("date"),
+        "period_start": _("period start"),
+        "period_end": _("period end (the day rows count on)"),
+        "month": _("month"),
+        "account": _("account"),
+        "platform": _("platform"),
+        "text": _("text"),
+        "sentiment": _("sentiment"),
+        "post_id": _("post id"),
+        "hashtags": _("hashtags"),
+        "format": _("post format"),
+        "author": _("author"),
+        "dimension": _("audience dimension"),
+        "bucket": _("audience group"),
+        "audience_dim": _("audience dimension"),
+        "share": _("share"),
+        "count": _("count"),
+        "metric_name": _("metric name"),
+        "value": _("value"),
+    }
+    return roles.get(became, html.escape(became.replace("_", " ")))
+
+
+def _why(why: str) -> str:
+    if why == "exact":
+        return _("a name I know")
+    if why == "your choice":
+        return _("your choice")
+    if why == "count":
+        return _("a count beside the metrics")
+    if why == "dates in the values":
+        return _("its values are dates")
+    return _("read from the words: {words}").format(words=html.escape(why))
+
+
+def column_lines(parsed: ParsedImport, lang: str) -> list[str]:
+    """One line per used column: “header” → what it became (why)."""
+    unsure = {i for i, _h, _m in parsed.unsure}
+    lines = []
+    for index, header, became, why in parsed.columns:
+        if became == "ignored":
+            continue
+        line = f"• “{html.escape(header or '—')}” → {_became(became, lang)} ({_why(why)})"
+        if index in unsure:
+            line += " — " + _("not sure")
+        lines.append(line)
+    return lines
+
+
+def preview_text(parsed: ParsedImport, file_name: str) -> str:
+    lang = current_language()
+    lines = [
+        _("<b>How I read “{name}”</b>").format(name=html.escape(file_name)),
+        _("Each row: {layout}.").format(layout=_layout_name(parsed.layout)),
+    ]
+    lines += column_lines(parsed, lang)
+    ignored = [h for _i, h, became, _w in parsed.columns if became == "ignored"]
+    if ignored:
+        lines.append(_("Ignored: {columns}.").format(
+            columns=_more([f"“{html.escape(h or '—')}”" for h in ignored])
+        ))  # fmt: skip
+    names = ", ".join(f"“{html.escape(h)}”" for _i, h, _m in parsed.unsure)
+    lines.append(
+        _("I am not sure of {columns}: nothing is saved until you press Import.").format(
+            columns=names
+        )
+    )
+    return "\n".join(lines)
+
+
+def _columns_keyboard(parsed: ParsedImport, lang: str) -> InlineKeyboardMarkup:
+    rows = []
+    for index, header, became, _reason in parsed.columns[:60]:
+        shown = _("ignore") if became == "ignored" else _became(became, lang)
+        text = f"{header or '—'} → {html.unescape(shown)}"
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=text[:60],
+                    callback_data=ImportPreview(action="col", col=index).pack(),
+                )
+            ]
+        )
+    rows.append(
+        [InlineKeyboardButton(text=_("Back"), callback_data=ImportPreview(action="back").pack())]
+    )
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def _metric_keyboard(index: int, lang: str) -> InlineKeyboardMarkup:
+    def button(text: str, metric: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(
+            text=text, callback_data=ImportPreview(action="set", col=index, metric=metric).pack()
+        )
+
+    buttons = [button(metric_label(name, lang), name) for name in METRICS]
+    rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
+    rows.append([button(_("Ignore this column"), "")])
+    rows.append(
+        [InlineKeyboardButton(text=_("Back"), callback_data=ImportPreview(action="back").pack())]
+    )
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+async def _reparse(bot: Bot, workspace: Workspace, data: Mapping[str, Any]) -> ParsedImport | str:
+    """The file read again with the choices so far, or the text that says why it cannot be."""
+    name = str(data.get("file_name") or "file.csv")
+    try:
+        raw = await _download(bot, str(data["file_id"]))
+    except Exception:
+        log.warning("download of %r for the preview failed", name, exc_info=True)
+        return _("I could not download “{name}” from Telegram. Please send the file again.").format(
+            name=html.escape(name)
+        )
+    if raw is None:
+        return _too_large(data.get("file_size"))
+    try:
+        return await asyncio.to_thread(
+            parse_table, raw, name, tz=ZoneInfo(workspace.timezone),
+            caption=str(data.get("caption") or "") or None, overrides=_state_overrides(data),
+        )  # fmt: skip
+    except ImportFailure as exc:
+        return failure_text(exc, name)
+
+
+async def on_import_preview(
+    query: CallbackQuery,
+    callback_data: ImportPreview,
+    bot: Bot,
+    storage: Storage,
+    admins: AdminCache,
+    workspace: Workspace,
+    clock: Callable[[], datetime],
+    data_changed: DataChanged,
+    state: FSMContext,
+) -> None:
+    message = query.message
+    if message is None:
+        await query.answer()
+        return
+    if await state.get_state() != ImportFlow.preview.state:
+        await query.answer(_("This question has expired: send the file again."), show_alert=True)
+        return
+    if not await require_admin_callback(query, bot, admins):
+        return
+    lang = current_language()
+    action = callback_data.action
+    data = await state.get_data()
+    chat_id, message_id = message.chat.id, message.message_id
+    if action == "cancel":
+        await state.clear()
+        await query.answer()
+        await bot.edit_message_text(
+            _("Import cancelled, nothing was saved."), chat_id=chat_id, message_id=message_id
+        )
+        return
+    if action == "go":
+        await query.answer()
+        await state.clear()
+        progress = _Progress(bot, chat_id, data.get("reply_to"))
+        progress.message_id = message_id
+        await _import_file(
+            bot, storage, workspace, clock, data_changed, state,
+            chat_id=chat_id, reply_to=data.get("reply_to"), user_id=query.from_user.id,
+            file_id=str(data["file_id"]), file_name=str(data.get("file_name") or "file.csv"),
+            file_size=data.get("file_size"), caption=str(data.get("caption") or "") or None,
+            overrides=_state_overrides(data), confirmed=True, progress=progress,
+        )  # fmt: skip
+        return
+    if action == "col":
+        await query.answer()
+        await bot.edit_message_reply_markup(
+            chat_id=chat_id, message_id=message_id,
+            reply_markup=_metric_keyboard(callback_data.col, lang),
+        )  # fmt: skip
+        return
+    if action == "set":
+        if callback_data.metric and callback_data.metric not in METRICS:
+            await query.answer(_("Unknown button."), show_alert=True)
+            return
+        chosen = dict(data.get("overrides") or {})
+        chosen[str(callback_data.col)] = callback_data.metric
+        await state.update_data(overrides=chosen)
+        data = await state.get_data()
+    await query.answer()
+    parsed = await _reparse(bot, workspace, data)
+    if isinstance(parsed, str):
+        await state.clear()
+        await bot.edit_message_text(parsed, chat_id=chat_id, message_id=message_id)
+        return
+    # "cols": the column list; "back", "set": the preview again with the choices so far.
+    markup = _columns_keyboard(parsed, lang) if action == "cols" else _preview_keyboard()
+    text = split_text(preview_text(parsed, str(data.get("file_name") or "file.csv")))[0]
+    await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
 
 
 # ---------------------------------------------------------------- texts
@@ -726,6 +997,10 @@ def summary_text(
                 "Replaced earlier values on {n} account-days (a re-import replaces, never adds)."
             ).format(n=format_number(outcome.replaced, lang))
         )
+    used_columns = column_lines(parsed, lang)
+    if used_columns:
+        lines.append(_("Columns:"))
+        lines += used_columns
     if parsed.ignored_columns:
         # Grouped by reason: a CRM export can have 25 ignored columns for one reason.
         by_reason: dict[str, list[str]] = {}
@@ -793,72 +1068,10 @@ def failure_text(exc: ImportFailure, file_name: str) -> str:
     return "\n".join(lines)
 
 
-# ---------------------------------------------------------------- /undo
-
-
-def _source_name(source: str) -> str:
-    if source.startswith("file:"):
-        return _("the file “{name}”").format(name=html.escape(source[5:]))
-    if source == "/log":
-        return _("/log")
-    if source == "/add":
-        return _("/add")
-    return html.escape(source)
-
-
-async def cmd_undo(
-    message: Message,
-    bot: Bot,
-    storage: Storage,
-    admins: AdminCache,
-    workspace: Workspace,
-    data_changed: DataChanged,
-) -> None:
-    if not await require_admin(message, bot, admins):
-        return
-    lang = current_language()
-    batch = await storage.metrics.last_batch(workspace.id)
-    if batch is None:
-        await message.reply(_("Nothing to undo: there are no imports or /log entries left."))
-        return
-    days = await storage.metrics.batch_days(workspace.id, batch.id)
-    result = await storage.metrics.undo_last(workspace.id)
-    if result is None:
-        await message.reply(_("Nothing to undo: there are no imports or /log entries left."))
-        return
-    when = result.batch.created_at.astimezone(ZoneInfo(workspace.timezone))
-    parts = [
-        _("{n} account-days").format(n=format_number(result.batch.rows, lang)),
-    ]
-    if result.batch.posts:
-        parts.append(_("{n} posts").format(n=format_number(result.batch.posts, lang)))
-    if result.batch.audience:
-        parts.append(_("{n} audience rows").format(n=format_number(result.batch.audience, lang)))
-    lines = [
-        _("Undone: {source} from {when} ({what}).").format(
-            source=_source_name(result.batch.source),
-            when=f"{format_day(when.date(), lang)} {when:%H:%M}",
-            what=", ".join(parts),
-        )
-    ]
-    if days is not None:
-        lines.append(_("Days affected: {days}.").format(days=format_days(days[0], days[1], lang)))
-    if result.restored:
-        lines.append(
-            _("Earlier values restored on {n} account-days.").format(
-                n=format_number(result.restored, lang)
-            )
-        )
-    lines.append(_("/undo again takes back the import before it."))
-    await message.answer("\n".join(lines))
-    if days is not None:
-        await data_changed.emit(bot, workspace, days[0], days[1])
-
-
 def create_router() -> Router:
     router = Router(name="data_import")
-    router.message.register(cmd_undo, Command("undo", ignore_case=True))
     router.callback_query.register(on_import_day, ImportDay.filter())
+    router.callback_query.register(on_import_preview, ImportPreview.filter())
     router.message.register(
         on_import_day_typed,
         StateFilter(ImportFlow.typing_day),
@@ -871,6 +1084,7 @@ def create_router() -> Router:
 __all__ = [
     "ImportDay",
     "ImportFlow",
+    "ImportPreview",
     "accepted_formats",
     "create_router",
     "failure_text",

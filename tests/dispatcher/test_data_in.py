@@ -390,6 +390,9 @@ async def test_upload_daily_views_with_caption_account(h: Harness) -> None:
         "Metrics:",
         f"• Pageviews: Σ {total:,}",
         f"Stored: {n} account-days, 0 posts, 0 audience rows.",
+        "Columns:",
+        "• “Date” → date (a name I know)",
+        "• “Views” → Pageviews (a name I know)",
         "/undo takes this import back.",
     ]
     assert await _sums(h, "site") == {"pageviews": float(total)}
