@@ -276,10 +276,11 @@ async def _import_file(
         await progress.finish(_too_large(file_size))
         return
     tz = ZoneInfo(workspace.timezone)
+    today = local_today(workspace, clock)
     remembered = False
     try:
         parsed = await asyncio.to_thread(
-            parse_table, data, file_name, tz=tz, caption=caption, overrides=overrides
+            parse_table, data, file_name, tz=tz, caption=caption, overrides=overrides, today=today
         )
         if overrides is None:
             mapping = await storage.mappings.mapping_for(workspace.id, parsed.signature)
@@ -288,8 +289,9 @@ async def _import_file(
                 overrides = mapping.overrides
                 if mapping.overrides:
                     parsed = await asyncio.to_thread(
-                        parse_table, data, file_name, tz=tz, caption=caption, overrides=overrides
-                    )
+                        parse_table, data, file_name, tz=tz, caption=caption,
+                        overrides=overrides, today=today,
+                    )  # fmt: skip
     except ImportFailure as exc:
         log.info("import of %r refused: %s", file_name, exc)
         await progress.finish(failure_text(exc, file_name))
@@ -759,7 +761,9 @@ def _metric_keyboard(index: int, lang: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-async def _reparse(bot: Bot, workspace: Workspace, data: Mapping[str, Any]) -> ParsedImport | str:
+async def _reparse(
+    bot: Bot, workspace: Workspace, data: Mapping[str, Any], today: date
+) -> ParsedImport | str:
     """The file read again with the choices so far, or the text that says why it cannot be."""
     name = str(data.get("file_name") or "file.csv")
     try:
@@ -775,6 +779,7 @@ async def _reparse(bot: Bot, workspace: Workspace, data: Mapping[str, Any]) -> P
         return await asyncio.to_thread(
             parse_table, raw, name, tz=ZoneInfo(workspace.timezone),
             caption=str(data.get("caption") or "") or None, overrides=_state_overrides(data),
+            today=today,
         )  # fmt: skip
     except ImportFailure as exc:
         return failure_text(exc, name)
@@ -840,7 +845,7 @@ async def on_import_preview(
         await state.update_data(overrides=chosen)
         data = await state.get_data()
     await query.answer()
-    parsed = await _reparse(bot, workspace, data)
+    parsed = await _reparse(bot, workspace, data, local_today(workspace, clock))
     if isinstance(parsed, str):
         await state.clear()
         await bot.edit_message_text(parsed, chat_id=chat_id, message_id=message_id)
@@ -997,6 +1002,13 @@ def summary_text(
                 "Replaced earlier values on {n} account-days (a re-import replaces, never adds)."
             ).format(n=format_number(outcome.replaced, lang))
         )
+    for header, n in parsed.negative_cells.items():
+        lines.append(
+            _(
+                "“{header}”: {n} cells below zero (removals the platform subtracted), "
+                "stored as they are."
+            ).format(header=html.escape(header), n=format_number(n, lang))
+        )
     used_columns = column_lines(parsed, lang)
     if used_columns:
         lines.append(_("Columns:"))
@@ -1034,6 +1046,14 @@ def failure_text(exc: ImportFailure, file_name: str) -> str:
         E.NEGATIVE: _("A count, sum of money or duration is negative."),
         E.BAD_DATE: _("A date cannot be read."),
         E.BAD_CAPTION: _("The caption names more than one account."),
+        E.MIXED_DATES: _(
+            "The date column mixes day-first and month-first dates, and I can't tell which "
+            "of them these are, so nothing was shifted or guessed."
+        ),
+        E.FORMULAS: _(
+            "Some cells are formulas that Excel has not calculated yet, so the file holds no "
+            "values for them."
+        ),
     }
     accepted = {
         E.BAD_NUMBER: _("Numbers: 12000, 12 000, 1,234.5, 12,5 or 45%; empty cells are fine."),
@@ -1041,6 +1061,11 @@ def failure_text(exc: ImportFailure, file_name: str) -> str:
         E.NEGATIVE: _("Counts, money and durations must be zero or more."),
         E.BAD_DATE: _("Dates: 2024-05-31, 31.05.2024, 31/05/2024 or 5/31/2024."),
         E.BAD_CAPTION: _("Name one account in the caption, e.g. vk:brand 2024-05-31."),
+        E.MIXED_DATES: _(
+            "Write those dates as 2024-01-07 (year-month-day) or all in one order, "
+            "and send the file again."
+        ),
+        E.FORMULAS: _("Open the file in Excel, save it, then send it again."),
         E.NOT_A_TABLE: accepted_formats(),
         E.EMPTY: accepted_formats(),
         E.BAD_XLSX: accepted_formats(),
@@ -1053,7 +1078,9 @@ def failure_text(exc: ImportFailure, file_name: str) -> str:
         reasons.get(exc.code, _("The file cannot be imported.")),
     ]
     where: list[str] = []
-    if exc.row is not None:
+    if len(exc.rows) > 1:
+        where.append(_("rows {rows}").format(rows=", ".join(str(r) for r in exc.rows)))
+    elif exc.row is not None:
         where.append(_("row {row}").format(row=exc.row))
     if exc.column is not None:
         where.append(_("column “{column}”").format(column=html.escape(exc.column)))

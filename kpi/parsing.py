@@ -475,6 +475,7 @@ class DateGuesser:
         "_dmy_steps",
         "_mdy_steps",
         "_prev",
+        "by_sep",
         "counts",
         "dmy",
         "mdy",
@@ -491,9 +492,12 @@ class DateGuesser:
         self._dmy_steps = 0
         self._mdy_steps = 0
         self._prev: tuple[int, int, int] | None = None
+        # Evidence per separator: a column that mixes `06.01.2024` and `01/07/2024`
+        # may write each style in its own order (see `orders`).
+        self.by_sep: dict[str, _SepEvidence] = {}
 
-    def feed(self, text: str) -> bool:
-        """Record one value; False when it is not a date at all."""
+    def feed(self, text: str, row: int | None = None) -> bool:
+        """Record one value (of spreadsheet row `row`); False when it is not a date at all."""
         s = text.strip()
         if not s:
             return False
@@ -511,6 +515,10 @@ class DateGuesser:
                 self._dmy_steps += _is_step(py, pb, pa, y, b, a)
                 self._mdy_steps += _is_step(py, pa, pb, y, a, b)
             self._prev = (a, b, y)
+            ev = self.by_sep.get(m[2])
+            if ev is None:
+                ev = self.by_sep[m[2]] = _SepEvidence()
+            ev.feed(a, b, y, row)
             fmt = DateFormat.DMY
         elif _ISO_RE.fullmatch(s) or _YM_RE.fullmatch(s):
             fmt = DateFormat.ISO
@@ -538,6 +546,104 @@ class DateGuesser:
         if self._dmy_steps != self._mdy_steps:
             return DateFormat.DMY if self._dmy_steps > self._mdy_steps else DateFormat.MDY
         return DateFormat.MDY if self.slash_unpadded else DateFormat.DMY
+
+    def mixed(self) -> bool:
+        """More than one way of writing dates in the column (`2024-01-05`, `06.01.2024`)."""
+        styles = len(self.by_sep) + sum(
+            1 for f in (DateFormat.ISO, DateFormat.COMPACT, DateFormat.TEXT) if self.counts.get(f)
+        )
+        return styles > 1
+
+    def orders(self) -> dict[str, DateFormat]:
+        """The day/month order of each numeric style, where the values decide it.
+
+        A style whose own values settle nothing takes the column's overall
+        order when it is the column's only style; beside other styles, dotted
+        and dashed dates are day first (no export writes `mm.dd.yyyy`), and
+        slashed ones stay undecided (see `undecided`).
+        """
+        if not self.mixed():
+            return {}
+        out: dict[str, DateFormat] = {}
+        for sep, ev in self.by_sep.items():
+            decided = ev.order()
+            if decided is None and sep in ".-":
+                decided = DateFormat.DMY
+            if decided is not None:
+                out[sep] = decided
+        return out
+
+    def undecided(self) -> tuple[str, list[int]] | None:
+        """(why, rows) for values whose day/month order cannot be told, else None."""
+        for ev in self.by_sep.values():
+            if ev.dmy and ev.mdy:
+                rows = ev.dmy_rows if len(ev.dmy_rows) <= len(ev.mdy_rows) else ev.mdy_rows
+                return "contradicts", rows
+        if not self.mixed():
+            return None
+        for sep, ev in self.by_sep.items():
+            if sep == "/" and ev.order() is None:
+                return "ambiguous", ev.rows
+        return None
+
+
+class _SepEvidence:
+    """Day/month evidence of one numeric date style, with a few row numbers to name."""
+
+    __slots__ = ("dmy", "dmy_rows", "dmy_steps", "mdy", "mdy_rows", "mdy_steps", "prev", "rows")
+
+    def __init__(self) -> None:
+        self.dmy = self.mdy = self.dmy_steps = self.mdy_steps = 0
+        self.dmy_rows: list[int] = []
+        self.mdy_rows: list[int] = []
+        self.rows: list[int] = []
+        self.prev: tuple[int, int, int] | None = None
+
+    def feed(self, a: int, b: int, y: int, row: int | None) -> None:
+        if a > 12 and b <= 12:
+            self.dmy += 1
+            if row is not None and len(self.dmy_rows) < 5:
+                self.dmy_rows.append(row)
+        elif b > 12 and a <= 12:
+            self.mdy += 1
+            if row is not None and len(self.mdy_rows) < 5:
+                self.mdy_rows.append(row)
+        if row is not None and len(self.rows) < 5:
+            self.rows.append(row)
+        if self.prev is not None:
+            pa, pb, py = self.prev
+            self.dmy_steps += _is_step(py, pb, pa, y, b, a)
+            self.mdy_steps += _is_step(py, pa, pb, y, a, b)
+        self.prev = (a, b, y)
+
+    def order(self) -> DateFormat | None:
+        if self.dmy != self.mdy:
+            return DateFormat.DMY if self.dmy > self.mdy else DateFormat.MDY
+        if self.dmy_steps != self.mdy_steps:
+            return DateFormat.DMY if self.dmy_steps > self.mdy_steps else DateFormat.MDY
+        return None
+
+
+_MONTH_DAY_RE = re.compile(r"([^\W\d_]+)\.?\s+(\d{1,2})|(\d{1,2})\s+([^\W\d_]+)\.?", re.UNICODE)
+
+
+def parse_month_day(text: str) -> tuple[int, int] | None:
+    """`February 28`, `Feb 28`, `28 февраля` → (2, 28): a day without its year."""
+    m = _MONTH_DAY_RE.fullmatch(text.strip().lower())
+    if m is None:
+        return None
+    word, digits = (m[1], m[2]) if m[1] else (m[4], m[3])
+    month = _MONTHS.get(word.rstrip("."))
+    day = int(digits)
+    if month is None or not 1 <= day <= 31:
+        return None
+    return month, day
+
+
+def date_style(text: str) -> str | None:
+    """The separator of a numeric `d.m.y`/`m/d/y` date, else None."""
+    m = _NUM_RE.fullmatch(text.strip())
+    return m[2] if m else None
 
 
 def _is_step(y1: int, m1: int, d1: int, y2: int, m2: int, d2: int) -> int:

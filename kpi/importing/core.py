@@ -64,8 +64,10 @@ from kpi.parsing import (
     DateFormat,
     DateGuesser,
     DecimalGuesser,
+    date_style,
     parse_day,
     parse_duration,
+    parse_month_day,
     parse_number,
 )
 
@@ -93,6 +95,7 @@ _MISSING = frozenset(
         "(not set)",
         "not set",
         "∅",
+        "undefined",
     ]
 )
 _TRUE = frozenset(["true", "yes", "да", "y", "истина", "t"])
@@ -189,6 +192,8 @@ _RATIO_ORDER = (
 )
 
 Key = tuple[str | None, date]
+# Engagement counters that platforms report net of removals: a day can be below zero.
+_NET_ENGAGEMENT = frozenset(("likes", "comments", "shares", "saves", "reactions"))
 _GAUGES = frozenset(n for n, m in METRICS.items() if m.kind is Kind.GAUGE)
 
 
@@ -218,6 +223,7 @@ class ParsedImport:
     # asks before storing them (index, header, metric).
     unsure: list[tuple[int, str, str]] = field(default_factory=list)
     overridden: bool = False  # read with the user's column choices
+    negative_cells: dict[str, int] = field(default_factory=dict)  # header → cells below 0
 
 
 def parse_caption(caption: str | None) -> tuple[date | None, str | None]:
@@ -260,6 +266,7 @@ def parse_table(
     caption: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     overrides: Mapping[int, str] | None = None,
+    today: date | None = None,
 ) -> ParsedImport:
     """Parse an uploaded CSV/XLSX; raises ImportFailure for anything unusable.
 
@@ -276,6 +283,7 @@ def parse_table(
     source = open_source(data, filename)
     importer = _Importer(source.records, source.encoding, filename, tz, cap_day, cap_account)
     importer.overrides = dict(overrides or {})
+    importer.today = today
     return importer.run()
 
 
@@ -363,6 +371,11 @@ class _Importer:
         self.fast_metrics: list[tuple[Column, str, bool, int]] = []
         self.account_cache: dict[str, str] = {}
         self.overrides: dict[int, str] = {}
+        self.date_orders: dict[str, DateFormat] = {}  # per numeric date style, when mixed
+        self.yearless: set[int] = set()  # date columns of `Month D` without a year
+        self.today: date | None = None
+        self.year_walk: tuple[int, int] | None = None  # (year now, +1/−1 per wrap)
+        self.prev_md: tuple[int, int] | None = None
 
     # ------------------------------------------------------------ reading
 
@@ -567,6 +580,12 @@ class _Importer:
             guesser = DateGuesser()
             ok = sum(1 for t in texts if not _TOTAL_RE.match(t) and guesser.feed(t))
             candidates = sum(1 for t in texts if not _TOTAL_RE.match(t)) + typed
+            yearless = sum(1 for t in texts if parse_month_day(t) is not None)
+            if c.role is Role.DATE and texts and yearless * 10 >= len(texts) * 9 and not ok:
+                # `February 28` (TikTok Studio): the year comes from the upload day.
+                self.yearless.add(c.index)
+                c.why = "days without a year"
+                continue
             if candidates == 0 or (ok + typed) * 2 < candidates:
                 if normalize_name(c.header) in _WEAK_DATE_HEADERS:
                     c.role, c.reason = Role.IGNORED, "not_a_date"
@@ -784,18 +803,21 @@ class _Importer:
 
     def _plan_day(self, layout: str) -> None:
         date_col = self._first(Role.DATE) or self._first(Role.CUSTOMER_SINCE)
-        if date_col is not None:
+        if date_col is not None and date_col.index in self.yearless:
+            self._plan_yearless(date_col)
+        elif date_col is not None:
             guesser = DateGuesser()
-            for _, cells in self.sample:
+            for n, cells in self.sample:
                 v = self._cell(cells, date_col.index)
                 if isinstance(v, str):
-                    guesser.feed(v)
-            if (
-                guesser.dmy == guesser.mdy == 0
-                and guesser.counts.get(DateFormat.DMY)
-                and (not self.exhausted)
-            ):
+                    guesser.feed(v, n)
+            undecided = (
+                guesser.dmy == guesser.mdy == 0 and guesser.counts.get(DateFormat.DMY)
+            ) or (guesser.undecided() is not None)
+            if undecided and not self.exhausted:
                 self.date_guesser = guesser
+            else:
+                self._settle_orders(guesser, date_col)
             self.date_fmt = guesser.result()
         needs_fixed = layout in ("aggregate", "posts", "mentions", "sessions", "long") and (
             date_col is None
@@ -861,8 +883,25 @@ class _Importer:
                 continue
             v = self._cell(cells, date_col.index)
             if isinstance(v, str):
-                guesser.feed(v)
+                guesser.feed(v, n)
         self.date_fmt = guesser.result()
+        self._settle_orders(guesser, date_col)
+
+    def _settle_orders(self, guesser: DateGuesser, col: Column) -> None:
+        """Each date style's day/month order, from all values; refuse what can't be told."""
+        undecided = guesser.undecided()
+        if undecided is not None:
+            why, rows = undecided
+            detail = (
+                "the column writes the same style both day first and month first"
+                if why == "contradicts"
+                else "these dates can be read day first or month first"
+            )
+            raise ImportFailure(
+                E.MIXED_DATES, rows[0] if rows else None, col.header, None, detail,
+                rows=tuple(rows),
+            )  # fmt: skip
+        self.date_orders = guesser.orders()
 
     def _skip(self, reason: str) -> None:
         self.result.rows_skipped[reason] = self.result.rows_skipped.get(reason, 0) + 1
@@ -915,8 +954,57 @@ class _Importer:
         self.prev_day = day
         return day
 
+    def _plan_yearless(self, col: Column) -> None:
+        """Years for a `Month D` column: the latest row falls on or before the upload day.
+
+        One pass over the file (nothing kept but counters) finds the direction of
+        the rows and how often they cross New Year; each crossing is a year.
+        """
+        ref = self.cap_day or self.today
+        if ref is None:
+            self.result.needs_day = True
+            ref = _PLACEHOLDER_DAY
+        first = last = prev = None
+        forward = backward = 0
+        for n, cells in self.open_records():
+            if n <= self.header_row:
+                continue
+            md = parse_month_day(_text(self._cell(cells, col.index)))
+            if md is None:
+                continue
+            if first is None:
+                first = md
+            if prev is not None and md != prev:
+                forward += md > prev
+                backward += md < prev
+            prev = last = md
+        if first is None or last is None:
+            return
+        ascending = forward >= backward
+        latest = last if ascending else first
+        year = ref.year if latest <= (ref.month, ref.day) else ref.year - 1
+        wraps = backward if ascending else forward
+        self.year_walk = (year - wraps, 1) if ascending else (year, -1)
+
+    def _yearless_day(self, n: int, col: Column, text: str) -> date:
+        md = parse_month_day(text)
+        if md is None or self.year_walk is None:
+            raise ImportFailure(E.BAD_DATE, n, col.header, text, "not a day of a month")
+        year, step = self.year_walk
+        prev = self.prev_md
+        if prev is not None and ((step > 0 and md < prev) or (step < 0 and md > prev)):
+            year += step
+            self.year_walk = (year, step)
+        self.prev_md = md
+        try:
+            return date(year, md[0], md[1])
+        except ValueError:
+            raise ImportFailure(E.BAD_DATE, n, col.header, text, "no such day") from None
+
     def _date_value(self, n: int, col: Column, v: Cell) -> tuple[date | None, str]:
         """The day in a date cell, or None and why (no_date, total, not_a_date)."""
+        if col.index in self.yearless and isinstance(v, str) and v.strip():
+            return self._yearless_day(n, col, v.strip()), ""
         if isinstance(v, datetime):
             return v.date(), ""
         if isinstance(v, date):
@@ -927,8 +1015,11 @@ class _Importer:
         day = self.date_cache.get(text)
         if day is not None:
             return day, ""
+        fmt = self.date_fmt
+        if self.date_orders:
+            fmt = self.date_orders.get(date_style(text) or "", fmt)
         try:
-            day = parse_day(text, self.date_fmt, self.tz)
+            day = parse_day(text, fmt, self.tz)
         except ValueError as e:
             if _TOTAL_RE.match(text):
                 return None, "total"
@@ -1013,7 +1104,11 @@ class _Importer:
             value = v.hour * 3600 + v.minute * 60 + v.second + v.microsecond / 1e6
         else:
             raise ImportFailure(E.BAD_NUMBER, n, col.header, _text(v), "a date, not a number")
-        if value < 0 and not (col.metric in METRICS and METRICS[col.metric].signed):
+        if value < 0 and col.metric in _NET_ENGAGEMENT:
+            # TikTok's daily comments and likes are net of removals (`-1`): real, kept.
+            counts = self.result.negative_cells
+            counts[col.header] = counts.get(col.header, 0) + 1
+        elif value < 0 and not (col.metric in METRICS and METRICS[col.metric].signed):
             raise ImportFailure(
                 E.NEGATIVE, n, col.header, _text(v), "negative values are not allowed"
             )

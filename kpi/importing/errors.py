@@ -20,6 +20,8 @@ BAD_DURATION = "bad_duration"
 NEGATIVE = "negative"  # a negative count, sum of money or duration
 BAD_DATE = "bad_date"
 BAD_CAPTION = "bad_caption"  # two different accounts in the caption
+MIXED_DATES = "mixed_dates"  # a date column whose day/month order cannot be decided (`rows`)
+FORMULAS = "formulas"  # XLSX formula cells without cached values (`columns`)
 
 
 class ImportFailure(Exception):
@@ -36,8 +38,10 @@ class ImportFailure(Exception):
         column: str | None = None,
         value: str | None = None,
         detail: str = "",
+        rows: tuple[int, ...] = (),
     ) -> None:
         self.code = code
+        self.rows = rows  # several rows to name (mixed dates); `row` is the first
         self.row = row
         self.column = column
         self.value = value if value is None or len(value) <= 80 else value[:77] + "…"

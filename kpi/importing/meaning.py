@@ -54,7 +54,7 @@ _QUALIFIER_WORDS: dict[str, tuple[str, ...]] = {
                "подписал", "нов", "пришл", "вступил"),
     "lost": ("lost", "loss", "left", "unsubscribed", "unsubscribes", "unfollows", "unfollowed",
              "removed", "отписал", "ушл", "вышл", "потер"),
-    "net": ("net", "прирост", "чист", "change", "изменени", "growth", "delta"),
+    "net": ("net", "прирост", "чист", "change", "изменени", "growth", "delta", "difference"),
     "average": ("average", "avg", "mean", "средн", "ср", "per"),
     "rate": ("rate", "ratio", "доля", "percent", "percentage", "процент", "коэффициент", "%"),
 }  # fmt: skip
@@ -92,6 +92,9 @@ _NOISE = frozenset(
         "страницы",
         "create",
         "created",
+        "previous",
+        "prior",
+        "day",
     ]
 )
 # Words that make a header something else than its concept: a duration, a cost
