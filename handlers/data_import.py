@@ -130,10 +130,15 @@ class ImportFlow(StatesGroup):
     day = State()  # buttons shown: which day does the file describe?
     typing_day = State()
     preview = State()  # "I read this file as…" shown: Import, Change a column, Cancel
+    sheet = State()  # several worksheets hold a table: which one?
 
 
 class ImportDay(CallbackData, prefix="impday"):
     choice: str  # today, yesterday, lastmonth, type, cancel
+
+
+class ImportSheet(CallbackData, prefix="impsheet"):
+    index: int  # the worksheet's position in the workbook; -1 = cancel
 
 
 class ImportPreview(CallbackData, prefix="imppv"):
@@ -258,6 +263,7 @@ async def _import_file(
     overrides: dict[int, str] | None = None,
     confirmed: bool = False,
     progress: _Progress | None = None,
+    sheet: int | None = None,
 ) -> None:
     lang = current_language()
     progress = progress or _Progress(bot, chat_id, reply_to)
@@ -280,8 +286,9 @@ async def _import_file(
     remembered = False
     try:
         parsed = await asyncio.to_thread(
-            parse_table, data, file_name, tz=tz, caption=caption, overrides=overrides, today=today
-        )
+            parse_table, data, file_name, tz=tz, caption=caption, overrides=overrides,
+            today=today, sheet=sheet,
+        )  # fmt: skip
         if overrides is None:
             mapping = await storage.mappings.mapping_for(workspace.id, parsed.signature)
             if mapping is not None:
@@ -290,13 +297,26 @@ async def _import_file(
                 if mapping.overrides:
                     parsed = await asyncio.to_thread(
                         parse_table, data, file_name, tz=tz, caption=caption,
-                        overrides=overrides, today=today,
+                        overrides=overrides, today=today, sheet=sheet,
                     )  # fmt: skip
     except ImportFailure as exc:
         log.info("import of %r refused: %s", file_name, exc)
         await progress.finish(failure_text(exc, file_name))
         return
     del data
+    if parsed.sheet_choices:
+        await state.set_state(ImportFlow.sheet)
+        await state.update_data(
+            file_id=file_id, file_name=file_name, file_size=file_size,
+            caption=caption or "", reply_to=reply_to,
+        )  # fmt: skip
+        await progress.finish(
+            _("“{name}” has several sheets with tables. Which one shall I import?").format(
+                name=html.escape(file_name)
+            ),
+            reply_markup=_sheet_keyboard(parsed.sheet_choices),
+        )
+        return
     if parsed.unsure and not confirmed:
         # Nothing is stored under a metric the bot is not sure of without the user's word.
         await state.set_state(ImportFlow.preview)
@@ -307,6 +327,7 @@ async def _import_file(
             caption=caption or "",
             reply_to=reply_to,
             overrides={str(k): v for k, v in (overrides or {}).items()},
+            sheet=sheet,
         )
         await progress.finish(preview_text(parsed, file_name), reply_markup=_preview_keyboard())
         return
@@ -320,6 +341,7 @@ async def _import_file(
             reply_to=reply_to,
             overrides={str(k): v for k, v in (overrides or {}).items()},
             confirmed=confirmed,
+            sheet=sheet,
         )
         today = local_today(workspace, clock)
         await progress.finish(
@@ -631,11 +653,66 @@ async def _resume(
         caption=caption,
         overrides=_state_overrides(data) if data.get("confirmed") else None,
         confirmed=bool(data.get("confirmed")),
+        sheet=data.get("sheet"),
     )
 
 
 def _state_overrides(data: Mapping[str, Any]) -> dict[int, str]:
     return {int(k): str(v) for k, v in (data.get("overrides") or {}).items()}
+
+
+# ---------------------------------------------------------------- the sheet question
+
+
+def _sheet_keyboard(choices: tuple[tuple[int, str], ...]) -> InlineKeyboardMarkup:
+    rows = [
+        [InlineKeyboardButton(text=name[:60], callback_data=ImportSheet(index=i).pack())]
+        for i, name in choices[:20]
+    ]
+    rows.append(
+        [InlineKeyboardButton(text=_("Cancel"), callback_data=ImportSheet(index=-1).pack())]
+    )
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+async def on_import_sheet(
+    query: CallbackQuery,
+    callback_data: ImportSheet,
+    bot: Bot,
+    storage: Storage,
+    admins: AdminCache,
+    workspace: Workspace,
+    clock: Callable[[], datetime],
+    data_changed: DataChanged,
+    state: FSMContext,
+) -> None:
+    message = query.message
+    if message is None:
+        await query.answer()
+        return
+    if await state.get_state() != ImportFlow.sheet.state:
+        await query.answer(_("This question has expired: send the file again."), show_alert=True)
+        return
+    if not await require_admin_callback(query, bot, admins):
+        return
+    data = await state.get_data()
+    await state.clear()
+    await query.answer()
+    chat_id, message_id = message.chat.id, message.message_id
+    if callback_data.index < 0:
+        await bot.edit_message_text(
+            _("Import cancelled, nothing was saved."), chat_id=chat_id, message_id=message_id
+        )
+        return
+    progress = _Progress(bot, chat_id, data.get("reply_to"))
+    progress.message_id = message_id
+    await _import_file(
+        bot, storage, workspace, clock, data_changed, state,
+        chat_id=chat_id, reply_to=data.get("reply_to"), user_id=query.from_user.id,
+        file_id=str(data["file_id"]), file_name=str(data.get("file_name") or "file.csv"),
+        file_size=data.get("file_size"), caption=str(data.get("caption") or "") or None,
+        progress=progress, sheet=callback_data.index,
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------- the preview
@@ -779,7 +856,7 @@ async def _reparse(
         return await asyncio.to_thread(
             parse_table, raw, name, tz=ZoneInfo(workspace.timezone),
             caption=str(data.get("caption") or "") or None, overrides=_state_overrides(data),
-            today=today,
+            today=today, sheet=data.get("sheet"),
         )  # fmt: skip
     except ImportFailure as exc:
         return failure_text(exc, name)
@@ -827,6 +904,7 @@ async def on_import_preview(
             file_id=str(data["file_id"]), file_name=str(data.get("file_name") or "file.csv"),
             file_size=data.get("file_size"), caption=str(data.get("caption") or "") or None,
             overrides=_state_overrides(data), confirmed=True, progress=progress,
+            sheet=data.get("sheet"),
         )  # fmt: skip
         return
     if action == "col":
@@ -959,6 +1037,8 @@ def summary_text(
         lines.append(_("Recognised: {layout}, {platform}.").format(layout=kind, platform=platform))
     else:
         lines.append(_("Recognised: {layout}.").format(layout=kind))
+    if parsed.sheet:
+        lines.append(_("Sheet: “{sheet}”.").format(sheet=html.escape(parsed.sheet)))
     rows_line = _("Rows: {read} read, {used} used.").format(
         read=format_number(parsed.rows_read, lang), used=format_number(parsed.rows_used, lang)
     )
@@ -1099,6 +1179,7 @@ def create_router() -> Router:
     router = Router(name="data_import")
     router.callback_query.register(on_import_day, ImportDay.filter())
     router.callback_query.register(on_import_preview, ImportPreview.filter())
+    router.callback_query.register(on_import_sheet, ImportSheet.filter())
     router.message.register(
         on_import_day_typed,
         StateFilter(ImportFlow.typing_day),
@@ -1112,6 +1193,7 @@ __all__ = [
     "ImportDay",
     "ImportFlow",
     "ImportPreview",
+    "ImportSheet",
     "accepted_formats",
     "create_router",
     "failure_text",

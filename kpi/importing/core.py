@@ -55,7 +55,7 @@ from kpi.importing.columns import (
 )
 from kpi.importing.errors import ImportFailure
 from kpi.importing.meaning import split_words
-from kpi.importing.reader import Cell, Records, open_source
+from kpi.importing.reader import Cell, FormulaCell, Records, open_source
 from kpi.metrics import METRICS, Kind, normalize_name
 from kpi.models import AudienceBucket, PostRecord
 from kpi.parsing import (
@@ -224,6 +224,9 @@ class ParsedImport:
     unsure: list[tuple[int, str, str]] = field(default_factory=list)
     overridden: bool = False  # read with the user's column choices
     negative_cells: dict[str, int] = field(default_factory=dict)  # header → cells below 0
+    sheet: str | None = None  # the XLSX worksheet read
+    # Several worksheets hold a table and none was chosen: nothing was read; ask.
+    sheet_choices: tuple[tuple[int, str], ...] = ()  # (index, name)
 
 
 def parse_caption(caption: str | None) -> tuple[date | None, str | None]:
@@ -267,6 +270,7 @@ def parse_table(
     max_bytes: int = DEFAULT_MAX_BYTES,
     overrides: Mapping[int, str] | None = None,
     today: date | None = None,
+    sheet: int | None = None,
 ) -> ParsedImport:
     """Parse an uploaded CSV/XLSX; raises ImportFailure for anything unusable.
 
@@ -280,10 +284,13 @@ def parse_table(
     if not data.strip():
         raise ImportFailure(E.EMPTY, detail="the file is empty")
     cap_day, cap_account = parse_caption(caption)
-    source = open_source(data, filename)
+    source = open_source(data, filename, sheet)
+    if source.sheet_choices:
+        return ParsedImport(layout="", sheet_choices=source.sheet_choices)
     importer = _Importer(source.records, source.encoding, filename, tz, cap_day, cap_account)
     importer.overrides = dict(overrides or {})
     importer.today = today
+    importer.result.sheet = source.sheet
     return importer.run()
 
 
@@ -1003,6 +1010,8 @@ class _Importer:
 
     def _date_value(self, n: int, col: Column, v: Cell) -> tuple[date | None, str]:
         """The day in a date cell, or None and why (no_date, total, not_a_date)."""
+        if v.__class__ is FormulaCell:
+            raise ImportFailure(E.FORMULAS, n, col.header, str(v), "a formula without its value")
         if col.index in self.yearless and isinstance(v, str) and v.strip():
             return self._yearless_day(n, col, v.strip()), ""
         if isinstance(v, datetime):
@@ -1064,6 +1073,8 @@ class _Importer:
     def _number(self, n: int, col: Column, v: Cell, *, percent_ok: bool = False) -> float | None:
         if v is None:
             return None
+        if v.__class__ is FormulaCell:
+            raise ImportFailure(E.FORMULAS, n, col.header, str(v), "a formula without its value")
         if type(v) is str:
             t = v[:-1].rstrip() if percent_ok and v.endswith("%") else v
             if self.decimals.get(col.index) == ",":

@@ -15,9 +15,23 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from kpi.importing import errors as E
 from kpi.importing.errors import ImportFailure
+
+
+class FormulaCell(str):
+    """A formula cell the workbook holds no calculated value for (`=SUM(B2:B9)`).
+
+    Excel stores a formula's last result beside it; files written by scripts or
+    some exporters do not, so openpyxl reads the value as empty. The importer
+    refuses such a cell where it needs the number, naming it, instead of
+    reading it as blank.
+    """
+
+    __slots__ = ()
+
 
 Cell = str | int | float | bool | datetime | date | time | timedelta | None
 Records = Callable[[], Iterator[tuple[int, list[Cell]]]]
@@ -40,13 +54,16 @@ class Source:
     records: Records  # a fresh iterator each call
     encoding: str | None = None
     delimiter: str | None = None
+    sheet: str | None = None  # the worksheet read
+    # Several worksheets hold a table and none was chosen: the user picks one.
+    sheet_choices: tuple[tuple[int, str], ...] = ()  # (index, name)
 
 
-def open_source(data: bytes, filename: str) -> Source:
+def open_source(data: bytes, filename: str, sheet: int | None = None) -> Source:
     head = data[:8]
     name = filename.lower()
     if head.startswith(b"PK\x03\x04"):
-        return _xlsx(data)
+        return _xlsx(data, sheet)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise ImportFailure(E.LEGACY_XLS, detail="old binary .xls: save it as .xlsx or CSV")
     if head.startswith((b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b", b"Rar!")):
@@ -131,7 +148,66 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
-def _xlsx(data: bytes) -> Source:
+def _xlsx(data: bytes, sheet: int | None) -> Source:
+    _check_zip(data)
+    names, tables = _table_sheets(data)
+    if sheet is not None:
+        if not 0 <= sheet < len(names):
+            raise ImportFailure(E.BAD_XLSX, detail=f"the workbook has no sheet {sheet + 1}")
+        chosen = sheet
+    elif len(tables) > 1:
+        return Source("xlsx", lambda: iter(()), sheet_choices=tuple((i, names[i]) for i in tables))
+    else:
+        chosen = tables[0] if tables else 0
+
+    def records() -> Iterator[tuple[int, list[Cell]]]:
+        values_wb = _load(data, data_only=True)
+        # The same sheet with formulas instead of results: a formula whose result
+        # is missing becomes a FormulaCell, so it is named instead of read as blank.
+        formulas_wb = _load(data, data_only=False)
+        try:
+            if not values_wb.worksheets:
+                return
+            rows = values_wb.worksheets[chosen].iter_rows(values_only=True)
+            frows = formulas_wb.worksheets[chosen].iter_rows(values_only=True)
+            cells = 0
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                n = 0
+                while True:
+                    try:
+                        row = next(rows)
+                        frow = next(frows, ())
+                    except StopIteration:
+                        break
+                    except Exception as e:
+                        raise ImportFailure(
+                            E.BAD_XLSX, row=n + 1, detail=f"damaged sheet: {type(e).__name__}"
+                        ) from None
+                    n += 1
+                    if n > MAX_ROWS:
+                        raise ImportFailure(E.TOO_MANY_ROWS, detail=f"more than {MAX_ROWS} rows")
+                    values: list[Cell] = list(row)
+                    for i, f in enumerate(frow):
+                        if f.__class__ is str and f.startswith("=") and i < len(values):
+                            if values[i] is None:
+                                values[i] = FormulaCell(f)
+                        elif f.__class__ is str and f.startswith("=") and i >= len(values):
+                            values.extend([None] * (i - len(values)) + [FormulaCell(f)])
+                    while values and values[-1] is None:
+                        values.pop()
+                    cells += len(values)
+                    if cells > MAX_CELLS:
+                        raise ImportFailure(E.TOO_MANY_CELLS, detail=f"more than {MAX_CELLS} cells")
+                    yield n, values
+        finally:
+            values_wb.close()
+            formulas_wb.close()
+
+    return Source("xlsx", records, sheet=names[chosen] if len(names) > 1 else None)
+
+
+def _check_zip(data: bytes) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = zf.infolist()
@@ -149,49 +225,45 @@ def _xlsx(data: bytes) -> Source:
     if not any(i.filename == "xl/workbook.xml" for i in infos):
         raise ImportFailure(E.NOT_A_TABLE, detail="a zip archive, not an .xlsx workbook")
 
-    def records() -> Iterator[tuple[int, list[Cell]]]:
-        import openpyxl  # imported here: only workbooks pay for it
 
-        try:
-            with warnings.catch_warnings():
-                # openpyxl warns about styles and data validation it ignores.
-                warnings.simplefilter("ignore")
-                wb = openpyxl.load_workbook(
-                    io.BytesIO(data), read_only=True, data_only=True, keep_links=False
-                )
-        except Exception as e:  # openpyxl raises anything from KeyError to XML errors
-            raise ImportFailure(
-                E.BAD_XLSX, detail=f"damaged workbook: {type(e).__name__}"
-            ) from None
-        try:
-            if not wb.worksheets:
-                return
-            ws = wb.worksheets[0]
-            cells = 0
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                rows = ws.iter_rows(values_only=True)
-                n = 0
-                while True:
-                    try:
-                        row = next(rows)
-                    except StopIteration:
-                        break
-                    except Exception as e:
-                        raise ImportFailure(
-                            E.BAD_XLSX, row=n + 1, detail=f"damaged sheet: {type(e).__name__}"
-                        ) from None
-                    n += 1
-                    if n > MAX_ROWS:
-                        raise ImportFailure(E.TOO_MANY_ROWS, detail=f"more than {MAX_ROWS} rows")
-                    values = list(row)
-                    while values and values[-1] is None:
-                        values.pop()
-                    cells += len(values)
-                    if cells > MAX_CELLS:
-                        raise ImportFailure(E.TOO_MANY_CELLS, detail=f"more than {MAX_CELLS} cells")
-                    yield n, values
-        finally:
-            wb.close()
+def _load(data: bytes, *, data_only: bool) -> Any:
+    import openpyxl  # imported here: only workbooks pay for it
 
-    return Source("xlsx", records)
+    try:
+        with warnings.catch_warnings():
+            # openpyxl warns about styles and data validation it ignores.
+            warnings.simplefilter("ignore")
+            return openpyxl.load_workbook(
+                io.BytesIO(data), read_only=True, data_only=data_only, keep_links=False
+            )
+    except Exception as e:  # openpyxl raises anything from KeyError to XML errors
+        raise ImportFailure(E.BAD_XLSX, detail=f"damaged workbook: {type(e).__name__}") from None
+
+
+_SHEET_PROBE_ROWS = 40
+
+
+def _table_sheets(data: bytes) -> tuple[list[str], list[int]]:
+    """Every worksheet's name, and the indexes of those that hold a table.
+
+    A table: a row with at least two filled cells followed by another non-blank
+    row, within the first rows (notes, a chart's sheet or an empty sheet are not).
+    """
+    wb = _load(data, data_only=True)
+    try:
+        names = [ws.title for ws in wb.worksheets]
+        tables = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for i, ws in enumerate(wb.worksheets):
+                try:
+                    rows = ws.iter_rows(max_row=_SHEET_PROBE_ROWS, values_only=True)
+                    filled = [sum(1 for v in row if v not in (None, "")) for row in rows]
+                except Exception:
+                    continue  # a damaged sheet is not a table; reading it would say why
+                wide = [k for k, f in enumerate(filled) if f >= 2]
+                if wide and any(f >= 1 for f in filled[wide[0] + 1 :]):
+                    tables.append(i)
+        return names, tables
+    finally:
+        wb.close()

@@ -231,3 +231,57 @@ async def test_audience_files_reach_audience(h: Harness, name: str) -> None:
     value = float(top[2].rstrip("%").replace(",", "."))
     percent = value * 100 if value <= 1 else value
     assert top[1] in caption and f"{percent:.0f}" in caption, caption
+
+
+def _book(*sheets: tuple[str, list[list[object]]]) -> bytes:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    for n, (title, rows) in enumerate(sheets):
+        ws = wb.active if n == 0 else wb.create_sheet(title)
+        assert ws is not None
+        ws.title = title
+        for row in rows:
+            ws.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+async def test_several_sheets_ask_which_one(h: Harness) -> None:
+    data = _book(
+        ("VK", [["Date", "Reach"], ["2024-05-01", 10], ["2024-05-02", 15]]),
+        ("IG", [["Date", "Likes"], ["2024-05-01", 3]]),
+    )
+    calls = await _upload(h, "both.xlsx", data)
+    panel = _panel(calls)
+    assert (
+        _texts(calls)[-1] == "“both.xlsx” has several sheets with tables. Which one shall I import?"
+    )
+    assert panel.callback_data == ["impsheet:0", "impsheet:1", "impsheet:-1"]
+    assert await _sums(h) == {}
+    done = _texts(await _press(h, panel, "impsheet:0"))[-1]
+    assert "Sheet: “VK”." in done and "• Reach: Σ 25" in done
+    assert await _sums(h) == {"reach": 25.0}
+
+
+async def test_formula_without_value_is_named_in_the_reply(h: Harness) -> None:
+    data = _book(("Data", [["Date", "Reach"], ["2024-05-01", 10], ["2024-05-02", "=B2*2"]]))
+    text = _texts(await _upload(h, "calc.xlsx", data))[-1]
+    assert text.splitlines() == [
+        "Nothing was imported from “calc.xlsx”.",
+        "Some cells are formulas that Excel has not calculated yet, so the file holds no "
+        "values for them.",
+        "Where: row 3, column “Reach”, value “=B2*2”.",
+        "Open the file in Excel, save it, then send it again.",
+        "Fix that cell and send the file again: one bad cell stops the whole file.",
+    ]
+    assert await _sums(h) == {}
+
+
+async def test_mixed_date_orders_are_refused_naming_the_rows(h: Harness) -> None:
+    body = b"Date,Reach\n2024-01-05,1\n06.01.2024,2\n03/04/2024,3\n07/08/2024,4\n"
+    text = _texts(await _upload(h, "dates.csv", body))[-1]
+    assert "Where: rows 4, 5, column “Date”." in text, text
+    assert "Write those dates as 2024-01-07 (year-month-day)" in text
+    assert await _sums(h) == {}
