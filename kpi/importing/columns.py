@@ -72,6 +72,18 @@ LOCAL_RATIOS: dict[str, LocalRatio] = {
 }
 assert set(RATIO_INPUTS) <= set(LOCAL_RATIOS)
 
+# Ratios whose counters feed later ratios come first (depth → pageviews → time).
+RATIO_ORDER = (
+    "page_depth",
+    "avg_post_reach",
+    "avg_post_views",
+    "ctr",
+    "bounce_rate",
+    "engagement_rate_ga",
+    "avg_session_duration",
+    "avg_time_on_page",
+)
+
 
 def _keys(*names: str) -> frozenset[str]:
     return frozenset(normalize_name(n) for n in names)

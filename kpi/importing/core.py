@@ -33,17 +33,28 @@ Decisions (see also `kpi.parsing` and the module docstrings next to this one):
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from kpi.accounts import normalize_account
 from kpi.importing import errors as E
+from kpi.importing.cells import (
+    FALSE_WORDS,
+    MISSING,
+    TOTAL_RE,
+    TRUE_WORDS,
+    CellParser,
+    cell_text,
+    is_blank,
+    is_number,
+    month_of,
+    number_or_zero,
+)
 from kpi.importing.columns import (
-    AUDIENCE_DIMENSIONS,
     LOCAL_RATIOS,
+    RATIO_ORDER,
     Column,
     LocalRatio,
     Role,
@@ -54,21 +65,20 @@ from kpi.importing.columns import (
     is_web_header,
 )
 from kpi.importing.errors import ImportFailure
+from kpi.importing.layouts import choose_layout
+from kpi.importing.layouts.base import Layout
 from kpi.importing.meaning import split_words
 from kpi.importing.reader import Cell, FormulaCell, Records, open_source
 from kpi.metrics import METRICS, Kind, normalize_name
 from kpi.models import AudienceBucket, PostRecord
 from kpi.parsing import (
-    _MONTHS,
     MAX_ABS,
     DateFormat,
     DateGuesser,
     DecimalGuesser,
     date_style,
     parse_day,
-    parse_duration,
     parse_month_day,
-    parse_number,
 )
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -77,33 +87,6 @@ _HEADER_SEARCH = 40
 _PLACEHOLDER_DAY = date(2000, 1, 1)
 _POST_TEXT_MAX = 2000
 
-_MISSING = frozenset(
-    [
-        "",
-        "-",
-        "—",
-        "–",
-        "--",
-        "n/a",
-        "na",
-        "nan",
-        "null",
-        "none",
-        "нет данных",
-        "н/д",
-        "#n/a",
-        "(not set)",
-        "not set",
-        "∅",
-        "undefined",
-    ]
-)
-_TRUE = frozenset(["true", "yes", "да", "y", "истина", "t"])
-_FALSE = frozenset(["false", "no", "нет", "n", "ложь", "f"])
-_TOTAL_RE = re.compile(
-    r"^(?:итого|итог|всего|total|totals|grand total|sum|сумма|среднее|average|в среднем)\b",
-    re.IGNORECASE,
-)
 _WEAK_DATE_HEADERS = frozenset(
     normalize_name(h)
     for h in (
@@ -126,8 +109,6 @@ _WEAK_DATE_HEADERS = frozenset(
 _DATE_WORDS = frozenset(
     ("created", "date", "time", "timestamp", "datetime", "published", "posted", "дата", "время")
 )
-_ALPHA_RE = re.compile(r"[^\W\d_]")
-_HASHTAG_RE = re.compile(r"#([^\W_]\w*)", re.UNICODE)
 _CAPTION_DATE_RE = re.compile(
     r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./]\d{1,2}[./]\d{4}|\d{4}\.\d{1,2}\.\d{1,2}"
 )
@@ -140,60 +121,7 @@ _WEB_FILENAME_RE = re.compile(
     r"(?:^|[^a-zа-я])(site|website|web|ga4?|analytics|metrica|metrika"
     r"|метрика|сайт|визиты|traffic|трафик)(?:[^a-zа-я]|$)"
 )
-_FORMATS = {
-    "photo": "photo",
-    "фото": "photo",
-    "image": "photo",
-    "picture": "photo",
-    "изображение": "photo",
-    "картинка": "photo",
-    "video": "video",
-    "видео": "video",
-    "reel": "reel",
-    "reels": "reel",
-    "клип": "reel",
-    "клипы": "reel",
-    "shorts": "reel",
-    "story": "story",
-    "stories": "story",
-    "сторис": "story",
-    "история": "story",
-    "text": "text",
-    "текст": "text",
-    "status": "text",
-    "статус": "text",
-    "post": "text",
-    "link": "link",
-    "ссылка": "link",
-    "live": "live",
-    "прямой эфир": "live",
-    "эфир": "live",
-    "трансляция": "live",
-    "carousel": "carousel",
-    "карусель": "carousel",
-    "album": "carousel",
-    "альбом": "carousel",
-    "poll": "poll",
-    "опрос": "poll",
-    "article": "article",
-    "статья": "article",
-}
-_POST_COUNTERS = ("reach", "impressions", "likes", "comments", "shares", "saves", "link_clicks")
-# Ratios whose counters feed later ratios come first (depth → pageviews → time).
-_RATIO_ORDER = (
-    "page_depth",
-    "avg_post_reach",
-    "avg_post_views",
-    "ctr",
-    "bounce_rate",
-    "engagement_rate_ga",
-    "avg_session_duration",
-    "avg_time_on_page",
-)
-
 Key = tuple[str | None, date]
-# Engagement counters that platforms report net of removals: a day can be below zero.
-_NET_ENGAGEMENT = frozenset(("likes", "comments", "shares", "saves", "reactions"))
 _GAUGES = frozenset(n for n, m in METRICS.items() if m.kind is Kind.GAUGE)
 
 
@@ -223,6 +151,8 @@ class ParsedImport:
     # asks before storing them (index, header, metric).
     unsure: list[tuple[int, str, str]] = field(default_factory=list)
     overridden: bool = False  # read with the user's column choices
+    layout_why: str = ""  # the evidence the layout was chosen by (a reason code)
+    layout_alternative: str | None = None  # another layout that fits: the bot asks
     negative_cells: dict[str, int] = field(default_factory=dict)  # header → cells below 0
     sheet: str | None = None  # the XLSX worksheet read
     # Several worksheets hold a table and none was chosen: nothing was read; ask.
@@ -287,7 +217,7 @@ def parse_table(
     source = open_source(data, filename, sheet)
     if source.sheet_choices:
         return ParsedImport(layout="", sheet_choices=source.sheet_choices)
-    importer = _Importer(source.records, source.encoding, filename, tz, cap_day, cap_account)
+    importer = ImportContext(source.records, source.encoding, filename, tz, cap_day, cap_account)
     importer.overrides = dict(overrides or {})
     importer.today = today
     importer.result.sheet = source.sheet
@@ -300,31 +230,6 @@ def header_signature(headers: list[str]) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
-def _text(cell: Cell) -> str:
-    if cell is None:
-        return ""
-    if isinstance(cell, str):
-        return cell.strip()
-    if isinstance(cell, bool):
-        return "TRUE" if cell else "FALSE"
-    if isinstance(cell, float) and cell.is_integer():
-        return str(int(cell))
-    if isinstance(cell, datetime | date | time):
-        return cell.isoformat()
-    return str(cell)
-
-
-def _blank(cells: list[Cell]) -> bool:
-    return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
-
-
-def _fast_float(s: str) -> float | None:
-    """Plain `123` / `0.25` without the general parser: most cells are like that."""
-    if s.isascii() and s.replace(".", "", 1).isdigit():
-        return float(s)
-    return None
-
-
 @dataclass(slots=True)
 class _Ratio:
     col: Column
@@ -332,7 +237,7 @@ class _Ratio:
     percent: bool
 
 
-class _Importer:
+class ImportContext:
     def __init__(
         self,
         records: Records,
@@ -356,8 +261,9 @@ class _Importer:
         self.exhausted = False
         self.prev_blank = False
         self.date_fmt: DateFormat | None = None
-        self.decimals: dict[int, str | None] = {}
-        self.flags: set[int] = set()
+        self.cells = CellParser(self.result.negative_cells)
+        self.decimals = self.cells.decimals
+        self.flags = self.cells.flags
         self.ratios: list[_Ratio] = []
         self.gauges_first: dict[Key, dict[str, float]] = {}
         self.day_steps = [0, 0]  # rows later / earlier than the previous row
@@ -378,6 +284,7 @@ class _Importer:
         self.fast_metrics: list[tuple[Column, str, bool, int]] = []
         self.account_cache: dict[str, str] = {}
         self.overrides: dict[int, str] = {}
+        self.layout: Layout
         self.date_orders: dict[str, DateFormat] = {}  # per numeric date style, when mixed
         self.yearless: set[int] = set()  # date columns of `Month D` without a year
         self.today: date | None = None
@@ -395,10 +302,10 @@ class _Importer:
                 # The usual row: a first cell that is neither blank nor a `#` comment.
                 self.prev_blank = False
                 return n, cells
-            if _blank(cells):
+            if is_blank(cells):
                 self.prev_blank = True
                 continue
-            first = _text(cells[0]) if cells else ""
+            first = cell_text(cells[0]) if cells else ""
             if first.startswith("#") and self.prev_blank:
                 # GA4 puts several tables in one file, each after `#` lines: keep the first.
                 self.exhausted = True
@@ -423,16 +330,16 @@ class _Importer:
         seen: list[tuple[int, list[Cell]]] = []
         saw_any = blank_before = False
         for n, cells in self.records:
-            if _blank(cells):
+            if is_blank(cells):
                 blank_before = True
                 continue
             saw_any = True
-            first = _text(cells[0]) if cells else ""
+            first = cell_text(cells[0]) if cells else ""
             if first.startswith("#"):
                 if seen and blank_before:
                     self.exhausted = True  # the next GA4 section: keep the first table only
                     break
-                self.preamble.append(" ".join(_text(c) for c in cells if c is not None))
+                self.preamble.append(" ".join(cell_text(c) for c in cells if c is not None))
                 continue
             blank_before = False
             seen.append((n, cells))
@@ -443,11 +350,11 @@ class _Importer:
         chosen: int | None = None
         fallback: int | None = None
         for i, (_, cells) in enumerate(seen):
-            texts = [_text(c) for c in cells]
+            texts = [cell_text(c) for c in cells]
             filled = [t for t in texts if t]
             if len(filled) < 2:
                 continue
-            numeric = sum(1 for t in filled if _numberish(t))
+            numeric = sum(1 for t in filled if is_number(t))
             if numeric * 2 > len(filled):
                 continue
             if fallback is None:
@@ -460,7 +367,7 @@ class _Importer:
         if idx is None:
             raise ImportFailure(E.NOT_A_TABLE, detail="no header row with column names found")
         for _, cells in seen[:idx]:
-            self.preamble.append(" ".join(_text(c) for c in cells if c is not None))
+            self.preamble.append(" ".join(cell_text(c) for c in cells if c is not None))
         self.pending = seen[idx + 1 :]
         return seen[idx]
 
@@ -479,16 +386,20 @@ class _Importer:
         if not self.sample:
             raise ImportFailure(E.HEADER_ONLY, row=header_row, detail="a header and no data rows")
         self._classify(header_cells)
-        layout = self._layout()
+        choice = choose_layout(self.columns)
+        self.layout = choice.layout
+        layout = choice.layout.name
         self.result.layout = layout
+        self.result.layout_why = choice.detection.why
+        self.result.layout_alternative = choice.alternative
         self._plan(layout)
-        self._process(layout)
-        return self._finish(layout)
+        self._process()
+        return self._finish()
 
     # ------------------------------------------------------------ columns
 
     def _classify(self, header_cells: list[Cell]) -> None:
-        headers = [_text(c) for c in header_cells]
+        headers = [cell_text(c) for c in header_cells]
         keys = {normalize_name(h) for h in headers if h}
         preamble = "\n".join(self.preamble)
         platform = detect_platform(keys, preamble)
@@ -538,9 +449,9 @@ class _Importer:
         for c in self.columns:
             if c.role is not Role.METRIC or c.why in ("exact", "your choice"):
                 continue
-            texts = [_text(self._cell(cells, c.index)) for _, cells in self.sample[:200]]
-            texts = [t for t in texts if t and t.lower() not in _MISSING]
-            numeric = sum(1 for t in texts if _numberish(t) or ":" in t)
+            texts = [cell_text(self.cell(cells, c.index)) for _, cells in self.sample[:200]]
+            texts = [t for t in texts if t and t.lower() not in MISSING]
+            numeric = sum(1 for t in texts if is_number(t) or ":" in t)
             if not texts or numeric * 10 < len(texts) * 9:
                 c.role, c.metric, c.sure = Role.IGNORED, None, True
 
@@ -554,7 +465,7 @@ class _Importer:
             words = set(split_words(c.header))
             if not words & _DATE_WORDS:
                 continue
-            texts = [_text(self._cell(cells, c.index)) for _, cells in self.sample[:200]]
+            texts = [cell_text(self.cell(cells, c.index)) for _, cells in self.sample[:200]]
             texts = [t for t in texts if t]
             guesser = DateGuesser()
             if texts and sum(1 for t in texts if guesser.feed(t)) * 10 >= len(texts) * 9:
@@ -572,11 +483,13 @@ class _Importer:
                 Role.MONTH,
             ):
                 continue
-            values = [self._cell(cells, c.index) for _, cells in self.sample]
+            values = [self.cell(cells, c.index) for _, cells in self.sample]
             typed = sum(1 for v in values if isinstance(v, datetime | date))
-            texts = [_text(v) for v in values if not isinstance(v, datetime | date) and _text(v)]
+            texts = [
+                cell_text(v) for v in values if not isinstance(v, datetime | date) and cell_text(v)
+            ]
             if c.role is Role.MONTH:
-                months = sum(1 for v in values if _month_of(v) is not None)
+                months = sum(1 for v in values if month_of(v) is not None)
                 guesser = DateGuesser()
                 full = sum(1 for t in texts if guesser.feed(t))
                 if full + typed > months:
@@ -585,8 +498,8 @@ class _Importer:
                     c.role, c.reason = Role.IGNORED, "not_a_date"
                 continue
             guesser = DateGuesser()
-            ok = sum(1 for t in texts if not _TOTAL_RE.match(t) and guesser.feed(t))
-            candidates = sum(1 for t in texts if not _TOTAL_RE.match(t)) + typed
+            ok = sum(1 for t in texts if not TOTAL_RE.match(t) and guesser.feed(t))
+            candidates = sum(1 for t in texts if not TOTAL_RE.match(t)) + typed
             yearless = sum(1 for t in texts if parse_month_day(t) is not None)
             if c.role is Role.DATE and texts and yearless * 10 >= len(texts) * 9 and not ok:
                 # `February 28` (TikTok Studio): the year comes from the upload day.
@@ -599,14 +512,14 @@ class _Importer:
                     continue
                 # A column called "Date" without dates is a broken file, not a detail.
                 for n, cells in self.sample:
-                    t = _text(self._cell(cells, c.index))
-                    if t and not _TOTAL_RE.match(t) and not DateGuesser().feed(t):
+                    t = cell_text(self.cell(cells, c.index))
+                    if t and not TOTAL_RE.match(t) and not DateGuesser().feed(t):
                         raise ImportFailure(E.BAD_DATE, n, c.header, t, "not a date")
 
-    def _cell(self, cells: list[Cell], index: int) -> Cell:
+    def cell(self, cells: list[Cell], index: int) -> Cell:
         return cells[index] if index < len(cells) else None
 
-    def _first(self, role: Role) -> Column | None:
+    def first(self, role: Role) -> Column | None:
         if self.role_map is not None:
             return self.role_map.get(role)
         for c in self.columns:
@@ -614,52 +527,7 @@ class _Importer:
                 return c
         return None
 
-    def _layout(self) -> str:
-        roles = {c.role for c in self.columns}
-        metric_cols = [c for c in self.columns if c.role is Role.METRIC]
-        has_date = bool(roles & {Role.DATE, Role.PERIOD_START, Role.PERIOD_END, Role.MONTH})
-        dims = (Role.DIMENSION in roles and Role.BUCKET in roles) or Role.AUDIENCE_DIM in roles
-        shareish = roles & {Role.SHARE, Role.COUNT, Role.VALUE} or any(
-            normalize_name(c.header) == "share" for c in metric_cols
-        )
-        if (
-            dims
-            and shareish
-            and not has_date
-            and not (
-                metric_cols and not all(normalize_name(c.header) == "share" for c in metric_cols)
-            )
-        ):
-            return "audience"
-        if Role.METRIC_NAME in roles and Role.VALUE in roles:
-            return "long"
-        if Role.CUSTOMER_SINCE in roles and not roles & {Role.TEXT, Role.HASHTAGS}:
-            return "customers"
-        if (Role.TEXT in roles or Role.SENTIMENT in roles) and not metric_cols:
-            return "mentions"
-        if Role.SENTIMENT in roles and not roles & {Role.FORMAT, Role.HASHTAGS}:
-            return "mentions"  # one row per item with a sentiment: posts have none
-        has_sessions = any(c.metric == "sessions" for c in metric_cols)
-        if (
-            (Role.VISITOR_TYPE in roles or Role.PAGE_COUNT in roles)
-            and not has_sessions
-            and (Role.DATE not in roles)
-        ):
-            return "sessions"
-        if not metric_cols and Role.VISITOR_TYPE not in roles and Role.PAGE_COUNT not in roles:
-            seen = ", ".join(c.header for c in self.columns if c.header)[:300]
-            raise ImportFailure(
-                E.NO_METRICS, detail=f"no column is a metric the bot knows; columns: {seen}"
-            )
-        if roles & {Role.POST_ID, Role.TEXT, Role.HASHTAGS, Role.FORMAT}:
-            return "posts"
-        if roles & {Role.PERIOD_START, Role.PERIOD_END}:
-            return "span"
-        if has_date:
-            return "wide"
-        return "aggregate"
-
-    def _ignore(self, c: Column, reason: str) -> None:
+    def ignore(self, c: Column, reason: str) -> None:
         c.role = Role.IGNORED
         c.reason = reason
 
@@ -667,7 +535,8 @@ class _Importer:
         cols = self.columns
         seen_roles: set[Role] = set()
         seen_metrics: set[str] = set()
-        used_roles = _LAYOUT_ROLES[layout]
+        used_roles = self.layout.roles
+        uses_metrics = self.layout.uses_metrics
         if layout != "audience":
             for c in cols:
                 if c.role is Role.COUNT and c.alt_metric is not None:
@@ -676,23 +545,20 @@ class _Importer:
         seen_metrics.update(
             c.metric
             for c in cols
-            if c.role is Role.METRIC
-            and c.metric is not None
-            and c.why == "exact"
-            and layout not in ("mentions", "customers", "audience", "long")
+            if c.role is Role.METRIC and c.metric is not None and c.why == "exact" and uses_metrics
         )
         for c in cols:
             if c.role is Role.METRIC and c.metric is not None and c.why == "exact":
-                if layout in ("mentions", "customers", "audience", "long"):
-                    self._ignore(c, "customer_attribute" if layout == "customers" else "not_used")
+                if not uses_metrics:
+                    self.ignore(c, "customer_attribute" if layout == "customers" else "not_used")
                 elif sum(1 for o in cols[: c.index] if o.metric == c.metric and o.why == "exact"):
-                    self._ignore(c, "duplicate_metric")
+                    self.ignore(c, "duplicate_metric")
                 continue
             if c.role is Role.METRIC and c.metric is not None:
-                if layout in ("mentions", "customers", "audience", "long"):
-                    self._ignore(c, "customer_attribute" if layout == "customers" else "not_used")
+                if not uses_metrics:
+                    self.ignore(c, "customer_attribute" if layout == "customers" else "not_used")
                 elif c.metric in seen_metrics:
-                    self._ignore(c, "duplicate_metric")
+                    self.ignore(c, "duplicate_metric")
                 else:
                     seen_metrics.add(c.metric)
                 continue
@@ -705,18 +571,18 @@ class _Importer:
                 c.reason = "computed_kpi"
                 continue
             if c.role not in used_roles:
-                self._ignore(c, "customer_attribute" if layout == "customers" else "not_used")
+                self.ignore(c, "customer_attribute" if layout == "customers" else "not_used")
                 continue
             if c.role in seen_roles and c.role not in (Role.PAGE_COUNT, Role.PAGE_DURATION):
-                self._ignore(c, "duplicate_column")
+                self.ignore(c, "duplicate_column")
                 continue
             seen_roles.add(c.role)
         if self.cap_account is not None:
             for c in cols:
                 if c.role in (Role.ACCOUNT, Role.PLATFORM):
-                    self._ignore(c, "caption_account")
-        if layout == "span" and self._first(Role.DATE) is not None:
-            self._ignore(self._first(Role.DATE), "duplicate_column")  # type: ignore[arg-type]
+                    self.ignore(c, "caption_account")
+        if layout == "span" and self.first(Role.DATE) is not None:
+            self.ignore(self.first(Role.DATE), "duplicate_column")  # type: ignore[arg-type]
         self._plan_values(layout)
         self._plan_day(layout)
         self.role_map = {}
@@ -747,17 +613,17 @@ class _Importer:
         direct = {c.metric for c in self.columns if c.role is Role.METRIC and c.metric in METRICS}
         if layout == "sessions":
             direct.add("sessions")
-            if self._first(Role.PAGE_COUNT):
+            if self.first(Role.PAGE_COUNT):
                 direct.add("pageviews")
-            if self._first(Role.PAGE_DURATION):
+            if self.first(Role.PAGE_DURATION):
                 direct.add("time_on_page_s")
         if layout == "posts":
             direct.add("posts")
         for c in self.columns:
             if c.role is not Role.METRIC:
                 continue
-            texts = [_text(self._cell(cells, c.index)) for _, cells in self.sample]
-            texts = [t for t in texts if t.lower() not in _MISSING]
+            texts = [cell_text(self.cell(cells, c.index)) for _, cells in self.sample]
+            texts = [t for t in texts if t.lower() not in MISSING]
             if c.metric in METRICS:
                 guesser = DecimalGuesser()
                 for t in texts:
@@ -765,34 +631,34 @@ class _Importer:
                         guesser.feed(t)
                 self.decimals[c.index] = guesser.result()
                 low = {t.lower() for t in texts}
-                if low and low <= _TRUE | _FALSE:
+                if low and low <= TRUE_WORDS | FALSE_WORDS:
                     self.flags.add(c.index)
                     if c.metric == "revenue":
                         # A TRUE/FALSE "Revenue" marks a converting visit, not an amount.
                         if "conversions" in direct:
-                            self._ignore(c, "duplicate_metric")
+                            self.ignore(c, "duplicate_metric")
                         else:
                             c.metric = "conversions"
                             direct.add("conversions")
         if "net_followers" in direct and direct & {"new_followers", "unfollows"}:
             for c in self.columns:
                 if c.role is Role.METRIC and c.metric == "net_followers":
-                    self._ignore(c, "redundant_net")
+                    self.ignore(c, "redundant_net")
         ratios: list[_Ratio] = []
         by_name = {c.metric: c for c in self.columns if c.role is Role.METRIC}
-        for name in _RATIO_ORDER:
+        for name in RATIO_ORDER:
             found = by_name.get(name)
             if found is None:
                 continue
             c = found
             spec = LOCAL_RATIOS[name]
             if spec.counter in direct:
-                self._ignore(c, "redundant_ratio")
+                self.ignore(c, "redundant_ratio")
                 continue
             if spec.denominator not in direct:
-                self._ignore(c, "ratio_without_denominator")
+                self.ignore(c, "ratio_without_denominator")
                 continue
-            texts = [_text(self._cell(cells, c.index)) for _, cells in self.sample]
+            texts = [cell_text(self.cell(cells, c.index)) for _, cells in self.sample]
             guesser = DecimalGuesser()
             for t in texts:
                 guesser.feed(t)
@@ -802,20 +668,20 @@ class _Importer:
                 percent = (
                     "%" in c.header
                     or any("%" in t for t in texts)
-                    or any(_safe_number(t) > 1 for t in texts if t and ":" not in t)
+                    or any(number_or_zero(t) > 1 for t in texts if t and ":" not in t)
                 )
             ratios.append(_Ratio(c, spec, percent))
             direct.add(spec.counter)
         self.ratios = ratios
 
     def _plan_day(self, layout: str) -> None:
-        date_col = self._first(Role.DATE) or self._first(Role.CUSTOMER_SINCE)
+        date_col = self.first(Role.DATE) or self.first(Role.CUSTOMER_SINCE)
         if date_col is not None and date_col.index in self.yearless:
             self._plan_yearless(date_col)
         elif date_col is not None:
             guesser = DateGuesser()
             for n, cells in self.sample:
-                v = self._cell(cells, date_col.index)
+                v = self.cell(cells, date_col.index)
                 if isinstance(v, str):
                     guesser.feed(v, n)
             undecided = (
@@ -826,12 +692,12 @@ class _Importer:
             else:
                 self._settle_orders(guesser, date_col)
             self.date_fmt = guesser.result()
-        needs_fixed = layout in ("aggregate", "posts", "mentions", "sessions", "long") and (
+        needs_fixed = self.layout.day_from_caption and (
             date_col is None
-            and self._first(Role.PERIOD_END) is None
-            and self._first(Role.PERIOD_START) is None
+            and self.first(Role.PERIOD_END) is None
+            and self.first(Role.PERIOD_START) is None
         )
-        month_col = self._first(Role.MONTH)
+        month_col = self.first(Role.MONTH)
         if needs_fixed or month_col is not None:
             self.fixed_day = self.cap_day or self._preamble_day()
             if self.fixed_day is None:
@@ -857,11 +723,11 @@ class _Importer:
 
     # ------------------------------------------------------------ rows
 
-    def _process(self, layout: str) -> None:
+    def _process(self) -> None:
         if self.date_guesser is not None:
             # An undecided dd/mm vs mm/dd column: look at every value before parsing any.
             self._decide_date_order(self.date_guesser)
-        handler = getattr(self, f"_row_{layout}")
+        read_row = self.layout.read_row
         res = self.result
         first_col = self.columns[0] if self.columns else None
         check_total = first_col is not None and first_col.role not in (Role.TEXT, Role.METRIC)
@@ -872,15 +738,15 @@ class _Importer:
                 check_total
                 and first.__class__ is str
                 and not first[:1].isdigit()
-                and _TOTAL_RE.match(first.strip())
+                and TOTAL_RE.match(first.strip())
             ):
-                self._skip("total")
+                self.skip("total")
                 continue
-            if handler(n, cells):
+            if read_row(self, n, cells):
                 res.rows_used += 1
 
     def _decide_date_order(self, guesser: DateGuesser) -> None:
-        date_col = self._first(Role.DATE) or self._first(Role.CUSTOMER_SINCE)
+        date_col = self.first(Role.DATE) or self.first(Role.CUSTOMER_SINCE)
         if date_col is None:
             return
         # A second read of the source instead of holding the rows: memory stays flat.
@@ -888,7 +754,7 @@ class _Importer:
         for n, cells in self.open_records():
             if n <= last_sampled:
                 continue
-            v = self._cell(cells, date_col.index)
+            v = self.cell(cells, date_col.index)
             if isinstance(v, str):
                 guesser.feed(v, n)
         self.date_fmt = guesser.result()
@@ -910,10 +776,10 @@ class _Importer:
             )  # fmt: skip
         self.date_orders = guesser.orders()
 
-    def _skip(self, reason: str) -> None:
+    def skip(self, reason: str) -> None:
         self.result.rows_skipped[reason] = self.result.rows_skipped.get(reason, 0) + 1
 
-    def _day(self, n: int, cells: list[Cell], *, fallback: bool) -> date | None:
+    def day(self, n: int, cells: list[Cell], *, fallback: bool) -> date | None:
         """The row's day, None to skip the row (a total row, an empty date)."""
         i = self.date_index
         if i is not None and i < len(cells):
@@ -923,26 +789,26 @@ class _Importer:
                     self._note_day(cached)
                 return cached
         for role in (Role.PERIOD_END, Role.PERIOD_START, Role.DATE, Role.CUSTOMER_SINCE):
-            col = self._first(role)
+            col = self.first(role)
             if col is None:
                 continue
-            v = self._cell(cells, col.index)
+            v = self.cell(cells, col.index)
             day, why = self._date_value(n, col, v)
             if day is not None:
                 return self._note_day(day)
-            if role is Role.PERIOD_END and self._first(Role.PERIOD_START) is not None:
+            if role is Role.PERIOD_END and self.first(Role.PERIOD_START) is not None:
                 continue
             if fallback and self.fixed_day is not None and why == "no_date":
                 return self.fixed_day
-            self._skip(why)
+            self.skip(why)
             return None
-        month_col = self._first(Role.MONTH)
+        month_col = self.first(Role.MONTH)
         if month_col is not None:
-            month = _month_of(self._cell(cells, month_col.index))
+            month = month_of(self.cell(cells, month_col.index))
             if month is None:
-                raw = _text(self._cell(cells, month_col.index))
+                raw = cell_text(self.cell(cells, month_col.index))
                 if not raw:
-                    self._skip("no_date")
+                    self.skip("no_date")
                     return None
                 raise ImportFailure(E.BAD_DATE, n, month_col.header, raw, "not a month")
             day = self.month_days.get(month)
@@ -976,7 +842,7 @@ class _Importer:
         for n, cells in self.open_records():
             if n <= self.header_row:
                 continue
-            md = parse_month_day(_text(self._cell(cells, col.index)))
+            md = parse_month_day(cell_text(self.cell(cells, col.index)))
             if md is None:
                 continue
             if first is None:
@@ -1018,8 +884,8 @@ class _Importer:
             return v.date(), ""
         if isinstance(v, date):
             return v, ""
-        text = _text(v)
-        if not text or text.lower() in _MISSING:
+        text = cell_text(v)
+        if not text or text.lower() in MISSING:
             return None, "no_date"
         day = self.date_cache.get(text)
         if day is not None:
@@ -1030,7 +896,7 @@ class _Importer:
         try:
             day = parse_day(text, fmt, self.tz)
         except ValueError as e:
-            if _TOTAL_RE.match(text):
+            if TOTAL_RE.match(text):
                 return None, "total"
             if not any(ch.isdigit() for ch in text):
                 return None, "not_a_date"
@@ -1042,22 +908,22 @@ class _Importer:
             self.date_cache[v] = day
         return day, ""
 
-    def _account(self, cells: list[Cell]) -> str | None:
+    def account(self, cells: list[Cell]) -> str | None:
         if self.cap_account is not None:
             return self.cap_account
-        col = self._first(Role.ACCOUNT)
+        col = self.first(Role.ACCOUNT)
         if col is None:
             return None
-        cell = self._cell(cells, col.index)
-        if self._first(Role.PLATFORM) is None and cell.__class__ is str:
+        cell = self.cell(cells, col.index)
+        if self.first(Role.PLATFORM) is None and cell.__class__ is str:
             hit = self.account_cache.get(cell)
             if hit is not None:
                 return hit
-        raw = _text(cell)
+        raw = cell_text(cell)
         if not raw:
             return None
-        plat = self._first(Role.PLATFORM)
-        p = _text(self._cell(cells, plat.index)).lower() if plat is not None else ""
+        plat = self.first(Role.PLATFORM)
+        p = cell_text(self.cell(cells, plat.index)).lower() if plat is not None else ""
         key = f"{p}\x1f{raw}"
         acc = self.account_cache.get(key)
         if acc is None:
@@ -1070,73 +936,13 @@ class _Importer:
                     self.account_cache[cell] = acc
         return acc
 
-    def _number(self, n: int, col: Column, v: Cell, *, percent_ok: bool = False) -> float | None:
-        if v is None:
-            return None
-        if v.__class__ is FormulaCell:
-            raise ImportFailure(E.FORMULAS, n, col.header, str(v), "a formula without its value")
-        if type(v) is str:
-            t = v[:-1].rstrip() if percent_ok and v.endswith("%") else v
-            if self.decimals.get(col.index) == ",":
-                fast = _fast_float(t.replace(",", ".", 1)) if "." not in t else None
-            else:
-                fast = _fast_float(t)
-            if fast is not None:
-                if fast > MAX_ABS:
-                    raise ImportFailure(E.BAD_NUMBER, n, col.header, v, "too large")
-                return fast
-        if isinstance(v, bool):
-            return 1.0 if v else 0.0
-        if isinstance(v, int | float):
-            value = float(v)
-            if not math.isfinite(value) or abs(value) > MAX_ABS:
-                raise ImportFailure(E.BAD_NUMBER, n, col.header, _text(v), "not a finite number")
-        elif isinstance(v, str):
-            s = v.strip()
-            low = s.lower()
-            if low in _MISSING:
-                return None
-            if col.index in self.flags:
-                if low in _TRUE:
-                    return 1.0
-                if low in _FALSE:
-                    return 0.0
-            if "%" in s and not percent_ok:
-                raise ImportFailure(
-                    E.BAD_NUMBER, n, col.header, s, "a percentage in a column of counts"
-                )
-            try:
-                value = parse_number(s, decimal=self.decimals.get(col.index))
-            except ValueError as e:
-                raise ImportFailure(E.BAD_NUMBER, n, col.header, s, str(e)) from None
-        elif isinstance(v, timedelta):
-            value = v.total_seconds()
-        elif isinstance(v, time):
-            value = v.hour * 3600 + v.minute * 60 + v.second + v.microsecond / 1e6
-        else:
-            raise ImportFailure(E.BAD_NUMBER, n, col.header, _text(v), "a date, not a number")
-        if value < 0 and col.metric in _NET_ENGAGEMENT:
-            # TikTok's daily comments and likes are net of removals (`-1`): real, kept.
-            counts = self.result.negative_cells
-            counts[col.header] = counts.get(col.header, 0) + 1
-        elif value < 0 and not (col.metric in METRICS and METRICS[col.metric].signed):
-            raise ImportFailure(
-                E.NEGATIVE, n, col.header, _text(v), "negative values are not allowed"
-            )
-        return value
+    def number(self, n: int, col: Column, v: Cell, *, percent_ok: bool = False) -> float | None:
+        return self.cells.number(n, col, v, percent_ok=percent_ok)
 
-    def _duration(self, n: int, col: Column, v: Cell) -> float | None:
-        if isinstance(v, str) and _fast_float(v) is None and (":" in v or _ALPHA_RE.search(v)):
-            s = v.strip()
-            if s.lower() in _MISSING:
-                return None
-            try:
-                return parse_duration(s)
-            except ValueError as e:
-                raise ImportFailure(E.BAD_DURATION, n, col.header, s, str(e)) from None
-        return self._number(n, col, v)
+    def duration(self, n: int, col: Column, v: Cell) -> float | None:
+        return self.cells.duration(n, col, v)
 
-    def _row_values(self, n: int, cells: list[Cell], *, ratios: bool = True) -> dict[str, float]:
+    def row_values(self, n: int, cells: list[Cell], *, ratios: bool = True) -> dict[str, float]:
         """Direct metric cells of one row, then the ratios converted with them."""
         out: dict[str, float] = {}
         width = len(cells)
@@ -1162,7 +968,7 @@ class _Importer:
                 if x > MAX_ABS:
                     raise ImportFailure(E.BAD_NUMBER, n, c.header, str(v), "too large")
             else:
-                x = self._number(n, c, v)
+                x = self.number(n, c, v)
                 if x is None:
                     continue
             if name in out:
@@ -1170,27 +976,29 @@ class _Importer:
             else:
                 out[name] = x
         if ratios:
-            self._apply_ratios(n, cells, out)
+            self.apply_ratios(n, cells, out)
         return out
 
-    def _apply_ratios(self, n: int, cells: list[Cell], out: dict[str, float]) -> None:
+    def apply_ratios(self, n: int, cells: list[Cell], out: dict[str, float]) -> None:
         for r in self.ratios:
-            raw = self._cell(cells, r.col.index)
+            raw = self.cell(cells, r.col.index)
             if r.spec.duration:
-                rate = self._duration(n, r.col, raw)
+                rate = self.duration(n, r.col, raw)
             else:
-                rate = self._number(n, r.col, raw, percent_ok=True)
+                rate = self.number(n, r.col, raw, percent_ok=True)
             denominator = out.get(r.spec.denominator)
             if rate is None or denominator is None:
                 continue
             share = rate / 100 if r.percent else rate
             if r.spec.percent is None and share > 1 + 1e-9:
-                raise ImportFailure(E.BAD_NUMBER, n, r.col.header, _text(raw), "a rate above 100%")
+                raise ImportFailure(
+                    E.BAD_NUMBER, n, r.col.header, cell_text(raw), "a rate above 100%"
+                )
             if r.spec.complement:
                 share = 1 - share
             out[r.spec.counter] = out.get(r.spec.counter, 0.0) + share * denominator
 
-    def _add(self, key: Key, values: dict[str, float]) -> None:
+    def add(self, key: Key, values: dict[str, float]) -> None:
         group = self.result.values.get(key)
         if group is None:
             # The common case (one row per account and day): take the values as they are.
@@ -1206,178 +1014,9 @@ class _Importer:
             else:
                 group[name] = group.get(name, 0.0) + v
 
-    # -- layouts
-
-    def _row_wide(self, n: int, cells: list[Cell]) -> bool:
-        day = self._day(n, cells, fallback=False)
-        if day is None:
-            return False
-        values = self._row_values(n, cells)
-        if not values:
-            self._skip("no_values")
-            return False
-        self._add((self._account(cells), day), values)
-        return True
-
-    _row_span = _row_wide
-    _row_aggregate = _row_wide
-
-    def _row_sessions(self, n: int, cells: list[Cell]) -> bool:
-        day = self._day(n, cells, fallback=True)
-        if day is None:
-            return False
-        out = self._row_values(n, cells, ratios=False)
-        out["sessions"] = out.get("sessions", 0.0) + 1
-        for c in self.session_cols:
-            if c.role is Role.PAGE_COUNT:
-                v = self._number(n, c, self._cell(cells, c.index))
-                if v is not None:
-                    out["pageviews"] = out.get("pageviews", 0.0) + v
-            elif c.role is Role.PAGE_DURATION:
-                v = self._duration(n, c, self._cell(cells, c.index))
-                if v is not None:
-                    out["time_on_page_s"] = out.get("time_on_page_s", 0.0) + v
-            elif c.role is Role.VISITOR_TYPE:
-                kind = _visitor_kind(_text(self._cell(cells, c.index)))
-                if kind is not None:
-                    out[kind] = out.get(kind, 0.0) + 1
-        self._apply_ratios(n, cells, out)
-        self._add((self._account(cells), day), out)
-        return True
-
-    def _row_customers(self, n: int, cells: list[Cell]) -> bool:
-        day = self._day(n, cells, fallback=False)
-        if day is None:
-            return False
-        self._add((self._account(cells), day), {"new_customers": 1.0})
-        return True
-
-    def _row_posts(self, n: int, cells: list[Cell]) -> bool:
-        day = self._day(n, cells, fallback=True)
-        if day is None:
-            return False
-        values = self._row_values(n, cells)
-        account = self._account(cells)
-        author = self._first(Role.AUTHOR)
-        if author is not None and len(self.authors) < 2:
-            name = _text(self._cell(cells, author.index)).lower()
-            if name:
-                self.authors.add(name)
-        text_col, tags_col = self._first(Role.TEXT), self._first(Role.HASHTAGS)
-        text = _text(self._cell(cells, text_col.index)) if text_col else ""
-        tags_text = _text(self._cell(cells, tags_col.index)) if tags_col else ""
-        hashtags = _hashtags(tags_text) or _hashtags(text)
-        id_col, fmt_col = self._first(Role.POST_ID), self._first(Role.FORMAT)
-        post_id = _text(self._cell(cells, id_col.index)) if id_col else ""
-        if not post_id:
-            digest = hashlib.blake2b(
-                "\x1f".join(_text(c) for c in cells).encode("utf-8", "replace"), digest_size=8
-            )
-            post_id = "h:" + digest.hexdigest()
-        fmt = _text(self._cell(cells, fmt_col.index)).lower() if fmt_col else ""
-        self.result.posts.append(
-            PostRecord(
-                account=account or "",
-                day=day,
-                post_id=post_id,
-                format=_FORMATS.get(fmt, fmt) or None,
-                hashtags=hashtags,
-                text=text[:_POST_TEXT_MAX] or None,
-                **{k: values.get(k) for k in _POST_COUNTERS},
-            )
-        )
-        values["posts"] = values.get("posts", 0.0) + 1
-        self._add((account, day), values)
-        return True
-
-    def _row_mentions(self, n: int, cells: list[Cell]) -> bool:
-        day = self._day(n, cells, fallback=True)
-        if day is None:
-            return False
-        key = (self._account(cells), day)
-        col = self._first(Role.SENTIMENT)
-        label: str | float | None = None
-        if col is not None:
-            raw = _text(self._cell(cells, col.index))
-            label = _sentiment_label(raw)
-            if label == "drop":
-                self._skip("not_relevant")
-                return False
-        self._add(key, {"mentions": 1.0})
-        if label is not None:
-            counts = self.sentiment.setdefault(key, {})
-            counts[label] = counts.get(label, 0) + 1
-        return True
-
-    def _row_long(self, n: int, cells: list[Cell]) -> bool:
-        day = self._day(n, cells, fallback=True)
-        if day is None:
-            return False
-        name_col, value_col = self._first(Role.METRIC_NAME), self._first(Role.VALUE)
-        assert name_col is not None and value_col is not None
-        name = _text(self._cell(cells, name_col.index))
-        role, metric = classify(name, web=self.result.platform in ("ga4", "yandex_metrica"))
-        if role is not Role.METRIC or metric is None:
-            if name:
-                self.ignored.setdefault(name, "unknown_metric")
-            self._skip("unknown_metric")
-            return False
-        key = (self._account(cells), day)
-        raw = self._cell(cells, value_col.index)
-        if metric in METRICS:
-            v = self._number(n, value_col, raw)
-            if v is None:
-                self._skip("no_values")
-                return False
-            self._add(key, {metric: v})
-        else:
-            spec = LOCAL_RATIOS[metric]
-            if spec.duration:
-                rate = self._duration(n, value_col, raw)
-            else:
-                rate = self._number(n, value_col, raw, percent_ok=True)
-            if rate is None:
-                return False
-            if spec.percent is None and not ("%" in _text(raw) or rate > 1):
-                rate *= 100  # a fraction: keep every stored rate in percent
-            self.long_ratios.setdefault(key, {})[metric] = rate
-        return True
-
-    def _row_audience(self, n: int, cells: list[Cell]) -> bool:
-        dim_col, bucket_col = self._first(Role.DIMENSION), self._first(Role.BUCKET)
-        implicit = self._first(Role.AUDIENCE_DIM)
-        if dim_col is not None and bucket_col is not None:
-            dim = _text(self._cell(cells, dim_col.index))
-            bucket = _text(self._cell(cells, bucket_col.index))
-        elif implicit is not None:
-            dim, bucket = implicit.header, _text(self._cell(cells, implicit.index))
-        else:
-            return False
-        if not dim or not bucket:
-            self._skip("no_values")
-            return False
-        value_col = self._first(Role.SHARE) or self._first(Role.COUNT) or self._first(Role.VALUE)
-        if value_col is None:
-            value_col = next(c for c in self.columns if normalize_name(c.header) == "share")
-            value_col.role = Role.SHARE
-        raw = self._cell(cells, value_col.index)
-        v = self._number(n, value_col, raw, percent_ok=True)
-        if v is None:
-            self._skip("no_values")
-            return False
-        if value_col.role is Role.SHARE:
-            is_share = True
-        elif value_col.role is Role.COUNT:
-            is_share = False
-        else:
-            is_share = "%" in _text(raw) or "%" in value_col.header
-        dimension = AUDIENCE_DIMENSIONS.get(normalize_name(dim), normalize_name(dim))
-        self.result.audience.append(AudienceBucket(dimension, bucket, v, is_share))
-        return True
-
     # ------------------------------------------------------------ result
 
-    def _finish(self, layout: str) -> ParsedImport:
+    def _finish(self) -> ParsedImport:
         res = self.result
         if res.rows_read and not res.rows_used:
             skipped = ", ".join(f"{k}: {v}" for k, v in sorted(res.rows_skipped.items()))
@@ -1385,18 +1024,7 @@ class _Importer:
         if self.day_steps[1] > self.day_steps[0]:
             for key, gauges in self.gauges_first.items():
                 res.values[key].update(gauges)
-        if layout == "posts" and len(self.authors) > 1:
-            for group in res.values.values():
-                group.pop("followers", None)
-            for c in self.columns:
-                if c.role is Role.METRIC and c.metric == "followers":
-                    self._ignore(c, "per_author")
-        if layout == "mentions":
-            self._finish_sentiment()
-        if layout == "long":
-            self._finish_long_ratios()
-        if layout == "audience":
-            self._finish_audience_shares()
+        self.layout.finish(self)
         for c in self.columns:
             if c.role in (Role.IGNORED, Role.COMPUTED):
                 res.ignored_columns.append((c.header, c.reason or "not_a_metric"))
@@ -1417,111 +1045,6 @@ class _Importer:
         res.metrics = {m for group in res.values.values() for m in group}
         return res
 
-    def _finish_audience_shares(self) -> None:
-        """Shares written as fractions (`0.41`) become percent, like `41 %` and `41,0`."""
-        shares = [b for b in self.result.audience if b.is_share]
-        if not shares or any(b.value > 1 for b in shares):
-            return
-        per_dim: dict[str, float] = {}
-        for b in shares:
-            per_dim[b.dimension] = per_dim.get(b.dimension, 0.0) + b.value
-        if all(0.5 <= total <= 1.05 for total in per_dim.values()):
-            self.result.audience = [
-                AudienceBucket(b.dimension, b.bucket, b.value * 100, True) if b.is_share else b
-                for b in self.result.audience
-            ]
-
-    def _finish_sentiment(self) -> None:
-        numbers = {k for counts in self.sentiment.values() for k in counts if isinstance(k, float)}
-        mid = _scale_middle(numbers) if numbers else None
-        col = self._first(Role.SENTIMENT)
-        usable = False
-        for key, counts in self.sentiment.items():
-            pos = neg = 0
-            for label, count in counts.items():
-                if isinstance(label, float):
-                    if mid is None:
-                        continue
-                    usable = True
-                    pos += count if label > mid else 0
-                    neg += count if label < mid else 0
-                else:
-                    usable = True
-                    pos += count if label == "positive" else 0
-                    neg += count if label == "negative" else 0
-            group = self.result.values[key]
-            group["mentions_positive"] = float(pos)
-            group["mentions_negative"] = float(neg)
-        if not usable:
-            for group in self.result.values.values():
-                group.pop("mentions_positive", None)
-                group.pop("mentions_negative", None)
-            if col is not None:
-                self._ignore(col, "unknown_sentiment_scale")
-            return
-        for group in self.result.values.values():
-            group.setdefault("mentions_positive", 0.0)
-            group.setdefault("mentions_negative", 0.0)
-
-    def _finish_long_ratios(self) -> None:
-        for key, ratios in self.long_ratios.items():
-            group = self.result.values.setdefault(key, {})
-            for name in _RATIO_ORDER:
-                if name not in ratios:
-                    continue
-                spec = LOCAL_RATIOS[name]
-                denominator = group.get(spec.denominator)
-                if spec.counter in group and name not in (
-                    "page_depth",
-                    "avg_post_reach",
-                    "avg_post_views",
-                ):
-                    continue
-                if denominator is None:
-                    self.ignored.setdefault(name, "ratio_without_denominator")
-                    continue
-                share = ratios[name] / 100 if spec.percent is None else ratios[name]
-                if spec.complement:
-                    share = 1 - share
-                group.setdefault(spec.counter, share * denominator)
-        for key in [k for k, g in self.result.values.items() if not g]:
-            del self.result.values[key]
-
-
-_LAYOUT_ROLES: dict[str, frozenset[Role]] = {
-    "wide": frozenset({Role.DATE, Role.MONTH, Role.ACCOUNT, Role.PLATFORM}),
-    "span": frozenset({Role.PERIOD_START, Role.PERIOD_END, Role.ACCOUNT, Role.PLATFORM}),
-    "aggregate": frozenset({Role.ACCOUNT, Role.PLATFORM}),
-    "posts": frozenset(
-        {
-            Role.DATE,
-            Role.MONTH,
-            Role.ACCOUNT,
-            Role.PLATFORM,
-            Role.AUTHOR,
-            Role.POST_ID,
-            Role.TEXT,
-            Role.HASHTAGS,
-            Role.FORMAT,
-        }
-    ),
-    "mentions": frozenset({Role.DATE, Role.ACCOUNT, Role.PLATFORM, Role.TEXT, Role.SENTIMENT}),
-    "sessions": frozenset(
-        {
-            Role.MONTH,
-            Role.ACCOUNT,
-            Role.PLATFORM,
-            Role.VISITOR_TYPE,
-            Role.PAGE_COUNT,
-            Role.PAGE_DURATION,
-        }
-    ),
-    "customers": frozenset({Role.CUSTOMER_SINCE, Role.ACCOUNT, Role.PLATFORM}),
-    "long": frozenset({Role.DATE, Role.ACCOUNT, Role.PLATFORM, Role.METRIC_NAME, Role.VALUE}),
-    "audience": frozenset(
-        {Role.DIMENSION, Role.BUCKET, Role.AUDIENCE_DIM, Role.SHARE, Role.COUNT, Role.VALUE}
-    ),
-}
 
 _PLATFORM_PREFIX = {
     "vk": "vk",
@@ -1542,88 +1065,3 @@ _PLATFORM_PREFIX = {
     "дзен": "dzen",
     "dzen": "dzen",
 }
-
-
-def _numberish(text: str) -> bool:
-    try:
-        parse_number(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _safe_number(text: str) -> float:
-    try:
-        return parse_number(text)
-    except ValueError:
-        return 0.0
-
-
-def _month_of(v: Cell) -> int | None:
-    if isinstance(v, bool) or v is None:
-        return None
-    if isinstance(v, int | float):
-        return int(v) if float(v).is_integer() and 1 <= v <= 12 else None
-    if isinstance(v, str):
-        s = v.strip().lower().rstrip(".")
-        if s.isdigit():
-            return int(s) if 1 <= int(s) <= 12 else None
-        return _MONTHS.get(s)
-    return None
-
-
-def _visitor_kind(text: str) -> str | None:
-    low = text.lower()
-    if "new" in low or "нов" in low:
-        return "new_visitors"
-    if "return" in low or "вернув" in low or "повтор" in low:
-        return "returning_visitors"
-    return None
-
-
-def _hashtags(text: str) -> tuple[str, ...]:
-    if "#" not in text:
-        return ()
-    seen: dict[str, None] = {}
-    for tag in _HASHTAG_RE.findall(text):
-        seen.setdefault(tag.casefold(), None)
-    return tuple(seen)
-
-
-_SENTIMENT_WORDS = (
-    ("drop", ("not relevant", "not_relevant", "irrelevant", "нерелевант", "spam", "спам")),
-    ("positive", ("pos", "позитив", "положит", "good")),
-    ("negative", ("neg", "негатив", "отрицат", "bad")),
-    ("neutral", ("neutr", "нейтр", "mixed", "смешан")),
-)
-
-
-def _sentiment_label(raw: str) -> str | float | None:
-    low = raw.strip().lower()
-    if not low or low in _MISSING:
-        return None
-    try:
-        return parse_number(low)
-    except ValueError:
-        pass
-    for label, prefixes in _SENTIMENT_WORDS:
-        if any(low.startswith(p) for p in prefixes):
-            return label
-    return None
-
-
-def _scale_middle(values: set[float]) -> float | None:
-    """The neutral point of a numeric sentiment scale, or None if it cannot be told."""
-    lo, hi = min(values), max(values)
-    ints = all(v.is_integer() for v in values)
-    if lo < 0:
-        return 0.0
-    if values <= {0.0, 1.0} or (hi <= 1 and not ints):
-        return 0.5
-    if ints and lo >= 1 and hi <= 5:
-        return 3.0
-    if ints and hi <= 10:
-        return 5.0
-    if ints and hi <= 100:
-        return 50.0
-    return None
