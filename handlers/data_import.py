@@ -317,8 +317,9 @@ async def _import_file(
             reply_markup=_sheet_keyboard(parsed.sheet_choices),
         )
         return
-    if parsed.unsure and not confirmed:
-        # Nothing is stored under a metric the bot is not sure of without the user's word.
+    if (parsed.unsure or parsed.layout_alternative) and not confirmed:
+        # Nothing is stored under a metric (or a layout) the bot is not sure of without
+        # the user's word.
         await state.set_state(ImportFlow.preview)
         await state.update_data(
             file_id=file_id,
@@ -789,6 +790,13 @@ def preview_text(parsed: ParsedImport, file_name: str) -> str:
         _("<b>How I read “{name}”</b>").format(name=html.escape(file_name)),
         _("Each row: {layout}.").format(layout=_layout_name(parsed.layout)),
     ]
+    if parsed.layout_alternative:
+        lines.append(
+            _("Why: {reason}. It could also be: {other}.").format(
+                reason=layout_reason(parsed.layout_why),
+                other=_layout_name(parsed.layout_alternative),
+            )
+        )
     lines += column_lines(parsed, lang)
     ignored = [h for _i, h, became, _w in parsed.columns if became == "ignored"]
     if ignored:
@@ -796,12 +804,31 @@ def preview_text(parsed: ParsedImport, file_name: str) -> str:
             columns=_more([f"“{html.escape(h or '—')}”" for h in ignored])
         ))  # fmt: skip
     names = ", ".join(f"“{html.escape(h)}”" for _i, h, _m in parsed.unsure)
-    lines.append(
-        _("I am not sure of {columns}: nothing is saved until you press Import.").format(
-            columns=names
+    if names:
+        lines.append(
+            _("I am not sure of {columns}: nothing is saved until you press Import.").format(
+                columns=names
+            )
         )
-    )
+    else:
+        lines.append(_("Nothing is saved until you press Import."))
     return "\n".join(lines)
+
+
+def layout_reason(code: str) -> str:
+    reasons = {
+        "sentiment": _("a sentiment column, one row per item"),
+        "text_without_numbers": _("a text column and no numbers"),
+        "post_columns": _("post ids, texts, hashtags or formats beside numbers"),
+        "period_columns": _("period start and end columns"),
+        "date_column": _("a date column beside numbers"),
+        "no_dates": _("numbers without dates"),
+        "one_row_per_visit": _("one row per visit"),
+        "customer_since": _("a customer-since date"),
+        "metric_and_value_columns": _("metric and value columns"),
+        "dimension_and_share": _("audience groups with shares or counts"),
+    }
+    return reasons.get(code, code.replace("_", " "))
 
 
 def _columns_keyboard(parsed: ParsedImport, lang: str) -> InlineKeyboardMarkup:

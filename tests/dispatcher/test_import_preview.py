@@ -166,7 +166,19 @@ async def test_tweets_mentions_export_counts_per_day_with_sentiment(h: Harness) 
         positive += r["airline_sentiment"] == "positive"
         negative += r["airline_sentiment"] == "negative"
     data = (FIXTURES / "twitter_airline_mentions.csv").read_bytes()
-    text = _texts(await _upload(h, "Tweets.csv", data, caption="tw:virgin"))[-1]
+    calls = await _upload(h, "Tweets.csv", data, caption="tw:virgin")
+    preview = _texts(calls)[-1].splitlines()
+    # A sentiment column beside numbers (retweet_count): mentions, but posts fit too: ask.
+    assert preview[:5] == [
+        "How I read “Tweets.csv”",
+        "Each row: mentions (one row per mention).",
+        "Why: a sentiment column, one row per item. It could also be: posts (one row per post).",
+        "• “airline_sentiment” → sentiment (read from the words: sentiment)",
+        "• “text” → text (a name I know)",
+    ]
+    assert preview[-1] == "Nothing is saved until you press Import."
+    assert await _sums(h) == {}
+    text = _texts(await _press(h, _panel(calls), "imppv:go:-1:"))[-1]
     assert "Recognised: mentions (one row per mention)." in text
     assert "• “tweet_created” → date (its values are dates)" in text
     assert "• “airline_sentiment” → sentiment (read from the words: sentiment)" in text
