@@ -3,40 +3,34 @@
 Pure: bytes in, `ParsedImport` out or `ImportFailure` raised; nothing is
 stored here, so "one import is one transaction" is the caller's commit.
 
-Decisions (see also `kpi.parsing` and the module docstrings next to this one):
-* Layouts are told apart by column roles, not by platform: audience
-  (dimension → bucket → share/count), long (date, metric, value), mentions
-  (text/sentiment and no metric columns), customers (a CRM table with a
-  "customer since" date: one new customer per row on that day), sessions (one
-  row per visit: visitor type or page/duration pairs, no sessions column),
-  posts (post id/text/hashtags/format beside metric columns), span
-  (period_start/period_end), wide (a date column), aggregate (no date at all).
-* A day comes from the date column, else the span's end, else a month column
-  (the month's last day within the twelve months that end on the caption's
-  day), else the caption, else the `# End date:`/period line above the header;
-  with none of them `needs_day` is set and the values are left empty so the
-  bot can ask and parse again with the day in the caption. The file is still
-  checked in full first, so a bad file is refused before the question.
-* A posts file also yields daily values (posts = rows, counters summed) so
-  that KPIs work from a posts export alone. Posts without an id get a stable
-  content hash (`h:…`), so re-importing the same file replaces, not doubles.
-  `PostRecord.account == ""` means the workspace's default account.
-* A followers column in a posts file with many authors (a collection of other
-  people's posts) is each author's, not the account's: it is dropped.
+The pipeline, one module per step:
+`reader` (bytes → records: encoding, delimiter, XLSX sheet and formula cells)
+→ `records` (the header row, the lines above it, a sample, then streamed rows)
+→ `columns` + `meaning` (what each header means: exact spellings, then its
+words) → `layouts` (each layout scores itself on the evidence; the best one
+plans the columns and reads every row) → `days` (the day each row counts on)
+and `cells` (one cell → a number, duration or text). `ImportContext` below
+holds one import's state and the column plan shared by the layouts.
+
+Decisions (see also the module docstrings next to this one):
+* Layouts are told apart by column roles and values, not by platform.
+* The user's column choices (`overrides`, from the preview or a remembered
+  mapping) replace what the bot read; a column read from its words with an
+  unknown word, or a layout another one also fits, is reported unsure so the
+  bot asks before storing.
 * Within a day the last gauge in file order is kept; in a file whose rows run
   newest first the first one is, since that is the latest.
-* Mentions: one row is one mention; `not_relevant`/spam rows are dropped;
-  words (positive/negative/нейтр…) or a numeric scale (1–5, −1…1, 0…1, 0–10;
-  above the middle is positive) give `mentions_positive`/`_negative`.
+* Memory: rows stream through; only per-(account, day) sums, posts and
+  audience rows are kept, plus a sample of the first 2000 rows.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, tzinfo
 
 from kpi.accounts import normalize_account
 from kpi.importing import errors as E
@@ -47,9 +41,7 @@ from kpi.importing.cells import (
     TRUE_WORDS,
     CellParser,
     cell_text,
-    is_blank,
     is_number,
-    month_of,
     number_or_zero,
 )
 from kpi.importing.columns import (
@@ -58,65 +50,34 @@ from kpi.importing.columns import (
     Column,
     LocalRatio,
     Role,
-    classify,
     classify_column,
     detect_platform,
     duration_base,
     is_web_header,
 )
+from kpi.importing.days import DayReader
 from kpi.importing.errors import ImportFailure
 from kpi.importing.layouts import choose_layout
 from kpi.importing.layouts.base import Layout
-from kpi.importing.meaning import split_words
-from kpi.importing.reader import Cell, FormulaCell, Records, open_source
+from kpi.importing.reader import Cell, Records, open_source
+from kpi.importing.records import RecordStream
 from kpi.metrics import METRICS, Kind, normalize_name
 from kpi.models import AudienceBucket, PostRecord
 from kpi.parsing import (
     MAX_ABS,
-    DateFormat,
-    DateGuesser,
     DecimalGuesser,
-    date_style,
     parse_day,
-    parse_month_day,
 )
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 SAMPLE_ROWS = 2000
-_HEADER_SEARCH = 40
 _PLACEHOLDER_DAY = date(2000, 1, 1)
 _POST_TEXT_MAX = 2000
 
-_WEAK_DATE_HEADERS = frozenset(
-    normalize_name(h)
-    for h in (
-        "time",
-        "period",
-        "период",
-        "from",
-        "to",
-        "starts",
-        "ends",
-        "created",
-        "registered",
-        "posted",
-        "published",
-        "mon",
-        "month",
-        "месяц",
-    )
-)
-_DATE_WORDS = frozenset(
-    ("created", "date", "time", "timestamp", "datetime", "published", "posted", "дата", "время")
-)
 _CAPTION_DATE_RE = re.compile(
     r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./]\d{1,2}[./]\d{4}|\d{4}\.\d{1,2}\.\d{1,2}"
 )
 _CAPTION_ACCOUNT_RE = re.compile(r"(?<![\w/])@?([a-z][a-z0-9_]{0,15}:@?[a-z0-9_][a-z0-9_.\-]*)")
-_PREAMBLE_END_RE = re.compile(r"(?:end date|дата окончания|по)\s*[:=]?\s*(\S+)", re.IGNORECASE)
-_PREAMBLE_DATE_RE = re.compile(
-    r"\b(?:\d{4}-\d{2}-\d{2}|\d{1,2}\.\d{1,2}\.\d{4}|\d{8}|[A-Z][a-z]{2,8}\.? \d{1,2}, \d{4})\b"
-)
 _WEB_FILENAME_RE = re.compile(
     r"(?:^|[^a-zа-я])(site|website|web|ga4?|analytics|metrica|metrika"
     r"|метрика|сайт|визиты|traffic|трафик)(?:[^a-zа-я]|$)"
@@ -248,142 +209,40 @@ class ImportContext:
         cap_account: str | None,
     ) -> None:
         self.open_records = records
-        self.records = records()
+        self.stream = RecordStream(records())
         self.filename = filename
         self.tz = tz
         self.cap_day = cap_day
         self.cap_account = cap_account
         self.result = ParsedImport(layout="", encoding=encoding)
         self.columns: list[Column] = []
-        self.preamble: list[str] = []
-        self.pending: list[tuple[int, list[Cell]]] = []
-        self.sample: list[tuple[int, list[Cell]]] = []
-        self.exhausted = False
-        self.prev_blank = False
-        self.date_fmt: DateFormat | None = None
         self.cells = CellParser(self.result.negative_cells)
         self.decimals = self.cells.decimals
         self.flags = self.cells.flags
         self.ratios: list[_Ratio] = []
         self.gauges_first: dict[Key, dict[str, float]] = {}
-        self.day_steps = [0, 0]  # rows later / earlier than the previous row
-        self.prev_day: date | None = None
         self.authors: set[str] = set()
         self.sentiment: dict[Key, dict[str | float, int]] = {}
         self.long_ratios: dict[Key, dict[str, float]] = {}
         self.ignored: dict[str, str] = {}
-        self.date_cache: dict[str, date] = {}
-        self.fixed_day: date | None = None
         self.header_row = 1
-        self.date_guesser: DateGuesser | None = None
         self.role_map: dict[Role, Column] | None = None
         self.metric_cols: list[Column] = []
         self.session_cols: list[Column] = []
-        self.month_days: dict[int, date] = {}
-        self.date_index: int | None = None
         self.fast_metrics: list[tuple[Column, str, bool, int]] = []
         self.account_cache: dict[str, str] = {}
         self.overrides: dict[int, str] = {}
         self.layout: Layout
-        self.date_orders: dict[str, DateFormat] = {}  # per numeric date style, when mixed
-        self.yearless: set[int] = set()  # date columns of `Month D` without a year
+        self.days = DayReader(self)
         self.today: date | None = None
-        self.year_walk: tuple[int, int] | None = None  # (year now, +1/−1 per wrap)
-        self.prev_md: tuple[int, int] | None = None
-
-    # ------------------------------------------------------------ reading
-
-    def _next_record(self) -> tuple[int, list[Cell]] | None:
-        """The next data record: blank rows skipped, stops at a new `#` section."""
-        for n, cells in self.records:
-            c0 = cells[0] if cells else None
-            head = c0[:1] if c0.__class__ is str else ""
-            if head and head != "#" and not head.isspace() and len(cells) <= 5000:
-                # The usual row: a first cell that is neither blank nor a `#` comment.
-                self.prev_blank = False
-                return n, cells
-            if is_blank(cells):
-                self.prev_blank = True
-                continue
-            first = cell_text(cells[0]) if cells else ""
-            if first.startswith("#") and self.prev_blank:
-                # GA4 puts several tables in one file, each after `#` lines: keep the first.
-                self.exhausted = True
-                return None
-            self.prev_blank = False
-            if len(cells) > 5000:
-                raise ImportFailure(E.TOO_MANY_CELLS, row=n, detail="more than 5000 columns")
-            return n, cells
-        self.exhausted = True
-        return None
-
-    def _rows(self) -> Iterator[tuple[int, list[Cell]]]:
-        yield from self.sample
-        self.sample = []
-        while not self.exhausted:
-            rec = self._next_record()
-            if rec is None:
-                break
-            yield rec
-
-    def _find_header(self) -> tuple[int, list[Cell]]:
-        seen: list[tuple[int, list[Cell]]] = []
-        saw_any = blank_before = False
-        for n, cells in self.records:
-            if is_blank(cells):
-                blank_before = True
-                continue
-            saw_any = True
-            first = cell_text(cells[0]) if cells else ""
-            if first.startswith("#"):
-                if seen and blank_before:
-                    self.exhausted = True  # the next GA4 section: keep the first table only
-                    break
-                self.preamble.append(" ".join(cell_text(c) for c in cells if c is not None))
-                continue
-            blank_before = False
-            seen.append((n, cells))
-            if len(seen) >= _HEADER_SEARCH:
-                break
-        if not saw_any:
-            raise ImportFailure(E.EMPTY, detail="the file has no rows")
-        chosen: int | None = None
-        fallback: int | None = None
-        for i, (_, cells) in enumerate(seen):
-            texts = [cell_text(c) for c in cells]
-            filled = [t for t in texts if t]
-            if len(filled) < 2:
-                continue
-            numeric = sum(1 for t in filled if is_number(t))
-            if numeric * 2 > len(filled):
-                continue
-            if fallback is None:
-                fallback = i
-            known = sum(1 for t in filled if classify(t, web=False)[0] is not Role.IGNORED)
-            if known:
-                chosen = i
-                break
-        idx = chosen if chosen is not None else fallback
-        if idx is None:
-            raise ImportFailure(E.NOT_A_TABLE, detail="no header row with column names found")
-        for _, cells in seen[:idx]:
-            self.preamble.append(" ".join(cell_text(c) for c in cells if c is not None))
-        self.pending = seen[idx + 1 :]
-        return seen[idx]
 
     # ------------------------------------------------------------ run
 
     def run(self) -> ParsedImport:
-        header_row, header_cells = self._find_header()
+        header_row, header_cells = self.stream.find_header()
         self.result.header_row = self.header_row = header_row
-        self.sample.extend(self.pending)
-        self.pending = []
-        while len(self.sample) < SAMPLE_ROWS and not self.exhausted:
-            record = self._next_record()
-            if record is None:
-                break
-            self.sample.append(record)
-        if not self.sample:
+        self.stream.fill_sample(SAMPLE_ROWS)
+        if not self.stream.sample:
             raise ImportFailure(E.HEADER_ONLY, row=header_row, detail="a header and no data rows")
         self._classify(header_cells)
         choice = choose_layout(self.columns)
@@ -401,7 +260,7 @@ class ImportContext:
     def _classify(self, header_cells: list[Cell]) -> None:
         headers = [cell_text(c) for c in header_cells]
         keys = {normalize_name(h) for h in headers if h}
-        preamble = "\n".join(self.preamble)
+        preamble = "\n".join(self.stream.preamble)
         platform = detect_platform(keys, preamble)
         self.result.platform = platform
         web = (
@@ -441,80 +300,19 @@ class ImportContext:
                     break
         self.columns = cols
         self._verify_read_by_words()
-        self._find_timestamps()
-        self._verify_dates()
+        self.days.find_timestamps()
+        self.days.verify_columns()
 
     def _verify_read_by_words(self) -> None:
         """A header read from its words must hold numbers (`Video title` holds titles)."""
         for c in self.columns:
             if c.role is not Role.METRIC or c.why in ("exact", "your choice"):
                 continue
-            texts = [cell_text(self.cell(cells, c.index)) for _, cells in self.sample[:200]]
+            texts = [cell_text(self.cell(cells, c.index)) for _, cells in self.stream.sample[:200]]
             texts = [t for t in texts if t and t.lower() not in MISSING]
             numeric = sum(1 for t in texts if is_number(t) or ":" in t)
             if not texts or numeric * 10 < len(texts) * 9:
                 c.role, c.metric, c.sure = Role.IGNORED, None, True
-
-    def _find_timestamps(self) -> None:
-        """A column of dates under any name (`tweet_created`) is the date column."""
-        if any(c.role in (Role.DATE, Role.PERIOD_START, Role.PERIOD_END) for c in self.columns):
-            return
-        for c in self.columns:
-            if c.role is not Role.IGNORED or not c.header:
-                continue
-            words = set(split_words(c.header))
-            if not words & _DATE_WORDS:
-                continue
-            texts = [cell_text(self.cell(cells, c.index)) for _, cells in self.sample[:200]]
-            texts = [t for t in texts if t]
-            guesser = DateGuesser()
-            if texts and sum(1 for t in texts if guesser.feed(t)) * 10 >= len(texts) * 9:
-                c.role, c.why = Role.DATE, "dates in the values"
-                return
-
-    def _verify_dates(self) -> None:
-        """Demote date-role columns whose values are not dates; learn the format."""
-        for c in self.columns:
-            if c.role not in (
-                Role.DATE,
-                Role.PERIOD_START,
-                Role.PERIOD_END,
-                Role.CUSTOMER_SINCE,
-                Role.MONTH,
-            ):
-                continue
-            values = [self.cell(cells, c.index) for _, cells in self.sample]
-            typed = sum(1 for v in values if isinstance(v, datetime | date))
-            texts = [
-                cell_text(v) for v in values if not isinstance(v, datetime | date) and cell_text(v)
-            ]
-            if c.role is Role.MONTH:
-                months = sum(1 for v in values if month_of(v) is not None)
-                guesser = DateGuesser()
-                full = sum(1 for t in texts if guesser.feed(t))
-                if full + typed > months:
-                    c.role = Role.DATE
-                elif months * 2 < max(1, len(texts) + typed):
-                    c.role, c.reason = Role.IGNORED, "not_a_date"
-                continue
-            guesser = DateGuesser()
-            ok = sum(1 for t in texts if not TOTAL_RE.match(t) and guesser.feed(t))
-            candidates = sum(1 for t in texts if not TOTAL_RE.match(t)) + typed
-            yearless = sum(1 for t in texts if parse_month_day(t) is not None)
-            if c.role is Role.DATE and texts and yearless * 10 >= len(texts) * 9 and not ok:
-                # `February 28` (TikTok Studio): the year comes from the upload day.
-                self.yearless.add(c.index)
-                c.why = "days without a year"
-                continue
-            if candidates == 0 or (ok + typed) * 2 < candidates:
-                if normalize_name(c.header) in _WEAK_DATE_HEADERS:
-                    c.role, c.reason = Role.IGNORED, "not_a_date"
-                    continue
-                # A column called "Date" without dates is a broken file, not a detail.
-                for n, cells in self.sample:
-                    t = cell_text(self.cell(cells, c.index))
-                    if t and not TOTAL_RE.match(t) and not DateGuesser().feed(t):
-                        raise ImportFailure(E.BAD_DATE, n, c.header, t, "not a date")
 
     def cell(self, cells: list[Cell], index: int) -> Cell:
         return cells[index] if index < len(cells) else None
@@ -584,7 +382,7 @@ class ImportContext:
         if layout == "span" and self.first(Role.DATE) is not None:
             self.ignore(self.first(Role.DATE), "duplicate_column")  # type: ignore[arg-type]
         self._plan_values(layout)
-        self._plan_day(layout)
+        self.days.plan()
         self.role_map = {}
         for c in cols:
             self.role_map.setdefault(c.role, c)
@@ -604,7 +402,7 @@ class ImportContext:
             if r in self.role_map
         ]
         if len(only_date) == 1:
-            self.date_index = self.role_map[only_date[0]].index
+            self.days.date_index = self.role_map[only_date[0]].index
         self.session_cols = [
             c for c in cols if c.role in (Role.PAGE_COUNT, Role.PAGE_DURATION, Role.VISITOR_TYPE)
         ]
@@ -622,7 +420,7 @@ class ImportContext:
         for c in self.columns:
             if c.role is not Role.METRIC:
                 continue
-            texts = [cell_text(self.cell(cells, c.index)) for _, cells in self.sample]
+            texts = [cell_text(self.cell(cells, c.index)) for _, cells in self.stream.sample]
             texts = [t for t in texts if t.lower() not in MISSING]
             if c.metric in METRICS:
                 guesser = DecimalGuesser()
@@ -658,7 +456,7 @@ class ImportContext:
             if spec.denominator not in direct:
                 self.ignore(c, "ratio_without_denominator")
                 continue
-            texts = [cell_text(self.cell(cells, c.index)) for _, cells in self.sample]
+            texts = [cell_text(self.cell(cells, c.index)) for _, cells in self.stream.sample]
             guesser = DecimalGuesser()
             for t in texts:
                 guesser.feed(t)
@@ -674,64 +472,17 @@ class ImportContext:
             direct.add(spec.counter)
         self.ratios = ratios
 
-    def _plan_day(self, layout: str) -> None:
-        date_col = self.first(Role.DATE) or self.first(Role.CUSTOMER_SINCE)
-        if date_col is not None and date_col.index in self.yearless:
-            self._plan_yearless(date_col)
-        elif date_col is not None:
-            guesser = DateGuesser()
-            for n, cells in self.sample:
-                v = self.cell(cells, date_col.index)
-                if isinstance(v, str):
-                    guesser.feed(v, n)
-            undecided = (
-                guesser.dmy == guesser.mdy == 0 and guesser.counts.get(DateFormat.DMY)
-            ) or (guesser.undecided() is not None)
-            if undecided and not self.exhausted:
-                self.date_guesser = guesser
-            else:
-                self._settle_orders(guesser, date_col)
-            self.date_fmt = guesser.result()
-        needs_fixed = self.layout.day_from_caption and (
-            date_col is None
-            and self.first(Role.PERIOD_END) is None
-            and self.first(Role.PERIOD_START) is None
-        )
-        month_col = self.first(Role.MONTH)
-        if needs_fixed or month_col is not None:
-            self.fixed_day = self.cap_day or self._preamble_day()
-            if self.fixed_day is None:
-                self.result.needs_day = True
-                self.fixed_day = _PLACEHOLDER_DAY
-
-    def _preamble_day(self) -> date | None:
-        text = "\n".join(self.preamble)
-        if not text:
-            return None
-        for m in _PREAMBLE_END_RE.finditer(text):
-            try:
-                return parse_day(m.group(1).strip(" ,;"))
-            except ValueError:
-                continue
-        days = []
-        for m in _PREAMBLE_DATE_RE.finditer(text):
-            try:
-                days.append(parse_day(m.group(0)))
-            except ValueError:
-                continue
-        return max(days) if days else None
-
     # ------------------------------------------------------------ rows
 
     def _process(self) -> None:
-        if self.date_guesser is not None:
+        if self.days.date_guesser is not None:
             # An undecided dd/mm vs mm/dd column: look at every value before parsing any.
-            self._decide_date_order(self.date_guesser)
+            self.days.decide_order(self.days.date_guesser)
         read_row = self.layout.read_row
         res = self.result
         first_col = self.columns[0] if self.columns else None
         check_total = first_col is not None and first_col.role not in (Role.TEXT, Role.METRIC)
-        for n, cells in self._rows():
+        for n, cells in self.stream.rows():
             res.rows_read += 1
             first = cells[0] if cells else None
             if (
@@ -745,168 +496,12 @@ class ImportContext:
             if read_row(self, n, cells):
                 res.rows_used += 1
 
-    def _decide_date_order(self, guesser: DateGuesser) -> None:
-        date_col = self.first(Role.DATE) or self.first(Role.CUSTOMER_SINCE)
-        if date_col is None:
-            return
-        # A second read of the source instead of holding the rows: memory stays flat.
-        last_sampled = self.sample[-1][0] if self.sample else self.header_row
-        for n, cells in self.open_records():
-            if n <= last_sampled:
-                continue
-            v = self.cell(cells, date_col.index)
-            if isinstance(v, str):
-                guesser.feed(v, n)
-        self.date_fmt = guesser.result()
-        self._settle_orders(guesser, date_col)
-
-    def _settle_orders(self, guesser: DateGuesser, col: Column) -> None:
-        """Each date style's day/month order, from all values; refuse what can't be told."""
-        undecided = guesser.undecided()
-        if undecided is not None:
-            why, rows = undecided
-            detail = (
-                "the column writes the same style both day first and month first"
-                if why == "contradicts"
-                else "these dates can be read day first or month first"
-            )
-            raise ImportFailure(
-                E.MIXED_DATES, rows[0] if rows else None, col.header, None, detail,
-                rows=tuple(rows),
-            )  # fmt: skip
-        self.date_orders = guesser.orders()
-
     def skip(self, reason: str) -> None:
         self.result.rows_skipped[reason] = self.result.rows_skipped.get(reason, 0) + 1
 
     def day(self, n: int, cells: list[Cell], *, fallback: bool) -> date | None:
         """The row's day, None to skip the row (a total row, an empty date)."""
-        i = self.date_index
-        if i is not None and i < len(cells):
-            cached = self.date_cache.get(cells[i])  # type: ignore[arg-type]
-            if cached is not None:
-                if cached != self.prev_day:
-                    self._note_day(cached)
-                return cached
-        for role in (Role.PERIOD_END, Role.PERIOD_START, Role.DATE, Role.CUSTOMER_SINCE):
-            col = self.first(role)
-            if col is None:
-                continue
-            v = self.cell(cells, col.index)
-            day, why = self._date_value(n, col, v)
-            if day is not None:
-                return self._note_day(day)
-            if role is Role.PERIOD_END and self.first(Role.PERIOD_START) is not None:
-                continue
-            if fallback and self.fixed_day is not None and why == "no_date":
-                return self.fixed_day
-            self.skip(why)
-            return None
-        month_col = self.first(Role.MONTH)
-        if month_col is not None:
-            month = month_of(self.cell(cells, month_col.index))
-            if month is None:
-                raw = cell_text(self.cell(cells, month_col.index))
-                if not raw:
-                    self.skip("no_date")
-                    return None
-                raise ImportFailure(E.BAD_DATE, n, month_col.header, raw, "not a month")
-            day = self.month_days.get(month)
-            if day is None:
-                ref = self.fixed_day or _PLACEHOLDER_DAY
-                year = ref.year if month <= ref.month else ref.year - 1
-                last = date(year, month, 28) + timedelta(days=4)
-                day = self.month_days[month] = min(last - timedelta(days=last.day), ref)
-            return self._note_day(day)
-        return self.fixed_day
-
-    def _note_day(self, day: date) -> date:
-        prev = self.prev_day
-        if prev is not None and prev != day:
-            self.day_steps[0 if day > prev else 1] += 1
-        self.prev_day = day
-        return day
-
-    def _plan_yearless(self, col: Column) -> None:
-        """Years for a `Month D` column: the latest row falls on or before the upload day.
-
-        One pass over the file (nothing kept but counters) finds the direction of
-        the rows and how often they cross New Year; each crossing is a year.
-        """
-        ref = self.cap_day or self.today
-        if ref is None:
-            self.result.needs_day = True
-            ref = _PLACEHOLDER_DAY
-        first = last = prev = None
-        forward = backward = 0
-        for n, cells in self.open_records():
-            if n <= self.header_row:
-                continue
-            md = parse_month_day(cell_text(self.cell(cells, col.index)))
-            if md is None:
-                continue
-            if first is None:
-                first = md
-            if prev is not None and md != prev:
-                forward += md > prev
-                backward += md < prev
-            prev = last = md
-        if first is None or last is None:
-            return
-        ascending = forward >= backward
-        latest = last if ascending else first
-        year = ref.year if latest <= (ref.month, ref.day) else ref.year - 1
-        wraps = backward if ascending else forward
-        self.year_walk = (year - wraps, 1) if ascending else (year, -1)
-
-    def _yearless_day(self, n: int, col: Column, text: str) -> date:
-        md = parse_month_day(text)
-        if md is None or self.year_walk is None:
-            raise ImportFailure(E.BAD_DATE, n, col.header, text, "not a day of a month")
-        year, step = self.year_walk
-        prev = self.prev_md
-        if prev is not None and ((step > 0 and md < prev) or (step < 0 and md > prev)):
-            year += step
-            self.year_walk = (year, step)
-        self.prev_md = md
-        try:
-            return date(year, md[0], md[1])
-        except ValueError:
-            raise ImportFailure(E.BAD_DATE, n, col.header, text, "no such day") from None
-
-    def _date_value(self, n: int, col: Column, v: Cell) -> tuple[date | None, str]:
-        """The day in a date cell, or None and why (no_date, total, not_a_date)."""
-        if v.__class__ is FormulaCell:
-            raise ImportFailure(E.FORMULAS, n, col.header, str(v), "a formula without its value")
-        if col.index in self.yearless and isinstance(v, str) and v.strip():
-            return self._yearless_day(n, col, v.strip()), ""
-        if isinstance(v, datetime):
-            return v.date(), ""
-        if isinstance(v, date):
-            return v, ""
-        text = cell_text(v)
-        if not text or text.lower() in MISSING:
-            return None, "no_date"
-        day = self.date_cache.get(text)
-        if day is not None:
-            return day, ""
-        fmt = self.date_fmt
-        if self.date_orders:
-            fmt = self.date_orders.get(date_style(text) or "", fmt)
-        try:
-            day = parse_day(text, fmt, self.tz)
-        except ValueError as e:
-            if TOTAL_RE.match(text):
-                return None, "total"
-            if not any(ch.isdigit() for ch in text):
-                return None, "not_a_date"
-            raise ImportFailure(E.BAD_DATE, n, col.header, text, str(e)) from None
-        if len(self.date_cache) > 50_000:
-            self.date_cache.clear()
-        self.date_cache[text] = day
-        if isinstance(v, str):
-            self.date_cache[v] = day
-        return day, ""
+        return self.days.day(n, cells, fallback=fallback)
 
     def account(self, cells: list[Cell]) -> str | None:
         if self.cap_account is not None:
@@ -1021,7 +616,7 @@ class ImportContext:
         if res.rows_read and not res.rows_used:
             skipped = ", ".join(f"{k}: {v}" for k, v in sorted(res.rows_skipped.items()))
             raise ImportFailure(E.NO_ROWS, detail=f"no row could be used ({skipped})")
-        if self.day_steps[1] > self.day_steps[0]:
+        if self.days.day_steps[1] > self.days.day_steps[0]:
             for key, gauges in self.gauges_first.items():
                 res.values[key].update(gauges)
         self.layout.finish(self)
