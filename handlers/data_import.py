@@ -1009,6 +1009,9 @@ def column_reason(code: str) -> str:
         "per_author": _("followers of other authors, not of this account"),
         "unknown_sentiment_scale": _("sentiment in a scale I can't read"),
         "unknown_metric": _("not a metric I know"),
+        "redundant_net": _("a net change of the followers columns beside it"),
+        "repeated_items": _("ids that repeat: one row per item and day, not per post"),
+        "ignored_by_you": _("you chose to ignore it"),
     }
     return reasons.get(code, code.replace("_", " "))
 
@@ -1021,6 +1024,7 @@ def _skip_reason(code: str) -> str:
         "no_values": _("no numbers"),
         "not_relevant": _("marked not relevant"),
         "unknown_metric": _("unknown metric"),
+        "breakdown": _("a breakdown of the total row"),
     }
     return reasons.get(code, code.replace("_", " "))
 
@@ -1066,6 +1070,15 @@ def summary_text(
         lines.append(_("Recognised: {layout}.").format(layout=kind))
     if parsed.sheet:
         lines.append(_("Sheet: “{sheet}”.").format(sheet=html.escape(parsed.sheet)))
+    if parsed.total_row is not None:
+        label = parsed.total_row.strip(" —")
+        lines.append(
+            _("Stored the file's own total row “{label}”: the other rows break it down.").format(
+                label=html.escape(label)
+            )
+            if label
+            else _("Stored the file's own totals row: the other rows break it down.")
+        )
     rows_line = _("Rows: {read} read, {used} used.").format(
         read=format_number(parsed.rows_read, lang), used=format_number(parsed.rows_used, lang)
     )

@@ -114,6 +114,7 @@ class ParsedImport:
     overridden: bool = False  # read with the user's column choices
     layout_why: str = ""  # the evidence the layout was chosen by (a reason code)
     layout_alternative: str | None = None  # another layout that fits: the bot asks
+    total_row: str | None = None  # the platform's total row stored instead of its breakdown
     negative_cells: dict[str, int] = field(default_factory=dict)  # header → cells below 0
     sheet: str | None = None  # the XLSX worksheet read
     # Several worksheets hold a table and none was chosen: nothing was read; ask.
@@ -233,6 +234,9 @@ class ImportContext:
         self.account_cache: dict[str, str] = {}
         self.overrides: dict[int, str] = {}
         self.layout: Layout
+        self.label_cols: list[int] = []
+        self.unnamed_total: int | None = None
+        self.totals: list[tuple[str, dict[str, float]]] = []  # (label, values) of total rows
         self.days = DayReader(self)
         self.today: date | None = None
 
@@ -298,10 +302,31 @@ class ImportContext:
                 ):
                     c.role, c.why = Role.BUCKET, "beside a dimension column"
                     break
+        if not {c.role for c in cols} & {Role.DIMENSION, Role.BUCKET, Role.AUDIENCE_DIM}:
+            # "Active users", "Посетители" beside no audience groups: a metric, not a count.
+            for c in cols:
+                if c.role is Role.COUNT and c.alt_metric is not None:
+                    c.role, c.metric, c.why = Role.METRIC, c.alt_metric, "count"
         self.columns = cols
         self._verify_read_by_words()
+        self._check_one_row_per_post()
         self.days.find_timestamps()
         self.days.verify_columns()
+
+    def _check_one_row_per_post(self) -> None:
+        """Ids that repeat (YouTube's chart data: a video per day) are items, not posts."""
+        ids = next((c for c in self.columns if c.role is Role.POST_ID), None) or next(
+            (c for c in self.columns if c.role is Role.TEXT), None
+        )
+        if ids is None or not any(c.role is Role.DATE for c in self.columns):
+            return
+        values = [cell_text(self.cell(cells, ids.index)) for _, cells in self.stream.sample]
+        values = [v for v in values if v]
+        if len(values) < 4 or len(set(values)) * 10 > len(values) * 9:
+            return
+        for c in self.columns:
+            if c.role in (Role.POST_ID, Role.TEXT, Role.HASHTAGS, Role.FORMAT):
+                c.role, c.reason, c.why = Role.IGNORED, "repeated_items", "exact"
 
     def _verify_read_by_words(self) -> None:
         """A header read from its words must hold numbers (`Video title` holds titles)."""
@@ -406,6 +431,73 @@ class ImportContext:
         self.session_cols = [
             c for c in cols if c.role in (Role.PAGE_COUNT, Role.PAGE_DURATION, Role.VISITOR_TYPE)
         ]
+        # Where a "Total" label can stand: the first few columns that are not numbers or text.
+        self.label_cols = [
+            c.index
+            for c in cols[:3]
+            if c.role not in (Role.METRIC, Role.TEXT, Role.SENTIMENT, Role.DATE, Role.POST_ID)
+        ]
+        self.unnamed_total = self._unnamed_total_row()
+
+    def _unnamed_total_row(self) -> int | None:
+        """Meta's totals row: every label cell empty, its numbers the sum of the other rows."""
+        if not self.stream.exhausted or self.layout.name not in ("aggregate", "span"):
+            return None
+        labels = [
+            c.index
+            for c in self.columns
+            if c.role is Role.IGNORED
+            and sum(1 for _, cells in self.stream.sample if cell_text(self.cell(cells, c.index)))
+            * 10
+            >= len(self.stream.sample) * 8
+        ]
+        if not labels or not self.metric_cols:
+            return None
+        name = labels[0]  # the name column ("Campaign name"), filled on every item row
+        blank = [n for n, cells in self.stream.sample if not cell_text(self.cell(cells, name))]
+        if len(blank) != 1:
+            return None
+        row = blank[0]
+        matches = checked = 0
+        for c in self.metric_cols:
+            total = other = 0.0
+            for n, cells in self.stream.sample:
+                v = number_or_zero(cell_text(self.cell(cells, c.index)))
+                if n == row:
+                    total = v
+                else:
+                    other += v
+            if total:
+                checked += 1
+                matches += abs(total - other) <= 0.01 * abs(total)
+        return row if checked and matches * 2 > checked else None
+
+    def _is_total(self, n: int, cells: list[Cell]) -> bool:
+        if n == self.unnamed_total:
+            return True
+        for i in self.label_cols:
+            v = cells[i] if i < len(cells) else None
+            if v.__class__ is str and TOTAL_RE.match(v.strip()):
+                return True
+        return False
+
+    def _followers_that_are_net(self, direct: set[str]) -> None:
+        """YouTube's per-video `Subscribers` is gained − lost: a net change, not the count."""
+        by_metric = {c.metric: c for c in self.columns if c.role is Role.METRIC}
+        followers = by_metric.get("followers")
+        gained, lost = by_metric.get("new_followers"), by_metric.get("unfollows")
+        if followers is None or gained is None or lost is None:
+            return
+        rows = same = 0
+        for _, cells in self.stream.sample:
+            f, g, lo = (cell_text(self.cell(cells, c.index)) for c in (followers, gained, lost))
+            if not (f and g and lo) or not (is_number(f) and is_number(g) and is_number(lo)):
+                continue
+            rows += 1
+            same += number_or_zero(f) == number_or_zero(g) - number_or_zero(lo)
+        if rows and same * 10 >= rows * 9:
+            self.ignore(followers, "redundant_net")
+            direct.discard("followers")
 
     def _plan_values(self, layout: str) -> None:
         direct = {c.metric for c in self.columns if c.role is Role.METRIC and c.metric in METRICS}
@@ -438,6 +530,7 @@ class ImportContext:
                         else:
                             c.metric = "conversions"
                             direct.add("conversions")
+        self._followers_that_are_net(direct)
         if "net_followers" in direct and direct & {"new_followers", "unfollows"}:
             for c in self.columns:
                 if c.role is Role.METRIC and c.metric == "net_followers":
@@ -480,18 +573,21 @@ class ImportContext:
             self.days.decide_order(self.days.date_guesser)
         read_row = self.layout.read_row
         res = self.result
-        first_col = self.columns[0] if self.columns else None
-        check_total = first_col is not None and first_col.role not in (Role.TEXT, Role.METRIC)
+        check_total = bool(self.label_cols) or self.unnamed_total is not None
+        keep_totals = self.layout.name in ("aggregate", "span")
         for n, cells in self.stream.rows():
             res.rows_read += 1
             first = cells[0] if cells else None
+            # The usual row starts with a date or a number: no total label to look for.
             if (
                 check_total
-                and first.__class__ is str
-                and not first[:1].isdigit()
-                and TOTAL_RE.match(first.strip())
+                and not (first.__class__ is str and first[:1].isdigit())
+                and self._is_total(n, cells)
             ):
                 self.skip("total")
+                if keep_totals and len(self.totals) < 50:
+                    label = " ".join(cell_text(self.cell(cells, i)) for i in self.label_cols)
+                    self.totals.append((label.strip(), self.row_values(n, cells)))
                 continue
             if read_row(self, n, cells):
                 res.rows_used += 1
@@ -611,6 +707,28 @@ class ImportContext:
 
     # ------------------------------------------------------------ result
 
+    def _use_platform_total(self) -> None:
+        """A one-day file with the platform's own total row: the total is what the account did.
+
+        Google Ads' `Total: Account` counts Smart campaigns that have no keyword
+        rows; Meta's totals row has the de-duplicated reach. Re-summing the rows
+        would understate the one and overstate the other, so the largest total
+        row is stored and the item rows are reported as its breakdown.
+        """
+        res = self.result
+        totals = [(label, values) for label, values in self.totals if values]
+        keys = list(res.values)
+        if not totals or len(keys) != 1:
+            return
+        label, values = max(totals, key=lambda t: sum(t[1].values()))
+        res.values = {keys[0]: dict(values)}
+        res.rows_skipped["breakdown"] = res.rows_used
+        res.rows_skipped["total"] -= 1
+        if not res.rows_skipped["total"]:
+            del res.rows_skipped["total"]
+        res.rows_used = 1
+        res.total_row = label or "—"
+
     def _finish(self) -> ParsedImport:
         res = self.result
         if res.rows_read and not res.rows_used:
@@ -620,6 +738,7 @@ class ImportContext:
             for key, gauges in self.gauges_first.items():
                 res.values[key].update(gauges)
         self.layout.finish(self)
+        self._use_platform_total()
         for c in self.columns:
             if c.role in (Role.IGNORED, Role.COMPUTED):
                 res.ignored_columns.append((c.header, c.reason or "not_a_metric"))

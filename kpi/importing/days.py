@@ -56,8 +56,12 @@ _DATE_WORDS = frozenset(
 )
 _PREAMBLE_END_RE = re.compile(r"(?:end date|дата окончания|по)\s*[:=]?\s*(\S+)", re.IGNORECASE)
 _PREAMBLE_DATE_RE = re.compile(
-    r"\b(?:\d{4}-\d{2}-\d{2}|\d{1,2}\.\d{1,2}\.\d{4}|\d{8}|[A-Z][a-z]{2,8}\.? \d{1,2}, \d{4})\b"
+    r"\b(?:\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{4}|\d{8}"
+    r"|[A-Z][a-z]{2,8}\.? \d{1,2}, \d{4}|\d{1,2} [A-Z][a-z]{2,8} \d{4})\b"
 )
+_PREAMBLE_START_RE = re.compile(r"(?:start date|дата начала)\s*[:=]?\s*(\d{8}|\S+)", re.IGNORECASE)
+# `Nth day` (GA4's snapshot): a zero-padded day index counted from the start date.
+_DAY_INDEX_HEADERS = frozenset(("nth day", "n th day", "day index", "номер дня"))
 
 
 class DayReader:
@@ -77,11 +81,18 @@ class DayReader:
         self.yearless: set[int] = set()  # date columns of `Month D` without a year
         self.year_walk: tuple[int, int] | None = None  # (year now, +1/−1 per wrap)
         self.prev_md: tuple[int, int] | None = None
+        self.day_index: dict[int, date] = {}  # `Nth day` columns → their start date
 
     def find_timestamps(self) -> None:
         """A column of dates under any name (`tweet_created`) is the date column."""
         if any(c.role in (Role.DATE, Role.PERIOD_START, Role.PERIOD_END) for c in self.ctx.columns):
             return
+        start = self._preamble_start()
+        for c in self.ctx.columns:
+            if start is not None and normalize_name(c.header) in _DAY_INDEX_HEADERS:
+                c.role, c.why = Role.DATE, "days counted from the start date"
+                self.day_index[c.index] = start
+                return
         for c in self.ctx.columns:
             if c.role is not Role.IGNORED or not c.header:
                 continue
@@ -101,12 +112,16 @@ class DayReader:
     def verify_columns(self) -> None:
         """Demote date-role columns whose values are not dates; learn the format."""
         for c in self.ctx.columns:
-            if c.role not in (
-                Role.DATE,
-                Role.PERIOD_START,
-                Role.PERIOD_END,
-                Role.CUSTOMER_SINCE,
-                Role.MONTH,
+            if (
+                c.role
+                not in (
+                    Role.DATE,
+                    Role.PERIOD_START,
+                    Role.PERIOD_END,
+                    Role.CUSTOMER_SINCE,
+                    Role.MONTH,
+                )
+                or c.index in self.day_index
             ):
                 continue
             values = [self.ctx.cell(cells, c.index) for _, cells in self.ctx.stream.sample]
@@ -182,12 +197,22 @@ class DayReader:
             except ValueError:
                 continue
         days = []
+        # Clarity writes `02/01/2025 12:00 AM - 08/04/2025 11:59 PM`: a clock with AM/PM is US.
+        fmt = DateFormat.MDY if re.search(r"\d\s*[AP]M\b", text) else None
         for m in _PREAMBLE_DATE_RE.finditer(text):
             try:
-                days.append(parse_day(m.group(0)))
+                days.append(parse_day(m.group(0), fmt))
             except ValueError:
                 continue
         return max(days) if days else None
+
+    def _preamble_start(self) -> date | None:
+        for m in _PREAMBLE_START_RE.finditer("\n".join(self.ctx.stream.preamble)):
+            try:
+                return parse_day(m.group(1).strip(" ,;"))
+            except ValueError:
+                continue
+        return None
 
     def decide_order(self, guesser: DateGuesser) -> None:
         date_col = self.ctx.first(Role.DATE) or self.ctx.first(Role.CUSTOMER_SINCE)
@@ -321,6 +346,13 @@ class DayReader:
         """The day in a date cell, or None and why (no_date, total, not_a_date)."""
         if v.__class__ is FormulaCell:
             raise ImportFailure(E.FORMULAS, n, col.header, str(v), "a formula without its value")
+        if col.index in self.day_index:
+            raw = cell_text(v)
+            if not raw:
+                return None, "no_date"
+            if not raw.isdigit():
+                raise ImportFailure(E.BAD_DATE, n, col.header, raw, "not a day number")
+            return self.day_index[col.index] + timedelta(days=int(raw)), ""
         if col.index in self.yearless and isinstance(v, str) and v.strip():
             return self._yearless_day(n, col, v.strip()), ""
         if isinstance(v, datetime):
