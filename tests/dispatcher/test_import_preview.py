@@ -166,7 +166,7 @@ async def test_tweets_mentions_export_counts_per_day_with_sentiment(h: Harness) 
         positive += r["airline_sentiment"] == "positive"
         negative += r["airline_sentiment"] == "negative"
     data = (FIXTURES / "twitter_airline_mentions.csv").read_bytes()
-    calls = await _upload(h, "Tweets.csv", data, caption="tw:virgin")
+    calls = await _upload(h, "Tweets.csv", data, caption="tw:nordwind")
     preview = _texts(calls)[-1].splitlines()
     # A sentiment column beside numbers (retweet_count): mentions, but posts fit too: ask.
     assert preview[:5] == [

@@ -66,7 +66,8 @@ def finish(ctx: ImportContext) -> None:
     per_dim: dict[str, float] = {}
     for b in shares:
         per_dim[b.dimension] = per_dim.get(b.dimension, 0.0) + b.value
-    if all(0.5 <= total <= 1.05 for total in per_dim.values()):
+    # Top-N lists (cities) need not add up; one full dimension adding up to 1 is enough.
+    if any(0.95 <= total <= 1.05 for total in per_dim.values()):
         ctx.result.audience = [
             AudienceBucket(b.dimension, b.bucket, b.value * 100, True) if b.is_share else b
             for b in ctx.result.audience
