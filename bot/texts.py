@@ -37,6 +37,7 @@ COMMANDS: tuple[CommandInfo, ...] = (
     CommandInfo("log", __("Type in numbers: /log reach=12000"), "data"),
     CommandInfo("add", __("Add numbers step by step"), "data"),
     CommandInfo("undo", __("Remove the last import"), "data"),
+    CommandInfo("mappings", __("Remembered file readings"), "data", in_menu=False),
     CommandInfo("cancel", __("Stop /add or a pending file import"), "data", in_menu=False),
     CommandInfo("export", __("Download the data as CSV"), "data"),
     CommandInfo("account", __("Accounts: add, list, rename, delete"), "setup"),
