@@ -1068,6 +1068,8 @@ def summary_text(
         lines.append(_("Recognised: {layout}, {platform}.").format(layout=kind, platform=platform))
     else:
         lines.append(_("Recognised: {layout}.").format(layout=kind))
+    if parsed.layout_why:
+        lines.append(_("Why: {reason}.").format(reason=layout_reason(parsed.layout_why)))
     if parsed.sheet:
         lines.append(_("Sheet: “{sheet}”.").format(sheet=html.escape(parsed.sheet)))
     if parsed.total_row is not None:

@@ -95,6 +95,12 @@ _NOISE = frozenset(
         "previous",
         "prior",
         "day",
+        # A singular post or video narrows the thing counted down ("Post reach").
+        "post",
+        "пост",
+        "поста",
+        "video",
+        "видео",
     ]
 )
 # Words that make a header something else than its concept: a duration, a cost

@@ -384,6 +384,7 @@ async def test_upload_daily_views_with_caption_account(h: Harness) -> None:
     assert text.splitlines() == [
         "Imported “website_daily_views.csv”",
         "Recognised: daily table (a date column and metric columns).",
+        "Why: a date column beside numbers.",
         f"Rows: {n} read, {n} used.",
         f"Dates: {first.isoformat()} – {last.isoformat()}.",
         "Accounts: site (new).",
