@@ -330,7 +330,9 @@ async def _import_file(
             overrides={str(k): v for k, v in (overrides or {}).items()},
             sheet=sheet,
         )
-        await progress.finish(preview_text(parsed, file_name), reply_markup=_preview_keyboard())
+        await progress.finish(
+            preview_text(parsed, file_name, workspace.timezone), reply_markup=_preview_keyboard()
+        )
         return
     if parsed.needs_day:
         await state.set_state(ImportFlow.day)
@@ -386,7 +388,7 @@ async def _import_file(
         )
     if first_last is not None:
         await data_changed.emit(bot, workspace, first_last[0], first_last[1])
-    text = summary_text(parsed, outcome, values, file_name, lang)
+    text = summary_text(parsed, outcome, values, file_name, lang, timezone=workspace.timezone)
     if remembered:
         text += "\n" + _("Read as last time (change: /mappings).")
     elif confirmed:
@@ -770,7 +772,7 @@ def _why(why: str) -> str:
     return _("read from the words: {words}").format(words=html.escape(why))
 
 
-def column_lines(parsed: ParsedImport, lang: str) -> list[str]:
+def column_lines(parsed: ParsedImport, lang: str, timezone: str | None = None) -> list[str]:
     """One line per used column: “header” → what it became (why)."""
     unsure = {i for i, _h, _m in parsed.unsure}
     lines = []
@@ -781,10 +783,17 @@ def column_lines(parsed: ParsedImport, lang: str) -> list[str]:
         if index in unsure:
             line += " — " + _("not sure")
         lines.append(line)
+    if parsed.time_offsets and timezone:
+        lines.append(
+            _("Times with a UTC offset ({offsets}) are counted on their day in {zone}.").format(
+                offsets=", ".join(html.escape(o) for o in parsed.time_offsets),
+                zone=html.escape(timezone),
+            )
+        )
     return lines
 
 
-def preview_text(parsed: ParsedImport, file_name: str) -> str:
+def preview_text(parsed: ParsedImport, file_name: str, timezone: str | None = None) -> str:
     lang = current_language()
     lines = [
         _("<b>How I read “{name}”</b>").format(name=html.escape(file_name)),
@@ -797,7 +806,7 @@ def preview_text(parsed: ParsedImport, file_name: str) -> str:
                 other=_layout_name(parsed.layout_alternative),
             )
         )
-    lines += column_lines(parsed, lang)
+    lines += column_lines(parsed, lang, timezone)
     ignored = [h for _i, h, became, _w in parsed.columns if became == "ignored"]
     if ignored:
         lines.append(_("Ignored: {columns}.").format(
@@ -957,7 +966,8 @@ async def on_import_preview(
         return
     # "cols": the column list; "back", "set": the preview again with the choices so far.
     markup = _columns_keyboard(parsed, lang) if action == "cols" else _preview_keyboard()
-    text = split_text(preview_text(parsed, str(data.get("file_name") or "file.csv")))[0]
+    name = str(data.get("file_name") or "file.csv")
+    text = split_text(preview_text(parsed, name, workspace.timezone))[0]
     await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
 
 
@@ -1060,6 +1070,8 @@ def summary_text(
     values: Mapping[tuple[str, date], Mapping[str, float]],
     file_name: str,
     lang: str,
+    *,
+    timezone: str | None = None,
 ) -> str:
     lines = [_("<b>Imported “{name}”</b>").format(name=html.escape(file_name))]
     kind = _layout_name(parsed.layout)
@@ -1131,7 +1143,7 @@ def summary_text(
                 "stored as they are."
             ).format(header=html.escape(header), n=format_number(n, lang))
         )
-    used_columns = column_lines(parsed, lang)
+    used_columns = column_lines(parsed, lang, timezone)
     if used_columns:
         lines.append(_("Columns:"))
         lines += used_columns

@@ -115,6 +115,7 @@ class ParsedImport:
     layout_why: str = ""  # the evidence the layout was chosen by (a reason code)
     layout_alternative: str | None = None  # another layout that fits: the bot asks
     total_row: str | None = None  # the platform's total row stored instead of its breakdown
+    time_offsets: list[str] = field(default_factory=list)  # UTC offsets seen in timestamps
     negative_cells: dict[str, int] = field(default_factory=dict)  # header → cells below 0
     sheet: str | None = None  # the XLSX worksheet read
     # Several worksheets hold a table and none was chosen: nothing was read; ask.

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from kpi.importing.core import ImportContext
 
 PLACEHOLDER_DAY = date(2000, 1, 1)
+_OFFSET_RE = re.compile(r"\s([+-]\d{2}:?\d{2}|Z|UTC|GMT)$")
 _WEAK_DATE_HEADERS = frozenset(
     normalize_name(h)
     for h in (
@@ -376,6 +377,11 @@ class DayReader:
             if not any(ch.isdigit() for ch in text):
                 return None, "not_a_date"
             raise ImportFailure(E.BAD_DATE, n, col.header, text, str(e)) from None
+        offsets = self.ctx.result.time_offsets
+        if len(offsets) < 3 and ":" in text:
+            m = _OFFSET_RE.search(text)
+            if m and m.group(1) not in offsets:
+                offsets.append(m.group(1))
         if len(self.date_cache) > 50_000:
             self.date_cache.clear()
         self.date_cache[text] = day

@@ -176,6 +176,7 @@ async def test_tweets_mentions_export_counts_per_day_with_sentiment(h: Harness) 
         "• “airline_sentiment” → sentiment (read from the words: sentiment)",
         "• “text” → text (a name I know)",
     ]
+    assert "Times with a UTC offset (-0800) are counted on their day in Europe/Moscow." in preview
     assert preview[-1] == "Nothing is saved until you press Import."
     assert await _sums(h) == {}
     text = _texts(await _press(h, _panel(calls), "imppv:go:-1:"))[-1]
