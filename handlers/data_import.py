@@ -68,9 +68,16 @@ from handlers.events import DataChanged
 from handlers.filters import Is
 from handlers.permissions import AdminCache, require_admin, require_admin_callback
 from handlers.replies import current_language, split_text
-from kpi.importing import ImportFailure, ParsedImport, parse_caption, parse_table
+from kpi.importing import (
+    LAYOUT_CHOICE,
+    ImportFailure,
+    ParsedImport,
+    parse_caption,
+    parse_table,
+)
 from kpi.importing import errors as E
 from kpi.importing.columns import LOCAL_RATIOS
+from kpi.importing.layouts import LAYOUTS
 from kpi.metrics import METRICS, Kind
 from kpi.models import PostRecord
 from kpi.numbers import format_number
@@ -331,7 +338,8 @@ async def _import_file(
             sheet=sheet,
         )
         await progress.finish(
-            preview_text(parsed, file_name, workspace.timezone), reply_markup=_preview_keyboard()
+            preview_text(parsed, file_name, workspace.timezone),
+            reply_markup=_preview_keyboard(parsed),
         )
         return
     if parsed.needs_day:
@@ -721,16 +729,19 @@ async def on_import_sheet(
 # ---------------------------------------------------------------- the preview
 
 
-def _preview_keyboard() -> InlineKeyboardMarkup:
-    def button(text: str, action: str) -> InlineKeyboardButton:
-        return InlineKeyboardButton(text=text, callback_data=ImportPreview(action=action).pack())
+def _preview_keyboard(parsed: ParsedImport | None = None) -> InlineKeyboardMarkup:
+    def button(text: str, action: str, metric: str = "") -> InlineKeyboardButton:
+        data = ImportPreview(action=action, metric=metric).pack()
+        return InlineKeyboardButton(text=text, callback_data=data)
 
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [button(_("Import"), "go"), button(_("Change a column"), "cols")],
-            [button(_("Cancel"), "cancel")],
-        ]
-    )
+    rows = [[button(_("Import"), "go"), button(_("Change a column"), "cols")]]
+    if parsed is not None and parsed.layout_alternative:
+        other = parsed.layout_alternative
+        rows.append(
+            [button(_("Read as: {layout}").format(layout=_layout_name(other)), "layout", other)]
+        )
+    rows.append([button(_("Cancel"), "cancel")])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def _became(became: str, lang: str) -> str:
@@ -836,6 +847,7 @@ def layout_reason(code: str) -> str:
         "customer_since": _("a customer-since date"),
         "metric_and_value_columns": _("metric and value columns"),
         "dimension_and_share": _("audience groups with shares or counts"),
+        "your_choice": _("your choice"),
     }
     return reasons.get(code, code.replace("_", " "))
 
@@ -950,12 +962,14 @@ async def on_import_preview(
             reply_markup=_metric_keyboard(callback_data.col, lang),
         )  # fmt: skip
         return
-    if action == "set":
-        if callback_data.metric and callback_data.metric not in METRICS:
+    if action in ("set", "layout"):
+        valid = LAYOUTS if action == "layout" else METRICS
+        if (callback_data.metric or action == "layout") and callback_data.metric not in valid:
             await query.answer(_("Unknown button."), show_alert=True)
             return
         chosen = dict(data.get("overrides") or {})
-        chosen[str(callback_data.col)] = callback_data.metric
+        key = LAYOUT_CHOICE if action == "layout" else callback_data.col
+        chosen[str(key)] = callback_data.metric
         await state.update_data(overrides=chosen)
         data = await state.get_data()
     await query.answer()
@@ -965,7 +979,7 @@ async def on_import_preview(
         await bot.edit_message_text(parsed, chat_id=chat_id, message_id=message_id)
         return
     # "cols": the column list; "back", "set": the preview again with the choices so far.
-    markup = _columns_keyboard(parsed, lang) if action == "cols" else _preview_keyboard()
+    markup = _columns_keyboard(parsed, lang) if action == "cols" else _preview_keyboard(parsed)
     name = str(data.get("file_name") or "file.csv")
     text = split_text(preview_text(parsed, name, workspace.timezone))[0]
     await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=markup)

@@ -17,6 +17,7 @@ from aiogram.utils.i18n import gettext as _
 from handlers.data_log import format_day, metric_label
 from handlers.permissions import AdminCache, require_admin_callback
 from handlers.replies import current_language
+from kpi.importing import LAYOUT_CHOICE
 from storage import Storage
 from storage.mappings import ImportMapping
 from storage.records import Workspace
@@ -34,7 +35,9 @@ def _describe(m: ImportMapping, lang: str) -> str:
         headers += " …"
     if m.overrides:
         changes = "; ".join(
-            f"“{html.escape(m.headers[i] if i < len(m.headers) else str(i))}” → "
+            _("read as {layout}").format(layout=html.escape(metric))
+            if i == LAYOUT_CHOICE
+            else f"“{html.escape(m.headers[i] if 0 <= i < len(m.headers) else str(i))}” → "
             + (html.escape(metric_label(metric, lang)) if metric else _("ignored"))
             for i, metric in sorted(m.overrides.items())
         )

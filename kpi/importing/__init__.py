@@ -6,6 +6,7 @@ raises for a bad file. See `core` for the layout and day decisions.
 
 from kpi.importing.core import (
     DEFAULT_MAX_BYTES,
+    LAYOUT_CHOICE,
     ParsedImport,
     header_signature,
     parse_caption,
@@ -15,6 +16,7 @@ from kpi.importing.errors import ImportFailure
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "LAYOUT_CHOICE",
     "ImportFailure",
     "ParsedImport",
     "header_signature",

@@ -168,7 +168,8 @@ def parse_table(
     """Parse an uploaded CSV/XLSX; raises ImportFailure for anything unusable.
 
     `overrides` are the user's column choices (column index → metric name, or
-    "" to ignore the column), from the preview or a remembered mapping.
+    "" to ignore the column; `LAYOUT_CHOICE` → a layout name), from the preview
+    or a remembered mapping.
     """
     if len(data) > max_bytes:
         raise ImportFailure(
@@ -185,6 +186,10 @@ def parse_table(
     importer.today = today
     importer.result.sheet = source.sheet
     return importer.run()
+
+
+# The key of `overrides` that holds the user's layout choice rather than a column's.
+LAYOUT_CHOICE = -1
 
 
 def header_signature(headers: list[str]) -> str:
@@ -250,7 +255,7 @@ class ImportContext:
         if not self.stream.sample:
             raise ImportFailure(E.HEADER_ONLY, row=header_row, detail="a header and no data rows")
         self._classify(header_cells)
-        choice = choose_layout(self.columns)
+        choice = choose_layout(self.columns, self.overrides.get(LAYOUT_CHOICE))
         self.layout = choice.layout
         layout = choice.layout.name
         self.result.layout = layout

@@ -298,3 +298,33 @@ async def test_mixed_date_orders_are_refused_naming_the_rows(h: Harness) -> None
     assert "Where: rows 4, 5, column “Date”." in text, text
     assert "Write those dates as 2024-01-07 (year-month-day)" in text
     assert await _sums(h) == {}
+
+
+async def test_the_other_layout_can_be_chosen_and_is_remembered(h: Harness) -> None:
+    rows = _csv_rows("twitter_airline_mentions.csv")
+    data = (FIXTURES / "twitter_airline_mentions.csv").read_bytes()
+    panel = _panel(await _upload(h, "Tweets.csv", data))
+    assert panel.callback_data == [
+        "imppv:go:-1:", "imppv:cols:-1:", "imppv:layout:-1:posts", "imppv:cancel:-1:",
+    ]  # fmt: skip
+    switched = await _press(h, panel, "imppv:layout:-1:posts")
+    assert "Each row: posts (one row per post)." in _texts(switched)[-1].splitlines()
+    assert await _sums(h) == {}
+    done = _texts(await _press(h, _panel(switched), "imppv:go:-1:"))[-1]
+    assert "Recognised: posts (one row per post)." in done
+    assert "Why: your choice." in done
+    ws = await h.storage.workspaces.get_by_chat(CHAT)
+    assert ws is not None
+    posts = await h.storage.metrics.posts_in_period(ws.id, ALL_TIME)
+    assert sorted(p.post_id for p in posts) == sorted(r["tweet_id"] for r in rows)
+    assert (await _sums(h))["shares"] == sum(int(r["retweet_count"]) for r in rows)
+    (mapping,) = await h.storage.mappings.list_mappings(ws.id)
+    assert mapping.overrides == {-1: "posts"}
+    # The same export again: read as posts at once.
+    again = await _upload(h, "Tweets (2).csv", data)
+    assert not any(c.callback_data for c in again)
+    text = _texts(again)[-1]
+    assert "Recognised: posts (one row per post)." in text
+    assert text.endswith("Read as last time (change: /mappings).")
+    listing = _texts(await h.say("/mappings", CHAT, language_code="en"))[-1]
+    assert "read as posts" in listing

@@ -39,11 +39,17 @@ class LayoutChoice:
     alternative: str | None  # the runner-up when the choice is not sure
 
 
-def choose_layout(columns: Sequence[Column]) -> LayoutChoice:
-    """The best-scoring layout; refuses a file where none fits (no metric column)."""
+def choose_layout(columns: Sequence[Column], chosen: str | None = None) -> LayoutChoice:
+    """The best-scoring layout; refuses a file where none fits (no metric column).
+
+    `chosen`: the layout the user picked in the preview; it wins when it fits at all.
+    """
     evidence = Evidence.of(columns)
     found = [(d, layout) for layout in LAYOUTS.values() if (d := layout.detect(evidence))]
     found.sort(key=lambda pair: -pair[0].score)
+    for detection, layout in found:
+        if layout.name == chosen:
+            return LayoutChoice(layout, Detection(detection.score, "your_choice"), None)
     if not found:
         seen = ", ".join(c.header for c in columns if c.header)[:300]
         raise ImportFailure(
