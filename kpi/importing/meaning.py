@@ -161,7 +161,7 @@ def _concept(word: str) -> str | None:
 def _qualifier(word: str) -> str | None:
     for qualifier, stems in _QUALIFIER_WORDS.items():
         for stem in stems:
-            if word == stem.rstrip("+") or (not stem.isascii() and word.startswith(stem)):
+            if word == stem or (not stem.isascii() and word.startswith(stem)):
                 return qualifier
     return None
 
@@ -217,7 +217,7 @@ def read_header(header: str, *, web: bool) -> Meaning | None:
     concept = uniq[0]
     if "engaged" in words and concept in ("sessions", "visitors"):
         return None  # GA4's engaged sessions are a subset, not the sessions
-    metric = _apply(concept, set(qualifiers), web=web)
+    metric = _apply(concept, set(qualifiers))
     if metric is None:
         return None
     why = " + ".join([concept, *dict.fromkeys(qualifiers)])
@@ -225,7 +225,8 @@ def read_header(header: str, *, web: bool) -> Meaning | None:
     return Meaning(metric, sure, why)
 
 
-def _apply(concept: str, qualifiers: set[str], *, web: bool) -> str | None:
+def _apply(concept: str, qualifiers: set[str]) -> str | None:
+    """The metric of a concept under its qualifiers; None when they make it no metric."""
     if "rate" in qualifiers:
         return None  # a ready-made rate: a KPI the bot computes itself, or a LOCAL_RATIO
     if concept == "followers":
