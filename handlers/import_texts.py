@@ -412,6 +412,9 @@ def failure_text(exc: ImportFailure, file_name: str) -> str:
         where.append(_("row {row}").format(row=exc.row))
     if exc.column is not None:
         where.append(_("column “{column}”").format(column=html.escape(exc.column)))
+    if exc.columns:
+        names = ", ".join(f"“{html.escape(c)}”" for c in exc.columns)
+        where.append(_("columns {columns}").format(columns=names))
     if exc.value is not None:
         where.append(_("value “{value}”").format(value=html.escape(exc.value)))
     if where:

@@ -103,21 +103,44 @@ def month_of(v: Cell) -> int | None:
     return None
 
 
+def formula_failure(formulas: dict[str, tuple[int, str]]) -> ImportFailure:
+    """Every column with formulas Excel has not calculated, the first cell of each named."""
+    cells = sorted(formulas.items(), key=lambda kv: kv[1][0])
+    first_header, (first_row, first_formula) = cells[0]
+    if len(cells) == 1:
+        return ImportFailure(
+            E.FORMULAS, first_row, first_header, first_formula, "a formula without its value"
+        )
+    return ImportFailure(
+        E.FORMULAS,
+        first_row,
+        None,
+        first_formula,
+        "formulas without their values",
+        rows=tuple(row for _header, (row, _f) in cells),
+        columns=tuple(header for header, _cell in cells),
+    )
+
+
 class CellParser:
     """Numbers and durations of metric cells, with what the sample taught about each column."""
 
-    __slots__ = ("decimals", "flags", "negative_cells")
+    __slots__ = ("decimals", "flags", "formulas", "negative_cells")
 
     def __init__(self, negative_cells: dict[str, int]) -> None:
         self.decimals: dict[int, str | None] = {}  # column index → "," or "." or unknown
         self.flags: set[int] = set()  # TRUE/FALSE columns
         self.negative_cells = negative_cells  # header → cells below zero (kept)
+        # header → (first row, formula) of formula cells without a value: all of them are
+        # named at the end, so the user fixes the file once.
+        self.formulas: dict[str, tuple[int, str]] = {}
 
     def number(self, n: int, col: Column, v: Cell, *, percent_ok: bool = False) -> float | None:
         if v is None:
             return None
         if v.__class__ is FormulaCell:
-            raise ImportFailure(E.FORMULAS, n, col.header, str(v), "a formula without its value")
+            self.formulas.setdefault(col.header, (n, str(v)))
+            return None
         if type(v) is str:
             t = v[:-1].rstrip() if percent_ok and v.endswith("%") else v
             if self.decimals.get(col.index) == ",":

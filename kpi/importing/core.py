@@ -41,6 +41,7 @@ from kpi.importing.cells import (
     TRUE_WORDS,
     CellParser,
     cell_text,
+    formula_failure,
     is_number,
     number_or_zero,
 )
@@ -737,6 +738,8 @@ class ImportContext:
 
     def _finish(self) -> ParsedImport:
         res = self.result
+        if self.cells.formulas:
+            raise formula_failure(self.cells.formulas)
         if res.rows_read and not res.rows_used:
             skipped = ", ".join(f"{k}: {v}" for k, v in sorted(res.rows_skipped.items()))
             raise ImportFailure(E.NO_ROWS, detail=f"no row could be used ({skipped})")

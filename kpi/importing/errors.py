@@ -39,9 +39,11 @@ class ImportFailure(Exception):
         value: str | None = None,
         detail: str = "",
         rows: tuple[int, ...] = (),
+        columns: tuple[str, ...] = (),
     ) -> None:
         self.code = code
         self.rows = rows  # several rows to name (mixed dates); `row` is the first
+        self.columns = columns  # several columns to name (formulas); else `column`
         self.row = row
         self.column = column
         self.value = value if value is None or len(value) <= 80 else value[:77] + "…"

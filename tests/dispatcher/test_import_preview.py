@@ -336,3 +336,19 @@ async def test_the_other_layout_can_be_chosen_and_is_remembered(h: Harness) -> N
     assert text.endswith("Read as last time (change: /mappings).")
     listing = _texts(await h.say("/mappings", CHAT, language_code="en"))[-1]
     assert "read as posts" in listing
+
+
+async def test_all_formula_columns_are_named_in_the_reply(h: Harness) -> None:
+    data = _book(
+        (
+            "Data",
+            [
+                ["Date", "Reach", "Likes"],
+                ["2024-05-01", 10, "=B2/2"],
+                ["2024-05-02", "=B2*2", 3],
+            ],
+        )
+    )
+    text = _texts(await _upload(h, "calc.xlsx", data))[-1]
+    assert "Where: rows 2, 3, columns “Likes”, “Reach”, value “=B2/2”." in text, text
+    assert "Open the file in Excel, save it, then send it again." in text

@@ -81,3 +81,21 @@ def test_formulas_in_a_total_row_or_an_ignored_column_do_not_matter() -> None:
     parsed = parse_table(data, "report.xlsx", tz=UTC)
     assert sum(v["reach"] for v in parsed.values.values()) == 22
     assert parsed.rows_skipped == {"total": 1}
+
+
+def test_every_formula_column_is_named_at_once() -> None:
+    data = _book(
+        (
+            "Data",
+            [
+                ["Date", "Reach", "Likes"],
+                ["2024-05-01", 10, 1],
+                ["2024-05-02", "=B2*2", 2],
+                ["2024-05-03", 12, "=C3+1"],
+            ],
+        )
+    )
+    with pytest.raises(ImportFailure) as exc:
+        parse_table(data, "report.xlsx", tz=UTC)
+    e = exc.value
+    assert (e.code, e.columns, e.rows, e.value) == ("formulas", ("Reach", "Likes"), (3, 4), "=B2*2")
