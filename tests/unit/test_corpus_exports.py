@@ -19,19 +19,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kpi.importing import ParsedImport, parse_table
-from tests.conftest import SHARED_DATA
+from tests.shareddata import EXPORTS_DATA as EXPORTS
 
-EXPORTS = SHARED_DATA / "exports"
 MSK = ZoneInfo("Europe/Moscow")
 # The day the TikTok export was made (its commit in the source repository, README §4).
 TIKTOK_EXPORT_DAY = date(2026, 2, 28)
 
-pytestmark = [
-    pytest.mark.shared_data,
-    pytest.mark.skipif(
-        not EXPORTS.is_dir(), reason="../shared/data/exports is absent (third-party corpus)"
-    ),
-]
+# Skipped with the shared-data reason when ../shared/data is absent (tests/conftest.py).
+pytestmark = pytest.mark.shared_data
 
 
 def _rows(
@@ -371,16 +366,19 @@ def test_youtube_engaged_views_are_views_but_unsure() -> None:
     }
 
 
+# The corpus as its README lists it (tests/dispatcher/test_corpus_uploads.py sends each).
+CORPUS = (
+    "ga4_landing_page.csv", "ga4_pages_and_screens.csv", "ga4_reports_snapshot.csv",
+    "google_ads_search_keyword_report_utf16.csv", "google_ads_search_terms_report_utf16.csv",
+    "gsc_performance_pages.csv", "gsc_performance_queries.csv",
+    "meta_ads_manager_campaigns.csv", "meta_ads_manager_campaigns_by_age.csv",
+    "ms_clarity_top_pages.csv", "tiktok_studio_content_posts.csv",
+    "tiktok_studio_follower_history.csv", "tiktok_studio_overview_daily.csv",
+    "x_account_analytics_content_posts.csv", "x_account_overview_daily.csv",
+    "youtube_studio_chart_data_daily_per_video.csv",
+    "youtube_studio_table_data_per_video.csv", "youtube_studio_totals_daily_engaged_views.csv",
+)  # fmt: skip
+
+
 def test_every_corpus_file_is_covered_here() -> None:
-    covered = {
-        "ga4_landing_page.csv", "ga4_pages_and_screens.csv", "ga4_reports_snapshot.csv",
-        "google_ads_search_keyword_report_utf16.csv", "google_ads_search_terms_report_utf16.csv",
-        "gsc_performance_pages.csv", "gsc_performance_queries.csv",
-        "meta_ads_manager_campaigns.csv", "meta_ads_manager_campaigns_by_age.csv",
-        "ms_clarity_top_pages.csv", "tiktok_studio_content_posts.csv",
-        "tiktok_studio_follower_history.csv", "tiktok_studio_overview_daily.csv",
-        "x_account_analytics_content_posts.csv", "x_account_overview_daily.csv",
-        "youtube_studio_chart_data_daily_per_video.csv",
-        "youtube_studio_table_data_per_video.csv", "youtube_studio_totals_daily_engaged_views.csv",
-    }  # fmt: skip
-    assert {p.name for p in Path(EXPORTS).glob("*.csv")} == covered
+    assert {p.name for p in Path(EXPORTS).glob("*.csv")} == set(CORPUS)
