@@ -17,8 +17,14 @@ Decisions the spec leaves open:
 * One date (`2024-05-01`, `01.05.2024`) is a one-day period.
 * `last-quarter`/`прошлый-квартал` and `last-year`/`прошлый-год` are accepted as
   well: cheap, and the natural companions of `last-month`.
-* Two-word spellings (`last week`, `прошлая неделя`) and ranges with spaces
-  around the separator are joined before the arguments are split.
+* Ranges with spaces around the separator are joined before the arguments are
+  split; a period may be a phrase of several words (below).
+* Natural phrases (`_natural`): a month name without a year, a day without a
+  year (`15 мая`, `31.05`) mean the latest one that has begun; `31.05.24` has a
+  two-digit year (20xx); English `last week`/`last month` and Russian
+  `прошлая неделя` are the calendar unit before, while `past week`,
+  `последняя неделя`, `последний месяц` are the last 7 days / month up to today;
+  `с 1 мая` (no end) runs to today; `q2` without a year is refused.
 """
 
 from __future__ import annotations
@@ -238,21 +244,26 @@ for _unit, _forms in (
     ("year", "year years год года году лет"),
 ):
     _UNITS.update(dict.fromkeys(_forms.split(), _unit))
+
+
+def _word_set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
 # `этот месяц`: so far; `прошлый месяц`: the calendar one before; `последние 7 дней`: rolling.
-_THIS = frozenset(
-    "this current эта эту этой этот этом это этого текущая текущую текущей текущий "
-    "текущем текущего".split()
+_THIS = _word_set(
+    "this current эта эту этой этот этом это этого текущая текущую текущей текущий текущем текущего"
 )
-_PREVIOUS = frozenset(
+_PREVIOUS = _word_set(
     "previous prior прошлая прошлую прошлой прошлый прошлом прошлого прошлое "
-    "предыдущая предыдущую предыдущей предыдущий предыдущем предыдущего".split()
+    "предыдущая предыдущую предыдущей предыдущий предыдущем предыдущего"
 )
-_LAST_N = frozenset("past last последние последних последний последнюю последней последняя".split())
+_LAST_N = _word_set("past last последние последних последний последнюю последней последняя")
 # Words around a period that change nothing: `за май`, `в мае`, `for last month`.
-_FILLERS = frozenset("за в во на in for over during the of".split())
-_FROM = frozenset("с со от from since".split())
-_TO = frozenset("по до to till until through - – —".split())
-_YEAR_WORDS = frozenset("г г. год года году".split())
+_FILLERS = _word_set("за в во на in for over during the of")
+_FROM = _word_set("с со от from since")
+_TO = _word_set("по до to till until through - – —")
+_YEAR_WORDS = _word_set("г г. год года году")
 _NUM = re.compile(r"\d{1,2}")
 _NUM_RANGE = re.compile(r"(\d{1,2})[-–—](\d{1,2})")
 _DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})(?:\.(\d{4}|\d{2}))?")
@@ -391,9 +402,8 @@ def _range_of(
     # Now both have a month; fill the missing years from the other end, then from today.
     if isinstance(start, _Part) and start.year is None:
         if isinstance(end, date) or end.year is not None:
-            end_year = end.year if isinstance(end, date) else end.year
-            assert end_year is not None and start.month is not None and end.month is not None
-            end_month = end.month
+            end_year, end_month = end.year, end.month
+            assert end_year is not None and start.month is not None and end_month is not None
             # `с 20 декабря по 10 января 2025`: the start is in the year before.
             y = end_year - 1 if start.month > end_month else end_year
         else:
@@ -415,7 +425,8 @@ def _ymd(part: _Part) -> tuple[int, int, int]:
 
 
 def _month_phrase(words: list[str], today: date) -> _Parsed | None:
-    """`май`, `мае`, `may 2024`, `мая 2024 года`, `05.2024`, `q2 2024`, `2 квартал 2024`, `2024 год`."""
+    """`май`, `мае`, `may 2024`, `мая 2024 года`, `05.2024`, `q2 2024`, `2 квартал 2024`,
+    `2024 год`."""
     if words[0] in _MONTH_WORDS:
         month = _MONTH_WORDS[words[0]]
         year, i = _read_year(words, 1)
@@ -431,9 +442,12 @@ def _month_phrase(words: list[str], today: date) -> _Parsed | None:
     i = 0
     if m := _Q_TOKEN.fullmatch(words[0]):
         quarter, i = int(m[1]), 1
-    elif len(words) >= 2 and re.fullmatch(r"[1-4](?:-?й)?", words[0]):
-        if _UNITS.get(words[1]) == "quarter":
-            quarter, i = int(words[0][0]), 2
+    elif (
+        len(words) >= 2
+        and re.fullmatch(r"[1-4](?:-?й)?", words[0])
+        and _UNITS.get(words[1]) == "quarter"
+    ):
+        quarter, i = int(words[0][0]), 2
     if quarter is not None:
         year, i = _read_year(words, i)
         if i != len(words) or (year is None and i == 1):
