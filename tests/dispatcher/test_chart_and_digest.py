@@ -152,9 +152,15 @@ async def test_chart_unknown_kpi_lists_names(clocked: Harness) -> None:
 
 async def test_chart_bad_period_and_unknown_account(clocked: Harness) -> None:
     text = await clocked.say_text("/chart reach 7x", chat_id=507, **EN)
-    assert text.startswith("I can't read the period “7x”. Accepted: 7d, 30d")
+    first, forms, example = text.split("\n")
+    assert first == "“7x” is not a period."
+    assert forms.startswith("Periods: today, yesterday, May, May 2024, 05.2024, 31.05.24,")
+    assert example == "Example: /chart reach 30d vk:brand (period and account in any order)."
     text = await clocked.say_text("/chart reach 7d vk:nobody", chat_id=507, **EN)
-    assert text == "There is no account vk:nobody."
+    assert text == (
+        "There is no account “vk:nobody” in this chat.\n"
+        "Accounts: main. Add one: /account add vk:brand"
+    )
 
 
 async def test_chart_for_one_account(clocked: Harness) -> None:
