@@ -29,6 +29,8 @@ from aiogram.types import ForceReply, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.events import DataChanged
+from handlers.kpi_texts import format_day as format_day
+from handlers.kpi_texts import format_period
 from handlers.permissions import AdminCache, require_admin
 from handlers.replies import answer_long, current_language
 from kpi import logcmd as L
@@ -52,10 +54,6 @@ LOG_EXAMPLE_METRICS = (*TYPED_COUNTERS, "mentions", "followers", "new_followers"
 def local_today(workspace: Workspace, clock: Callable[[], datetime]) -> date:
     """Today in the workspace's time zone."""
     return clock().astimezone(ZoneInfo(workspace.timezone)).date()
-
-
-def format_day(day: date, lang: str) -> str:
-    return day.strftime("%d.%m.%Y") if lang == "ru" else day.isoformat()
 
 
 async def read_typed_day(
@@ -88,9 +86,8 @@ async def read_typed_day(
 
 
 def format_days(first: date, last: date, lang: str) -> str:
-    if first == last:
-        return format_day(first, lang)
-    return f"{format_day(first, lang)} – {format_day(last, lang)}"
+    """`1–31 мая 2024`, `May 1–31, 2024`: the one date format of every message."""
+    return format_period(Period(first, last), lang)
 
 
 def metric_label(name: str, lang: str) -> str:

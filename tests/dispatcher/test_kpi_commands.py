@@ -348,7 +348,7 @@ async def test_missing_metrics_say_how_to_add_them(bot_at: Harness) -> None:
         "Конверсия · 1–30 ноя 2026 · все аккаунты",
         "Не посчитать: за период нет данных — конверсии.",
         "Добавьте: /log конверсии=… или пришлите файл CSV/XLSX с этими колонками.",
-        "Прошлый период (2–31 окт 2026): нет значения",
+        "Прошлый период (2–31 окт 2026): данных не хватает",
         "Формула: CR = Σ конверсий / Σ кликов × 100",
     ]
     en = lines(await bot_at.say_text("/er", **EN))
@@ -407,7 +407,7 @@ async def test_tiny_ctr_keeps_significant_digits(bot_at: Harness) -> None:
     text = await bot_at.say_text("/ctr", **RU)
     assert f"CTR: 0,0179{NB}% (клики / показы × 100)" in lines(text)
     assert "Prev" not in text
-    assert "Прошлый период (2–31 окт 2026): нет значения" in lines(text)
+    assert "Прошлый период (2–31 окт 2026): данных не хватает" in lines(text)
 
 
 # --- arguments: period, account, errors --------------------------------------------------
