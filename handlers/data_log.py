@@ -301,9 +301,10 @@ def _needs_denominator(ratio: str, rate: float, day: date, account: str, lang: s
             _(
                 "Give both in one command: <code>/log {name}={value} {denominator}=1200</code>"
             ).format(
-                name=ratio,
+                # Names in the reply's language, as /log reads them back (tested).
+                name=html.escape(metric_label(ratio, lang).lower()),
                 value=html.escape(shown.replace("\u00a0", "")),
-                denominator=spec.denominator,
+                denominator=html.escape(display_name(spec.denominator, lang)),
             ),
         )
     )

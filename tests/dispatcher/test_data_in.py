@@ -182,7 +182,9 @@ async def test_log_ratio_without_any_sessions_stores_nothing(h: Harness) -> None
         "To store bounce rate 45% I need the sessions of site for Jun 1, 2024, "
         "and there are none yet. Nothing was saved."
     )
-    assert "/log bounce_rate=45% sessions=1200" in text
+    assert "/log bounce rate=45% sessions=1200" in text
+    ru = await h.say_text("/log 2024-06-01 site отказы=45%", CHAT, language_code="ru")
+    assert ru.endswith("Укажите оба в одной команде: /log показатель отказов=45% визиты=1200")
     ws_id = await _ws_id(h)
     assert (await h.storage.metrics.data_span(ws_id)).rows == 0
 
