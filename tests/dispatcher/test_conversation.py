@@ -342,3 +342,31 @@ def test_edit_distance_counts_a_swap_as_one() -> None:
     assert edit_distance("bounse", "bounce") == 1
     assert edit_distance("", "roi") == 3
     assert edit_distance("kitten", "sitting") == 3
+
+
+def test_every_period_example_in_the_replies_parses() -> None:
+    from bot.i18n import create_i18n
+    from handlers.selection import spoken_forms
+    from kpi.periods import parse_period
+
+    i18n = create_i18n("ru")
+    for lang in ("ru", "en"):
+        with i18n.context(), i18n.use_locale(lang):
+            examples = [e.strip() for e in spoken_forms().split(",")]
+        assert len(examples) == 10
+        for example in examples:
+            assert parse_period(example, date(2026, 11, 30)), (lang, example)
+
+
+async def test_help_lists_the_spoken_period_forms(h: Harness) -> None:
+    ru = texts(await h.say("/help", CHAT, **RU))[0].splitlines()
+    assert (
+        "Периоды — как вы их пишете: сегодня, вчера, май, май 2024, 05.2024, 31.05.24, "
+        "с 1 по 15 мая, последние 7 дней, прошлый квартал, этот год; или коротко: 7d, 30d, "
+        "12w, 3m, week, month, quarter, ytd, 2024-05, 2024-Q2, 2024." in ru
+    )
+    en = texts(await h.say("/help", CHAT + 1, **EN))[0].splitlines()
+    assert en[-1] == (
+        "No command needed: write “reach in May” or “report for last week” (in a group, "
+        "mention me or reply to me); a mistyped command gets a suggestion."
+    )
