@@ -64,7 +64,7 @@ def short_change(change: Change, unit: str, lang: str) -> str | None:
     number = format_number(change.absolute, lang)
     sign = "+" if change.absolute > 0 and number.strip("0,.\u00a0") else ""
     if unit == "percent":
-        return sign + number + (" п.п." if lang == "ru" else " pp")
+        return _("{number} pp").format(number=sign + number)
     return None
 
 
