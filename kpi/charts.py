@@ -34,6 +34,8 @@ from typing import Final, Literal
 import matplotlib
 import numpy as np
 import numpy.typing as npt
+from babel import Locale
+from babel.numbers import format_decimal
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -186,7 +188,7 @@ def _font(size: float, *, bold: bool = False) -> FontProperties:
 _MINUS: Final = "\u2212"
 _NBSP: Final = "\u00a0"
 _COMPACT: Final = {
-    "ru": ((1e9, "млрд"), (1e6, "млн"), (1e3, "тыс")),
+    "ru": ((1e9, "\u00a0млрд"), (1e6, "\u00a0млн"), (1e3, "\u00a0тыс")),
     "en": ((1e9, "B"), (1e6, "M"), (1e3, "K")),
 }
 _MONTHS: Final = {
@@ -201,17 +203,24 @@ def _lang(lang: str) -> str:
 
 
 def _plain_number(value: float, decimals: int, lang: str) -> str:
-    text = f"{abs(value):,.{decimals}f}"
-    if _lang(lang) == "ru":
-        text = text.replace(",", _NBSP).replace(".", ",")
+    """Digits grouped and the decimal sign as the language writes them (Babel's data)."""
+    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    text = format_decimal(f"{abs(value):.{decimals}f}", format=pattern, locale=_lang(lang))
     negative = value < 0 and text.strip("0.,\u00a0") != ""
     return (_MINUS if negative else "") + text
 
 
+@functools.cache
+def _percent_affixes(lang: str) -> tuple[str, str]:
+    pattern = Locale.parse(lang).percent_formats[None]
+    return pattern.prefix[0], pattern.suffix[0]  # ("", "\u00a0%") in Russian, ("", "%")
+
+
 def _with_unit(number: str, value_format: ValueFormat, lang: str, currency: str) -> str:
-    ru = _lang(lang) == "ru"
     if value_format == "percent":
-        return f"{number}{_NBSP}%" if ru else f"{number}%"
+        prefix, suffix = _percent_affixes(_lang(lang))
+        return f"{prefix}{number}{suffix}"
+    ru = _lang(lang) == "ru"
     if value_format == "money" and currency:
         if not ru and currency in _PREFIX_CURRENCIES:
             if number.startswith(_MINUS):
@@ -252,7 +261,7 @@ def format_value(
         for scale, name in _COMPACT[_lang(lang)]:
             if magnitude >= scale:
                 value, magnitude = value / scale, magnitude / scale
-                suffix = (_NBSP + name) if _lang(lang) == "ru" else name
+                suffix = name
                 break
         if decimals is None:
             decimals = 0 if magnitude >= 100 else 1
@@ -279,7 +288,7 @@ def _tick_labels(
         for limit, name in _COMPACT[_lang(lang)]:
             if top >= limit:
                 scale = limit
-                suffix = (_NBSP + name) if _lang(lang) == "ru" else name
+                suffix = name
                 break
     step = abs(ticks[1] - ticks[0]) / scale if len(ticks) > 1 else 1.0
     if step < 0.01:  # 10 000 … 10 000,1: "10.0000K" twice; plain numbers tell them apart
