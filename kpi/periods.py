@@ -207,12 +207,12 @@ def _shape(folded: str) -> tuple[date, date] | None:
 # Multi-word phrases in Russian and English: `вчера`, `за май 2024`, `в мае`,
 # `31.05.24`, `05.2024`, `с 1 по 15 мая`, `last 7 days`, `прошлый квартал`,
 # `этот год`. Each form says what kind of period it is, for the previous-period
-# rule: CALENDAR (a whole calendar day, month, quarter or year — clamped to
-# today when it contains today), SO_FAR (this week/month/quarter/year up to
-# today) or ROLLING (the last N days, or a span from a typed day).
-CALENDAR = "calendar"
-SO_FAR = "so_far"
-ROLLING = "rolling"
+# rule, in the words of `kpi.models.Period.kind`: a calendar unit (`week`,
+# `month`, `quarter`, `year`: `май`, `прошлый квартал`, `2024 год`), `so_far:<unit>`
+# (`этот месяц` = this month up to today, `этот год` = `so_far:year`) or `rolling`
+# (`last 7 days`, `с 1 по 15 мая`, a single day such as `вчера`).
+_ROLLING = "rolling"
+_SO_FAR = "so_far:"
 
 _MONTH_WORDS: dict[str, int] = {}
 for _number, _forms in enumerate(
@@ -275,7 +275,7 @@ _Q_TOKEN = re.compile(r"[qкй]([1-4])")
 class _Parsed(NamedTuple):
     start: date
     end: date
-    kind: str  # CALENDAR, SO_FAR or ROLLING
+    kind: str  # `rolling`, `week`/`month`/`quarter`/`year` or `so_far:<unit>`
 
 
 class _Part(NamedTuple):
@@ -386,7 +386,7 @@ def _days_phrase(words: list[str], today: date) -> _Parsed | None:
                 return None
             y = start.year or year or _latest_year(start.month, start.day, today)
             day = _make_day(y, start.month, start.day)
-        return _Parsed(day, today, ROLLING) if since else _Parsed(day, day, CALENDAR)
+        return _Parsed(day, today if since else day, _ROLLING)
     return _range_of(start, end, year, today)
 
 
@@ -416,7 +416,7 @@ def _range_of(
         y = first.year + 1 if end.month < first.month else first.year
         end = _Part(end.day, end.month, y)
     last = end if isinstance(end, date) else _make_day(*_ymd(end))
-    return _Parsed(first, last, ROLLING)
+    return _Parsed(first, last, _ROLLING)
 
 
 def _ymd(part: _Part) -> tuple[int, int, int]:
@@ -433,11 +433,11 @@ def _month_phrase(words: list[str], today: date) -> _Parsed | None:
         if i != len(words):
             return None
         start, end = _month_span(year or _latest_year(month, 1, today), month)
-        return _Parsed(start, end, CALENDAR)
+        return _Parsed(start, end, "month")
     if len(words) == 1 and (m := _DOTTED_MONTH.fullmatch(words[0])):
         if not 1 <= int(m[1]) <= 12:
             raise PeriodError("bad_date")
-        return _Parsed(*_month_span(int(m[2]), int(m[1])), CALENDAR)
+        return _Parsed(*_month_span(int(m[2]), int(m[1])), "month")
     quarter: int | None = None
     i = 0
     if m := _Q_TOKEN.fullmatch(words[0]):
@@ -454,10 +454,10 @@ def _month_phrase(words: list[str], today: date) -> _Parsed | None:
             return None
         year = year or (today.year if 3 * quarter - 2 <= today.month else today.year - 1)
         start = date(year, 3 * quarter - 2, 1)
-        return _Parsed(start, add_months(start, 3) - timedelta(days=1), CALENDAR)
+        return _Parsed(start, add_months(start, 3) - timedelta(days=1), "quarter")
     year, i = _read_year(words, 0)
     if year is not None and i == len(words):
-        return _Parsed(date(year, 1, 1), date(year, 12, 31), CALENDAR)
+        return _Parsed(date(year, 1, 1), date(year, 12, 31), "year")
     return None
 
 
@@ -476,19 +476,19 @@ def _unit_phrase(words: list[str], today: date, text: str) -> _Parsed | None:
     `последнюю неделю`, `past year`, `вчера`, `today`."""
     if len(words) == 1 and words[0] in _DAY_WORDS:
         day = today - timedelta(days=_DAY_WORDS[words[0]])
-        return _Parsed(day, day, CALENDAR)
+        return _Parsed(day, day, _ROLLING)
     if words == ["day", "before", "yesterday"]:
         day = today - timedelta(days=2)
-        return _Parsed(day, day, CALENDAR)
+        return _Parsed(day, day, _ROLLING)
     lead, rest = (words[0], words[1:]) if words[0] in _THIS | _PREVIOUS | _LAST_N else ("", words)
     if len(rest) == 1 and rest[0] in _UNITS:
         unit = _UNITS[rest[0]]
         if lead in _THIS and unit in _THIS_KIND:
-            return _Parsed(*_named(_THIS_KIND[unit], today), SO_FAR)
+            return _Parsed(*_named(_THIS_KIND[unit], today), _SO_FAR + unit)
         # English `last week` is the calendar week before; Russian `последняя неделя` and
         # `past week` are the last 7 days.
         if (lead in _PREVIOUS or lead == "last") and unit in _PREVIOUS_KIND:
-            return _Parsed(*_named(_PREVIOUS_KIND[unit], today), CALENDAR)
+            return _Parsed(*_named(_PREVIOUS_KIND[unit], today), unit)
         if lead in _LAST_N:
             return _rolling(1, unit, today, text)
         return None
@@ -505,7 +505,7 @@ def _rolling(n: int, unit: str, today: date, text: str) -> _Parsed:
     elif unit == "year":
         n, unit = 12 * n, "month"
     start, end = _relative(n, _UNIT_CODE[unit], today, text)
-    return _Parsed(start, end, ROLLING)
+    return _Parsed(start, end, _ROLLING)
 
 
 def _natural(phrase: str, today: date) -> _Parsed | None:
@@ -544,7 +544,7 @@ def parse_period(text: str, today: date) -> Period:
         try:
             shape = _shape(folded)
             if shape is None and (natural := _natural(folded, today)) is not None:
-                # natural.kind (CALENDAR, SO_FAR, ROLLING) is what the previous period needs.
+                # natural.kind (`month`, `so_far:year`, `rolling` …) decides the previous period.
                 shape = natural.start, natural.end
         except PeriodError as exc:
             raise PeriodError(exc.code, text) from None
