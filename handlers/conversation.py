@@ -34,8 +34,10 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.texts import COMMANDS
 from handlers.filters import Is
+from kpi.accounts import normalize_account
 from kpi.kpis import resolve_kpi
 from kpi.periods import PeriodError, split_period_words
+from storage import Storage
 from storage.records import Workspace
 
 log = logging.getLogger(__name__)
@@ -283,6 +285,29 @@ async def _rerun(message: Message, command: str, args: str, data: dict[str, Any]
     await dispatcher.propagate_event("message", rewritten, **data)
 
 
+async def _without_chatter(args: str, data: dict[str, Any]) -> str:
+    """The arguments without the words of a sentence that are neither part of a period nor
+    an account (`подписчиков прибавилось за май` asks about May, not about «прибавилось»).
+    A word with a platform (`vk:nope`) stays: the command says there is no such account."""
+    workspace: Workspace | None = data.get("workspace")
+    if workspace is None or not args:
+        return args
+    today = data["clock"]().astimezone(ZoneInfo(workspace.timezone)).date()
+    try:
+        _period, others = split_period_words(args, today)
+    except PeriodError:
+        return args  # the command explains what is wrong with the period
+    storage: Storage = data["storage"]
+    accounts = {a.name for a in await storage.workspaces.list_accounts(workspace.id)}
+    chatter = [w for w in others if ":" not in w and normalize_account(w) not in accounts]
+    if chatter:
+        log.info("free text: left out %r", chatter)
+    words = args.split()
+    for word in chatter:
+        words.remove(word)
+    return " ".join(words)
+
+
 def _period_checker(
     workspace: Workspace | None, clock: Callable[[], datetime]
 ) -> Callable[[str], bool]:
@@ -333,7 +358,8 @@ def create_router(commands: Iterable[str]) -> Router:
         is_period = _period_checker(data.get("workspace"), data["clock"])
         question = read_question(text, is_period)
         if question is not None:
-            await _rerun(message, question[0], question[1], data)
+            args = await _without_chatter(question[1], data)
+            await _rerun(message, question[0], args, data)
         elif data.get("raw_state") is not None:
             await message.reply(busy_text())
         else:

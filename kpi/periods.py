@@ -480,6 +480,8 @@ def _unit_phrase(words: list[str], today: date, text: str) -> _Parsed | None:
     if words == ["day", "before", "yesterday"]:
         day = today - timedelta(days=2)
         return _Parsed(day, day, _ROLLING)
+    if words in (["неделю"], ["сутки"]):  # `за неделю`, `за сутки`: the last 7 days / today
+        return _rolling(1, _UNITS[words[0]], today, text)
     lead, rest = (words[0], words[1:]) if words[0] in _THIS | _PREVIOUS | _LAST_N else ("", words)
     if len(rest) == 1 and rest[0] in _UNITS:
         unit = _UNITS[rest[0]]

@@ -180,10 +180,17 @@ async def test_plain_text_is_answered_as_the_command(h: Harness, text: str, comm
         assert texts(await h.say(text, CHAT, **lang)) == expected
 
 
-async def test_plain_text_about_a_bad_account_gets_the_commands_reply(h: Harness) -> None:
+async def test_plain_text_keeps_accounts_and_periods_and_drops_chatter(h: Harness) -> None:
     await seed(h)
-    assert texts(await h.say("охват banana", CHAT, **RU)) == texts(
-        await h.say("/reach banana", CHAT, **RU)
+    for text, command in [
+        ("сколько подписчиков прибавилось за май", "/growth за май"),
+        ("какой был охват у vk:shop в мае, подскажи", "/reach vk:shop в мае"),
+        ("bounce rate last month please", "/bounce last month"),
+    ]:
+        assert texts(await h.say(text, CHAT, **RU)) == texts(await h.say(command, CHAT, **RU))
+    # A word with a platform is meant as an account: the command says there is none.
+    assert texts(await h.say("охват vk:nope", CHAT, **RU)) == texts(
+        await h.say("/reach vk:nope", CHAT, **RU)
     )
 
 
