@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 # commands and the word forms people type in a sentence.
 COMMAND_WORDS: dict[str, str] = {}
 for _command, _words in (
-    ("report", "отчет отчета отчеты сводка сводку итоги все report summary dashboard"),
+    ("report", "отчет отчета отчеты сводка сводку итоги report summary dashboard"),
     ("reach", "охват охвата охваты охватов охвату показы показов impressions"),
     ("engagement", "вовлеченность вовлеченности вовлечение engagement"),
     ("conversion", "конверсия конверсии конверсию конверсий conversions"),
