@@ -194,7 +194,9 @@ async def test_plain_text_keeps_accounts_and_periods_and_drops_chatter(h: Harnes
     )
 
 
-@pytest.mark.parametrize("text", ["привет", "что ты умеешь", "hello there", "🙂"])
+@pytest.mark.parametrize(
+    "text", ["привет", "что ты умеешь", "всё хорошо, спасибо", "hello there", "🙂"]
+)
 async def test_other_text_gets_a_two_line_hint(h: Harness, text: str) -> None:
     assert texts(await h.say(text, CHAT, **RU)) == [HINT_RU]
     assert texts(await h.say(text, CHAT + 1, **EN)) == [HINT_EN]
