@@ -332,7 +332,9 @@ def create_router(commands: Iterable[str]) -> Router:
         bot: Bot = data["bot"]
         text = message.text or ""
         m = _COMMAND_TOKEN.match(text)
-        if m is None:
+        if m is None:  # a lone `/` or `/ 30d`
+            if message.chat.type == "private":
+                await message.reply(hint_text())
             return
         typed, mention = m[1], m[2]
         if mention is not None and mention.lower() != ((await bot.me()).username or "").lower():

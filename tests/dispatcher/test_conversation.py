@@ -195,7 +195,7 @@ async def test_plain_text_keeps_accounts_and_periods_and_drops_chatter(h: Harnes
 
 
 @pytest.mark.parametrize(
-    "text", ["привет", "что ты умеешь", "всё хорошо, спасибо", "hello there", "🙂"]
+    "text", ["привет", "что ты умеешь", "всё хорошо, спасибо", "hello there", "🙂", "/", "/ 30d"]
 )
 async def test_other_text_gets_a_two_line_hint(h: Harness, text: str) -> None:
     assert texts(await h.say(text, CHAT, **RU)) == [HINT_RU]
