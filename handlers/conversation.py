@@ -35,8 +35,8 @@ from aiogram.utils.i18n import gettext as _
 from bot.texts import COMMANDS
 from handlers.filters import Is
 from kpi.accounts import normalize_account
-from kpi.kpis import resolve_kpi
 from kpi.periods import PeriodError, split_period_words
+from kpi.registry import resolve_kpi
 from storage import Storage
 from storage.records import Workspace
 

@@ -212,6 +212,8 @@ def _shape(folded: str) -> tuple[date, date] | None:
 # (`этот месяц` = this month up to today, `этот год` = `so_far:year`) or `rolling`
 # (`last 7 days`, `с 1 по 15 мая`, a single day such as `вчера`).
 _ROLLING = "rolling"
+# Typed days (`с 1 по 30 ноября`): compared like a typed range (`with_kind`).
+_RANGE_KIND = "range"
 _SO_FAR = "so_far:"
 
 _MONTH_WORDS: dict[str, int] = {}
@@ -416,7 +418,7 @@ def _range_of(
         y = first.year + 1 if end.month < first.month else first.year
         end = _Part(end.day, end.month, y)
     last = end if isinstance(end, date) else _make_day(*_ymd(end))
-    return _Parsed(first, last, _ROLLING)
+    return _Parsed(first, last, _RANGE_KIND)
 
 
 def _ymd(part: _Part) -> tuple[int, int, int]:
@@ -538,6 +540,7 @@ def parse_period(text: str, today: date) -> Period:
     folded = _fold(text)
     if not folded:
         raise PeriodError("unknown", text)
+    natural_kind: str | None = None
     if folded in _NAMED:
         start, end = _named(_NAMED[folded], today)
     elif m := _RELATIVE.fullmatch(folded):
@@ -546,8 +549,7 @@ def parse_period(text: str, today: date) -> Period:
         try:
             shape = _shape(folded)
             if shape is None and (natural := _natural(folded, today)) is not None:
-                # natural.kind (`month`, `so_far:year`, `rolling` …) decides the previous period.
-                shape = natural.start, natural.end
+                shape, natural_kind = (natural.start, natural.end), natural.kind
         except PeriodError as exc:
             raise PeriodError(exc.code, text) from None
         if shape is None:
@@ -565,7 +567,23 @@ def parse_period(text: str, today: date) -> Period:
         raise PeriodError("too_long", text)
     if start < EARLIEST:
         raise PeriodError("out_of_range", text)
+    if natural_kind is not None:
+        return _natural_kind(natural_kind, Period(start, end))
     return with_kind(folded, Period(start, end))
+
+
+def _natural_kind(kind: str, period: Period) -> Period:
+    """A natural phrase's period with the kind it named: `май`, `прошлый квартал` that
+    unit (so far when cut at today: `ноябрь` on 18 Nov), `этот год` so far, `last 7
+    days` and single days rolling, `с 1 по 15 мая` like a typed range."""
+    if kind == _ROLLING:
+        return period_kind(period, rolling=True)
+    if kind.startswith(_SO_FAR):
+        return Period(period.start, period.end, kind)
+    if kind == _RANGE_KIND:
+        read = period_kind(period)
+        return period_kind(period, rolling=True) if read.kind.startswith(_SO_FAR) else read
+    return period_kind(period, unit=kind)
 
 
 # The previous period of a named form (see `kpi.models.Period.previous`).

@@ -21,7 +21,7 @@ from kpi.periods import (
 
 TODAY = date(2026, 11, 18)
 # The kind of each form, in the words of `kpi.models.Period.kind` (previous-period rule).
-ROLLING, DAY = "rolling", "rolling"
+ROLLING, DAY, RANGE = "rolling", "rolling", "range"
 
 
 def d(text: str) -> date:
@@ -70,17 +70,17 @@ NATURAL_FORMS = [
     ("May 15, 2024", "2024-05-15", "2024-05-15", DAY),
     ("29 февраля", "2024-02-29", "2024-02-29", DAY),  # the latest leap day
     # ranges
-    ("с 1 по 15 мая", "2026-05-01", "2026-05-15", ROLLING),
-    ("с 1 по 15 мая 2024", "2024-05-01", "2024-05-15", ROLLING),
-    ("с 1 мая по 15 июня", "2026-05-01", "2026-06-15", ROLLING),
-    ("1-15 мая", "2026-05-01", "2026-05-15", ROLLING),
-    ("1–15 мая", "2026-05-01", "2026-05-15", ROLLING),
-    ("may 1-15", "2026-05-01", "2026-05-15", ROLLING),
-    ("from May 1 to May 15", "2026-05-01", "2026-05-15", ROLLING),
-    ("с 20 декабря по 10 января", "2025-12-20", "2026-01-10", ROLLING),
-    ("с 20 декабря по 10 января 2025", "2024-12-20", "2025-01-10", ROLLING),
-    ("01.05.24-31.05.24", "2024-05-01", "2024-05-31", ROLLING),
-    ("с 01.05.2024 по 31.05.2024", "2024-05-01", "2024-05-31", ROLLING),
+    ("с 1 по 15 мая", "2026-05-01", "2026-05-15", RANGE),
+    ("с 1 по 15 мая 2024", "2024-05-01", "2024-05-15", RANGE),
+    ("с 1 мая по 15 июня", "2026-05-01", "2026-06-15", RANGE),
+    ("1-15 мая", "2026-05-01", "2026-05-15", RANGE),
+    ("1–15 мая", "2026-05-01", "2026-05-15", RANGE),
+    ("may 1-15", "2026-05-01", "2026-05-15", RANGE),
+    ("from May 1 to May 15", "2026-05-01", "2026-05-15", RANGE),
+    ("с 20 декабря по 10 января", "2025-12-20", "2026-01-10", RANGE),
+    ("с 20 декабря по 10 января 2025", "2024-12-20", "2025-01-10", RANGE),
+    ("01.05.24-31.05.24", "2024-05-01", "2024-05-31", RANGE),
+    ("с 01.05.2024 по 31.05.2024", "2024-05-01", "2024-05-31", RANGE),
     ("с 1 ноября", "2026-11-01", "2026-11-18", ROLLING),  # since: up to today
     ("since Oct 20", "2026-10-20", "2026-11-18", ROLLING),
     # rolling spans
@@ -180,3 +180,29 @@ def test_split_words_keeps_every_non_period_word() -> None:
     with pytest.raises(PeriodError) as info:
         split_period_words("май 30d", TODAY)
     assert (info.value.code, info.value.token) == ("two_periods", "30d")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "prev_start", "prev_end"),
+    [
+        # a month by name: the calendar month before, whatever its length
+        ("май", "month", "2026-04-01", "2026-04-30"),
+        ("за март 2024", "month", "2024-02-01", "2024-02-29"),
+        # the current month by name, cut at today: the same days of October
+        ("ноябрь", "so_far:month", "2026-10-01", "2026-10-18"),
+        ("этот год", "so_far:year", "2025-01-01", "2025-11-18"),
+        ("прошлый квартал", "quarter", "2026-04-01", "2026-06-30"),
+        ("на прошлой неделе", "week", "2026-11-02", "2026-11-08"),
+        ("last 7 days", "rolling", "2026-11-05", "2026-11-11"),
+        ("вчера", "rolling", "2026-11-16", "2026-11-16"),
+        # typed days: a whole month is that month, part of one the equal span before
+        ("с 1 по 31 мая", "month", "2026-04-01", "2026-04-30"),
+        ("с 1 по 15 мая", "rolling", "2026-04-16", "2026-04-30"),
+    ],
+)
+def test_natural_forms_carry_their_kind_to_the_previous_period(
+    text: str, kind: str, prev_start: str, prev_end: str
+) -> None:
+    period = parse_period(text, TODAY)
+    assert period.kind == kind
+    assert period.previous() == Period(d(prev_start), d(prev_end))
