@@ -533,7 +533,7 @@ async def digest_tick(job: DigestJob) -> RunReport:
     """
     now = job.clock()
     job.cache.expire()
-    due = await job.storage.digests.workspaces_due_for_digest(now)
+    due = await job.storage.digests.workspaces_due_for_digest(now, advance=True)
     if job.cache.warming is None or job.cache.warming.done():
         due_ids = {d.workspace.id for d in due}
         soon = [

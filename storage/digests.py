@@ -15,18 +15,24 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kpi.digest import SPARK_WEEKS, DigestSlot, digest_slot, is_due
+from kpi.schedule import first_digest_at
 from storage.db import write_transaction
 from storage.records import Workspace
 from storage.schema import daily_metrics, digest_log, workspaces
-from storage.workspaces import _workspace
+from storage.workspaces import _workspace, reschedule, scheduled_at
+
+log = logging.getLogger(__name__)
 
 CLAIMED, SENT, FAILED, SKIPPED = "claimed", "sent", "failed", "skipped"
 RETRY_FAILED_AFTER = timedelta(minutes=30)
@@ -52,6 +58,10 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _next_slot(ws: Workspace, now: datetime) -> datetime:
+    return first_digest_at(now, ws.digest_weekday, ws.digest_time, ws.timezone, ws.created_at)
+
+
 class DigestRepo:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -72,6 +82,8 @@ class DigestRepo:
                         workspace_id=workspace_id, week=week, status=CLAIMED, updated_at=now
                     )
                 )
+                # Taken for good: the workspace is next due at its next slot.
+                await reschedule(conn, now, workspaces.c.id == workspace_id)
             return True
         except IntegrityError:
             pass
@@ -86,6 +98,8 @@ class DigestRepo:
                 )
                 .values(status=CLAIMED, updated_at=now)
             )
+            if result.rowcount:
+                await reschedule(conn, now, workspaces.c.id == workspace_id)
         return bool(result.rowcount)
 
     async def _finish(
@@ -105,6 +119,14 @@ class DigestRepo:
 
     async def mark_failed(self, workspace_id: int, week: str, now: datetime) -> None:
         await self._finish(workspace_id, week, FAILED, now, None)
+        # Claimable again after RETRY_FAILED_AFTER: the tick looks then (a retry that
+        # falls into the next week finds that week's slot not due and moves on).
+        async with write_transaction(self._engine) as conn:
+            await conn.execute(
+                update(workspaces)
+                .where(workspaces.c.id == workspace_id, workspaces.c.next_digest_at.is_not(None))
+                .values(next_digest_at=now + RETRY_FAILED_AFTER)
+            )
 
     async def mark_skipped(self, workspace_id: int, week: str, now: datetime) -> None:
         await self._finish(workspace_id, week, SKIPPED, now, None)
@@ -122,16 +144,24 @@ class DigestRepo:
 
     # Who is due ----------------------------------------------------------------
 
-    async def workspaces_due_for_digest(self, now: datetime) -> list[DueDigest]:
+    async def workspaces_due_for_digest(
+        self, now: datetime, *, advance: bool = False
+    ) -> list[DueDigest]:
         """Active workspaces with the digest on and data, whose slot this ISO week (in
         their time zone) has passed at `now`, and whose week is not in the log yet
         (or failed a while ago).
 
-        The time zone arithmetic is done in Python (zoneinfo), which both SQLite
-        and PostgreSQL deployments share; the SQL narrows to candidates with data
-        and reads the log once for the weeks in question. Workspaces whose newest
-        data is older than the 12-week sparkline window get nothing: a weekly
-        "no data" message forever would be noise.
+        O(due), not O(workspaces): the SQL reads only the rows whose stored
+        `next_digest_at` (kpi/schedule.py, indexed) has come, and the time zone
+        checks run on those candidates. Workspaces whose newest data is older than
+        the 12-week sparkline window get nothing: a weekly "no data" message
+        forever would be noise.
+
+        With `advance` (the tick, at the real `now`), a candidate that turns out not
+        to be due — its week is logged, it has no recent data, its zone does not
+        load — gets its `next_digest_at` moved to its next slot, so it is read
+        again only then. Without it (the pre-render look-ahead, tests) nothing is
+        written.
         """
         last_day = (
             select(func.max(daily_metrics.c.day))
@@ -143,6 +173,7 @@ class DigestRepo:
                 await conn.execute(
                     select(workspaces, last_day.label("last_day"))
                     .where(
+                        workspaces.c.next_digest_at <= now,
                         workspaces.c.active.is_(True),
                         workspaces.c.digest_enabled.is_(True),
                     )
@@ -150,35 +181,79 @@ class DigestRepo:
                 )
             ).all()
             candidates: list[DueDigest] = []
+            idle: dict[int, datetime | None] = {}  # workspace id -> its new next_digest_at
             for row in rows:
-                if row.last_day is None:
-                    continue
                 ws = _workspace(row)
-                slot = digest_slot(now, ws.digest_weekday, ws.digest_time, ws.timezone)
+                try:
+                    slot = digest_slot(now, ws.digest_weekday, ws.digest_time, ws.timezone)
+                except (ValueError, KeyError) as error:  # ZoneInfoNotFoundError is a KeyError
+                    # One bad zone never stops the others' digests.
+                    log.warning(
+                        "digest of workspace %s skipped: zone %r: %r", ws.id, ws.timezone, error
+                    )
+                    idle[ws.id] = None
+                    continue
                 window_start = slot.report.start - timedelta(days=7 * (SPARK_WEEKS - 1))
-                if row.last_day < window_start or not is_due(slot, now, ws.created_at):
+                if (
+                    row.last_day is None
+                    or row.last_day < window_start
+                    or not is_due(slot, now, ws.created_at)
+                ):
+                    idle[ws.id] = scheduled_at(row, now)
                     continue
                 candidates.append(DueDigest(ws, slot, row.last_day))
-            if not candidates:
-                return []
-            weeks = sorted({c.slot.week for c in candidates})
-            logged = (
-                await conn.execute(
-                    select(
-                        digest_log.c.workspace_id,
-                        digest_log.c.week,
-                        digest_log.c.status,
-                        digest_log.c.updated_at,
-                    ).where(digest_log.c.week.in_(weeks))
-                )
-            ).all()
+            logged: Sequence[Any] = ()
+            if candidates:
+                weeks = sorted({c.slot.week for c in candidates})
+                logged = (
+                    await conn.execute(
+                        select(
+                            digest_log.c.workspace_id,
+                            digest_log.c.week,
+                            digest_log.c.status,
+                            digest_log.c.updated_at,
+                        ).where(digest_log.c.week.in_(weeks))
+                    )
+                ).all()
         retry_before = now - RETRY_FAILED_AFTER
-        taken = {
-            (r.workspace_id, r.week)
-            for r in logged
-            if r.status != FAILED or _aware(r.updated_at) > retry_before
-        }
-        return [c for c in candidates if (c.workspace.id, c.slot.week) not in taken]
+        taken: dict[tuple[int, str], datetime | None] = {}
+        for r in logged:
+            if r.status != FAILED:
+                taken[(r.workspace_id, r.week)] = None  # done: the next slot
+            elif _aware(r.updated_at) > retry_before:
+                taken[(r.workspace_id, r.week)] = _aware(r.updated_at) + RETRY_FAILED_AFTER
+        due: list[DueDigest] = []
+        for c in candidates:
+            key = (c.workspace.id, c.slot.week)
+            if key not in taken:
+                due.append(c)
+                continue
+            retry_at = taken[key]
+            idle[c.workspace.id] = retry_at or _next_slot(c.workspace, now)
+        if advance and idle:
+            async with write_transaction(self._engine) as wconn:
+                await wconn.execute(
+                    update(workspaces)
+                    .where(workspaces.c.id == bindparam("ws_id"))
+                    .values(next_digest_at=bindparam("at")),
+                    [{"ws_id": ws_id, "at": at} for ws_id, at in idle.items()],
+                )
+        return due
+
+    async def reschedule_all(self, since: datetime) -> int:
+        """Recompute every workspace's `next_digest_at` as its first slot after `since`
+        (what the migration's backfill does with "a week ago"); returns how many rows."""
+        async with write_transaction(self._engine) as conn:
+            return await reschedule(conn, since)
+
+    async def next_digest_at(self, workspace_id: int) -> datetime | None:
+        async with self._engine.connect() as conn:
+            value = (
+                await conn.execute(
+                    select(workspaces.c.next_digest_at).where(workspaces.c.id == workspace_id)
+                )
+            ).scalar()
+        return _aware(value) if value is not None else None
 
     # Series -------------------------------------------------------------------
 

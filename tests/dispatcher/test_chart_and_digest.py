@@ -317,6 +317,7 @@ async def test_digest_job_sends_once_per_week_silently(
 
     async with clocked.storage.engine.begin() as conn:
         await conn.execute(update(workspaces).values(created_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    await clocked.storage.digests.reschedule_all(datetime(2026, 1, 1, tzinfo=UTC))
     before = len(clocked.session.calls)
     report = await digest_tick(_job(clocked, renderer, NOW))
     calls = clocked.session.calls[before:]
@@ -345,6 +346,7 @@ async def test_digest_job_text_only_when_rendering_fails(
 
     async with clocked.storage.engine.begin() as conn:
         await conn.execute(update(workspaces).values(created_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    await clocked.storage.digests.reschedule_all(datetime(2026, 1, 1, tzinfo=UTC))
 
     async def broken(func: object, spec: object) -> bytes:
         raise RuntimeError("no fonts today")
@@ -359,7 +361,7 @@ async def test_digest_job_text_only_when_rendering_fails(
 
 
 async def test_create_jobs_wires_the_digest_tick(clocked: Harness) -> None:
-    from apscheduler.triggers.interval import IntervalTrigger
+    from apscheduler.triggers.cron import CronTrigger
 
     from bot.app import create_jobs
 
@@ -370,9 +372,11 @@ async def test_create_jobs_wires_the_digest_tick(clocked: Harness) -> None:
 
     async with clocked.storage.engine.begin() as conn:
         await conn.execute(update(workspaces).values(created_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    await clocked.storage.digests.reschedule_all(datetime(2026, 1, 1, tzinfo=UTC))
     (spec,) = [j for j in create_jobs(clocked.bot, clocked.dp) if j.id == "digest"]
-    assert isinstance(spec.trigger, IntervalTrigger)
-    assert spec.trigger.interval == timedelta(minutes=1)
+    # On the minute (tests/unit/test_digest_timing.py checks the fire times).
+    assert isinstance(spec.trigger, CronTrigger)
+    assert spec.options == {"coalesce": True, "misfire_grace_time": 30, "max_instances": 1}
     before = len(clocked.session.calls)
     await spec.func(**spec.kwargs)  # what APScheduler calls every minute
     calls = clocked.session.calls[before:]
