@@ -99,6 +99,7 @@ async def _seed(storage: Storage, count: int) -> list[int]:
         await storage.metrics.apply_import(ws.id, source="bench", user_id=None, values=values)
     async with storage.engine.begin() as conn:
         await conn.execute(update(workspaces).values(created_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    await storage.digests.reschedule_all(datetime(2026, 1, 1, tzinfo=UTC))
     return chats
 
 

@@ -177,9 +177,12 @@ class DigestRepo:
                         workspaces.c.active.is_(True),
                         workspaces.c.digest_enabled.is_(True),
                     )
-                    .order_by(workspaces.c.id)
+                    # The index's order: without it SQLite would rather scan the
+                    # table in id order than sort the few rows it needs.
+                    .order_by(workspaces.c.next_digest_at)
                 )
             ).all()
+            rows = sorted(rows, key=lambda r: r.id)
             candidates: list[DueDigest] = []
             idle: dict[int, datetime | None] = {}  # workspace id -> its new next_digest_at
             for row in rows:
