@@ -30,6 +30,7 @@ from handlers.alerts import AlertRunner
 from handlers.channels import record_channel_followers
 from handlers.delivery import PacedSender
 from handlers.digest import DigestCache, run_digest_tick
+from handlers.digest_cache import cache_directory
 from handlers.events import DataChanged
 from handlers.middleware import WorkspaceMiddleware
 from handlers.permissions import AdminCache
@@ -86,7 +87,8 @@ def create_dispatcher(
     dp["data_changed"] = DataChanged()
     dp["alerts"] = AlertRunner(storage, dp["renderer"], dp["sender"], clock, i18n)
     dp["data_changed"].subscribe(dp["alerts"].on_data_changed)
-    dp["digest_cache"] = DigestCache()
+    # Pre-rendered dashboards as files in the data directory (handlers/digest_cache.py).
+    dp["digest_cache"] = DigestCache(directory=cache_directory(settings.database_url))
     dp.update.outer_middleware(WorkspaceMiddleware(storage, settings.default_timezone))
     WorkspaceI18nMiddleware(i18n).setup(dp)
     dp.include_routers(*create_routers())

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -160,35 +160,67 @@ class DigestRepo:
         With `advance` (the tick, at the real `now`), a candidate that turns out not
         to be due — its week is logged, it has no recent data, its zone does not
         load — gets its `next_digest_at` moved to its next slot, so it is read
-        again only then. Without it (the pre-render look-ahead, tests) nothing is
-        written.
+        again only then. Without it (tests) nothing is written.
         """
+        return await self._scan(now, now, None, advance=advance, own_time=False)
+
+    async def soon_due(
+        self, now: datetime, until: datetime, *, after: datetime | None = None
+    ) -> list[DueDigest]:
+        """The digests that will be due by `until` (each judged at its own
+        `next_digest_at`, so a window across a week boundary is right), optionally only
+        those whose `next_digest_at` is after `after`. Read-only: the pre-render."""
+        return await self._scan(now, until, after, advance=False, own_time=True)
+
+    async def due_counts(
+        self, now: datetime, horizons: Sequence[timedelta]
+    ) -> list[tuple[timedelta, int]]:
+        """How many workspaces are scheduled by now + each horizon (one index count)."""
+        nd = workspaces.c.next_digest_at
+        columns = [func.coalesce(func.sum(case((nd <= now + h, 1), else_=0)), 0) for h in horizons]
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(*columns).where(nd <= now + max(horizons)))).one()
+        return [(h, int(n)) for h, n in zip(horizons, row, strict=True)]
+
+    async def _scan(
+        self,
+        now: datetime,
+        until: datetime,
+        after: datetime | None,
+        *,
+        advance: bool,
+        own_time: bool,
+    ) -> list[DueDigest]:
         last_day = (
             select(func.max(daily_metrics.c.day))
             .where(daily_metrics.c.workspace_id == workspaces.c.id)
             .scalar_subquery()
         )
+        scope = [
+            workspaces.c.next_digest_at <= until,
+            workspaces.c.active.is_(True),
+            workspaces.c.digest_enabled.is_(True),
+        ]
+        if after is not None:
+            scope.append(workspaces.c.next_digest_at > after)
         async with self._engine.connect() as conn:
             rows = (
                 await conn.execute(
                     select(workspaces, last_day.label("last_day"))
-                    .where(
-                        workspaces.c.next_digest_at <= now,
-                        workspaces.c.active.is_(True),
-                        workspaces.c.digest_enabled.is_(True),
-                    )
+                    .where(*scope)
                     # The index's order: without it SQLite would rather scan the
                     # table in id order than sort the few rows it needs.
                     .order_by(workspaces.c.next_digest_at)
                 )
             ).all()
             rows = sorted(rows, key=lambda r: r.id)
-            candidates: list[DueDigest] = []
+            candidates: list[tuple[DueDigest, datetime]] = []
             idle: dict[int, datetime | None] = {}  # workspace id -> its new next_digest_at
             for row in rows:
                 ws = _workspace(row)
+                at = max(now, _aware(row.next_digest_at)) if own_time else now
                 try:
-                    slot = digest_slot(now, ws.digest_weekday, ws.digest_time, ws.timezone)
+                    slot = digest_slot(at, ws.digest_weekday, ws.digest_time, ws.timezone)
                 except (ValueError, KeyError) as error:  # ZoneInfoNotFoundError is a KeyError
                     # One bad zone never stops the others' digests.
                     log.warning(
@@ -200,14 +232,14 @@ class DigestRepo:
                 if (
                     row.last_day is None
                     or row.last_day < window_start
-                    or not is_due(slot, now, ws.created_at)
+                    or not is_due(slot, at, ws.created_at)
                 ):
                     idle[ws.id] = scheduled_at(row, now)
                     continue
-                candidates.append(DueDigest(ws, slot, row.last_day))
+                candidates.append((DueDigest(ws, slot, row.last_day), at))
             logged: Sequence[Any] = ()
             if candidates:
-                weeks = sorted({c.slot.week for c in candidates})
+                weeks = sorted({c.slot.week for c, _ in candidates})
                 logged = (
                     await conn.execute(
                         select(
@@ -218,21 +250,18 @@ class DigestRepo:
                         ).where(digest_log.c.week.in_(weeks))
                     )
                 ).all()
-        retry_before = now - RETRY_FAILED_AFTER
-        taken: dict[tuple[int, str], datetime | None] = {}
-        for r in logged:
-            if r.status != FAILED:
-                taken[(r.workspace_id, r.week)] = None  # done: the next slot
-            elif _aware(r.updated_at) > retry_before:
-                taken[(r.workspace_id, r.week)] = _aware(r.updated_at) + RETRY_FAILED_AFTER
+        log_rows = {(r.workspace_id, r.week): r for r in logged}
         due: list[DueDigest] = []
-        for c in candidates:
-            key = (c.workspace.id, c.slot.week)
-            if key not in taken:
+        for c, at in candidates:
+            r = log_rows.get((c.workspace.id, c.slot.week))
+            if r is None:
                 due.append(c)
-                continue
-            retry_at = taken[key]
-            idle[c.workspace.id] = retry_at or _next_slot(c.workspace, now)
+            elif r.status != FAILED:
+                idle[c.workspace.id] = _next_slot(c.workspace, now)  # done: the next slot
+            elif _aware(r.updated_at) > at - RETRY_FAILED_AFTER:
+                idle[c.workspace.id] = _aware(r.updated_at) + RETRY_FAILED_AFTER
+            else:
+                due.append(c)  # failed a while ago: again
         if advance and idle:
             async with write_transaction(self._engine) as wconn:
                 await wconn.execute(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -383,18 +384,88 @@ async def test_create_jobs_wires_the_digest_tick(clocked: Harness) -> None:
     assert [(c.method, c.chat_id) for c in calls] == [("sendPhoto", 704)]
 
 
-def test_digest_cache_is_bounded_by_bytes_and_age() -> None:
+def test_digest_cache_is_bounded_by_bytes_and_age(tmp_path: Path) -> None:
     from kpi.charts import DashboardSpec, DashboardTile
 
     now = [0.0]
-    cache = DigestCache(max_bytes=250, max_age_s=60, clock=lambda: now[0])
+    cache = DigestCache(max_bytes=250, max_age_s=60, clock=lambda: now[0], directory=tmp_path)
     specs = [DashboardSpec(f"t{i}", "s", (DashboardTile("n", "1"),)) for i in range(4)]
-    for spec in specs[:3]:
-        cache.put(spec, b"x" * 100)
-    assert len(cache) == 2 and cache.size == 200  # the oldest made room
-    assert cache.take(specs[0]) is None and cache.take(specs[2]) == b"x" * 100
-    assert cache.take(specs[2]) is None  # a picture is used once
+    assert [cache.put(spec, b"x" * 100) for spec in specs[:3]] == [True, True, False]
+    # Full: the third is refused (rendered at send time), nothing about to be sent is evicted.
+    assert len(cache) == 2 and cache.size == 200
+    assert sorted(p.stat().st_size for p in tmp_path.iterdir()) == [100, 100]
+    assert cache.take(specs[2]) is None and cache.take(specs[0]) == b"x" * 100
+    assert cache.take(specs[0]) is None  # a picture is used once, its file deleted
+    assert len(list(tmp_path.iterdir())) == 1
     now[0] = 61.0
-    cache.put(specs[3], b"y" * 10)
-    assert len(cache) == 1 and cache.size == 10  # specs[1] expired
+    assert cache.put(specs[3], b"y" * 10)
+    assert len(cache) == 1 and cache.size == 10  # specs[1] expired, its file too
+    assert [p.read_bytes() for p in tmp_path.iterdir()] == [b"y" * 10]
     assert (cache.hits, cache.misses) == (1, 2)
+
+
+async def test_identical_dashboards_render_once_and_are_resent_by_file_id(
+    clocked: Harness, renderer: ChartRenderer, tmp_path: Path
+) -> None:
+    """Issue #16: pre-rendered into the disk cache before the slot, deleted once sent;
+    an identical dashboard later goes by the file_id Telegram gave the first upload."""
+    days = {TODAY - timedelta(days=k): full_day(k) for k in range(100)}
+    for chat in (711, 712, 713):
+        await seed(clocked, chat, days)
+    from sqlalchemy import update
+
+    from storage.schema import workspaces
+
+    async with clocked.storage.engine.begin() as conn:
+        await conn.execute(update(workspaces).values(created_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    await clocked.storage.digests.reschedule_all(datetime(2026, 11, 30, 12, 0, tzinfo=UTC))
+    await clocked.storage.workspaces.set_digest(713, time="11:00")  # an hour after the others
+    await clocked.storage.digests.reschedule_all(datetime(2026, 11, 30, 12, 0, tzinfo=UTC))
+    cache = DigestCache(directory=tmp_path / "cache")
+
+    def files() -> list[Path]:
+        return list((tmp_path / "cache").iterdir())
+
+    def job(now: datetime) -> DigestJob:
+        j = _job(clocked, renderer, now)
+        j.cache = cache
+        return j
+
+    # Monday 2026-12-07 09:50 Moscow: 711 and 712 are due within the look-ahead.
+    warm = await digest_tick(job(datetime(2026, 12, 7, 6, 50, tzinfo=UTC)))
+    assert warm.sent == 0 and cache.warming is not None
+    assert await cache.warming == 1  # one picture for both
+    assert len(files()) == 1 and len(cache) == 1
+    before = len(clocked.session.calls)
+    report = await digest_tick(job(datetime(2026, 12, 7, 7, 0, tzinfo=UTC)))
+    photos = [c for c in clocked.session.calls[before:] if c.method == "sendPhoto"]
+    assert report.sent == 2 and sorted(c.chat_id for c in photos) == [711, 712]
+    assert (cache.hits, cache.misses) == (2, 0)  # nothing rendered in the send run
+    assert files() == [] and cache.size == 0  # deleted after sending
+    # 713 at 11:00: its dashboard equals the others', so it goes by file_id.
+    before = len(clocked.session.calls)
+    report = await digest_tick(job(datetime(2026, 12, 7, 8, 0, tzinfo=UTC)))
+    (photo,) = [c for c in clocked.session.calls[before:] if c.method == "sendPhoto"]
+    assert report.sent == 1 and photo.chat_id == 713
+    uploaded = {c.result["photo"][-1]["file_id"] for c in photos}
+    assert photo.params["photo"] in uploaded and cache.reused == 1
+    assert cache.misses == 0
+
+
+def test_prerender_window_grows_with_the_number_due() -> None:
+    from handlers.digest import PRERENDER_AHEAD, PRERENDER_MAX, prerender_window
+
+    # No measurement yet, or few due: the 15-minute base.
+    assert prerender_window(lambda w: 10_000, None) == PRERENDER_AHEAD
+    assert prerender_window(lambda w: 1_000, 20.0) == PRERENDER_AHEAD  # 75 s of rendering
+    # 10,000 due at 15 dashboards/s: 667 s × 1.5 = 1,000 s.
+    assert prerender_window(lambda w: 10_000, 15.0) == timedelta(seconds=1000)
+    # More become due as the window grows: it grows until it covers them.
+    counts = {timedelta(minutes=15): 20_000, timedelta(minutes=60): 40_000}
+
+    def due(window: timedelta) -> int:
+        return next((n for h, n in sorted(counts.items()) if h >= window), 60_000)
+
+    # 20,000 → 2,000 s (33 min) → 40,000 → 4,000 s (67 min) → 60,000 → 6,000 s.
+    assert prerender_window(due, 15.0) == timedelta(seconds=6000)
+    assert prerender_window(lambda w: 10**7, 1.0) == PRERENDER_MAX
