@@ -1,9 +1,10 @@
 """The weekly digest: /digest (schedule, buttons, "send now") and the periodic job.
 
-The job (`digest_tick`, every minute) asks storage which workspaces' local send
-time in this ISO week has passed without a digest_log row, sends those, and
-pre-renders the dashboards of the workspaces due in the next few minutes into a
-bounded in-memory cache, so rendering is off the sending path.
+The job (`digest_tick`, at second 0 of every minute) asks storage which
+workspaces' `next_digest_at` has come (and whose week has no digest_log row),
+sends those, and pre-renders the dashboards of the workspaces due soon — as far
+ahead as their number and the measured render rate need — into a size-capped
+disk cache (handlers/digest_cache.py), so rendering is off the sending path.
 
 Exactly-once, as close as Telegram allows. Sending a message and writing "sent"
 cannot be one transaction, so a crash between them must either repeat the
