@@ -225,3 +225,33 @@ def test_migration_backfills_existing_rows(tmp_path: Path) -> None:
         }
         assert before < got <= after + timedelta(days=7)
     assert rows[3] is None and rows[4] is None and rows[5] is None
+
+
+async def test_look_ahead_judges_each_digest_at_its_own_time_and_counts_them(
+    storage: Storage, clock: list[datetime]
+) -> None:
+    clock[0] = utc(2026, 11, 1)
+    sunday = await _ws(storage, -40, "UTC")
+    monday = await _ws(storage, -41, "Europe/Moscow")
+    late = await _ws(storage, -42, "Europe/Moscow")
+    await storage.workspaces.set_digest(-40, weekday=6, time="20:00")  # Sunday 20:00 UTC
+    await storage.workspaces.set_digest(-42, weekday=0, time="15:00")  # Monday 12:00 UTC
+    for ws in (sunday, monday, late):
+        await _seed(storage, ws, date(2026, 11, 28))
+    await storage.digests.reschedule_all(utc(2026, 11, 29, 12, 0))
+    now = utc(2026, 11, 29, 12, 0)  # Sunday noon UTC
+    stored = await _stored(storage)
+    # A window into the next ISO week: Sunday's slot is this week's, Monday's the next.
+    soon = await storage.digests.soon_due(now, now + timedelta(hours=20))
+    assert {(d.workspace.id, d.slot.week) for d in soon} == {
+        (sunday, "2026-W47"),
+        (monday, "2026-W48"),
+    }
+    # Only those past an earlier look-ahead's end.
+    later = await storage.digests.soon_due(
+        now, now + timedelta(hours=20), after=utc(2026, 11, 29, 20, 0)
+    )
+    assert [d.workspace.id for d in later] == [monday]
+    counts = await storage.digests.due_counts(now, [timedelta(hours=h) for h in (1, 8, 19, 24, 48)])
+    assert [n for _, n in counts] == [0, 1, 2, 3, 3]
+    assert await _stored(storage) == stored  # the look-ahead writes nothing
