@@ -90,9 +90,6 @@ PRERENDER_AHEAD = timedelta(minutes=15)
 # prerender_window): 1.5× the measured rendering time, up to a day ahead.
 PRERENDER_MARGIN = 1.5
 PRERENDER_MAX = timedelta(hours=24)
-PRERENDER_BUCKETS: tuple[timedelta, ...] = tuple(
-    timedelta(minutes=m) for m in (15, 30, 60, 120, 240, 480, 960, 1440)
-)
 SEND_CONCURRENCY = 32
 SHUTDOWN_GRACE_S = 10.0
 TIME_PRESETS = ("09:00", "10:00", "12:00", "15:00", "18:00")
@@ -461,21 +458,26 @@ async def run_digests(
     return report
 
 
-def prerender_window(count_due: Callable[[timedelta], int], rate: float | None) -> timedelta:
-    """How far ahead to pre-render: at least PRERENDER_AHEAD, and long enough to render
-    everything due inside the window at the measured `rate` (dashboards/s) with
-    PRERENDER_MARGIN to spare. `count_due(w)` counts the workspaces due within `w`;
-    the window grows until it covers its own rendering time (at most PRERENDER_MAX)."""
-    window = PRERENDER_AHEAD
+def prerender_window(count_due: int, rate: float | None) -> timedelta:
+    """How far ahead to pre-render `count_due` dashboards at the measured `rate`
+    (dashboards/s): PRERENDER_MARGIN times their rendering time, at least
+    PRERENDER_AHEAD, at most PRERENDER_MAX. `digest_tick` grows the window until
+    it covers the rendering of everything due inside it."""
     if not rate or rate <= 0:
-        return window
-    for _step in range(8):
-        needed = timedelta(seconds=PRERENDER_MARGIN * count_due(window) / rate)
-        if needed <= window:
+        return PRERENDER_AHEAD
+    needed = timedelta(seconds=PRERENDER_MARGIN * count_due / rate)
+    return max(PRERENDER_AHEAD, min(PRERENDER_MAX, needed))
+
+
+async def _sized_window(job: DigestJob, now: datetime) -> timedelta:
+    window = PRERENDER_AHEAD
+    for _step in range(8):  # the window only grows; a few steps settle it
+        wanted = prerender_window(
+            await job.storage.digests.due_count(now + window), job.cache.render_rate
+        )
+        if wanted <= window:
             break
-        window = min(PRERENDER_MAX, needed)
-        if window == PRERENDER_MAX:
-            break
+        window = wanted
     return window
 
 
@@ -546,13 +548,7 @@ async def digest_tick(job: DigestJob) -> RunReport:
     job.cache.expire()
     due = await job.storage.digests.workspaces_due_for_digest(now, advance=True)
     if job.cache.warming is None or job.cache.warming.done():
-        counts = await job.storage.digests.due_counts(now, PRERENDER_BUCKETS)
-
-        def count_due(window: timedelta) -> int:
-            # The first horizon that covers the window: never an underestimate.
-            return next((n for h, n in counts if h >= window), counts[-1][1])
-
-        window = prerender_window(count_due, job.cache.render_rate)
+        window = await _sized_window(job, now)
         # Only what a previous batch has not read yet (`horizon`), unless it ran out
         # of room; (workspace, week) pairs already rendered are skipped as well.
         after = job.cache.horizon if job.cache.horizon and job.cache.horizon > now else None

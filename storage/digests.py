@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -172,15 +172,13 @@ class DigestRepo:
         those whose `next_digest_at` is after `after`. Read-only: the pre-render."""
         return await self._scan(now, until, after, advance=False, own_time=True)
 
-    async def due_counts(
-        self, now: datetime, horizons: Sequence[timedelta]
-    ) -> list[tuple[timedelta, int]]:
-        """How many workspaces are scheduled by now + each horizon (one index count)."""
-        nd = workspaces.c.next_digest_at
-        columns = [func.coalesce(func.sum(case((nd <= now + h, 1), else_=0)), 0) for h in horizons]
+    async def due_count(self, until: datetime) -> int:
+        """How many workspaces are scheduled by `until` (a count on the index alone)."""
         async with self._engine.connect() as conn:
-            row = (await conn.execute(select(*columns).where(nd <= now + max(horizons)))).one()
-        return [(h, int(n)) for h, n in zip(horizons, row, strict=True)]
+            found = await conn.execute(
+                select(func.count()).where(workspaces.c.next_digest_at <= until)
+            )
+            return int(found.scalar_one())
 
     async def _scan(
         self,

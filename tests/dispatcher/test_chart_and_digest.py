@@ -456,16 +456,36 @@ def test_prerender_window_grows_with_the_number_due() -> None:
     from handlers.digest import PRERENDER_AHEAD, PRERENDER_MAX, prerender_window
 
     # No measurement yet, or few due: the 15-minute base.
-    assert prerender_window(lambda w: 10_000, None) == PRERENDER_AHEAD
-    assert prerender_window(lambda w: 1_000, 20.0) == PRERENDER_AHEAD  # 75 s of rendering
+    assert prerender_window(10_000, None) == PRERENDER_AHEAD
+    assert prerender_window(1_000, 20.0) == PRERENDER_AHEAD  # 75 s of rendering × 1.5
     # 10,000 due at 15 dashboards/s: 667 s × 1.5 = 1,000 s.
-    assert prerender_window(lambda w: 10_000, 15.0) == timedelta(seconds=1000)
-    # More become due as the window grows: it grows until it covers them.
-    counts = {timedelta(minutes=15): 20_000, timedelta(minutes=60): 40_000}
+    assert prerender_window(10_000, 15.0) == timedelta(seconds=1000)
+    assert prerender_window(10**7, 1.0) == PRERENDER_MAX
 
-    def due(window: timedelta) -> int:
-        return next((n for h, n in sorted(counts.items()) if h >= window), 60_000)
 
-    # 20,000 → 2,000 s (33 min) → 40,000 → 4,000 s (67 min) → 60,000 → 6,000 s.
-    assert prerender_window(due, 15.0) == timedelta(seconds=6000)
-    assert prerender_window(lambda w: 10**7, 1.0) == PRERENDER_MAX
+async def test_tick_sizes_the_window_from_the_count_due_and_the_render_rate(
+    clocked: Harness, renderer: ChartRenderer
+) -> None:
+    from handlers.digest import _sized_window
+
+    counts: list[datetime] = []
+    due_by = {timedelta(minutes=15): 20_000, timedelta(seconds=2000): 40_000}
+
+    class Digests:
+        async def due_count(self, until: datetime) -> int:
+            counts.append(until)
+            window = until - NOW
+            return next((n for w, n in sorted(due_by.items()) if w >= window), 60_000)
+
+    job = _job(clocked, renderer, NOW)
+    job.cache.render_rate = 15.0
+    job.storage = type("S", (), {"digests": Digests()})()  # type: ignore[assignment]
+    # 20,000 due in 15 min → 2,000 s; 40,000 in that → 4,000 s; 60,000 beyond → 6,000 s.
+    assert await _sized_window(job, NOW) == timedelta(seconds=6000)
+    assert [c - NOW for c in counts] == [
+        timedelta(minutes=15), timedelta(seconds=2000), timedelta(seconds=4000),
+        timedelta(seconds=6000),
+    ]  # fmt: skip
+    job.cache.render_rate = None  # nothing measured: the base window, one count
+    counts.clear()
+    assert await _sized_window(job, NOW) == timedelta(minutes=15) and len(counts) == 1
