@@ -1,7 +1,7 @@
 """workspaces.next_digest_at: the next digest's UTC moment, indexed (issue #16)
 
-Revision ID: 0002_i16_next_digest_at
-Revises: 0001
+Revision ID: 0004_i16_next_digest_at
+Revises: 0003_c13_mappings
 Create Date: 2026-12-01 09:50:00
 
 Backfill: every active workspace with the digest on gets the first slot after
@@ -21,8 +21,8 @@ from alembic import op
 
 from kpi.schedule import first_digest_at
 
-revision = "0002_i16_next_digest_at"
-down_revision = "0001"
+revision = "0004_i16_next_digest_at"
+down_revision = "0003_c13_mappings"
 branch_labels = None
 depends_on = None
 
