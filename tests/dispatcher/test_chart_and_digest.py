@@ -440,7 +440,10 @@ async def test_identical_dashboards_render_once_and_are_resent_by_file_id(
     report = await digest_tick(job(datetime(2026, 12, 7, 7, 0, tzinfo=UTC)))
     photos = [c for c in clocked.session.calls[before:] if c.method == "sendPhoto"]
     assert report.sent == 2 and sorted(c.chat_id for c in photos) == [711, 712]
-    assert (cache.hits, cache.misses) == (2, 0)  # nothing rendered in the send run
+    # Nothing rendered in the send run: both from the cache, or the second by the
+    # file_id of the first when the first was already through (the sends overlap).
+    assert cache.misses == 0 and cache.hits + cache.reused == 2 and cache.hits >= 1
+    reused = cache.reused
     assert files() == [] and cache.size == 0  # deleted after sending
     # 713 at 11:00: its dashboard equals the others', so it goes by file_id.
     before = len(clocked.session.calls)
@@ -448,7 +451,7 @@ async def test_identical_dashboards_render_once_and_are_resent_by_file_id(
     (photo,) = [c for c in clocked.session.calls[before:] if c.method == "sendPhoto"]
     assert report.sent == 1 and photo.chat_id == 713
     uploaded = {c.result["photo"][-1]["file_id"] for c in photos}
-    assert photo.params["photo"] in uploaded and cache.reused == 1
+    assert photo.params["photo"] in uploaded and cache.reused == reused + 1
     assert cache.misses == 0
 
 
