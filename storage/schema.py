@@ -60,6 +60,11 @@ workspaces = Table(
     Column("digest_weekday", Integer, nullable=False, default=0),  # 0 = Monday
     Column("digest_time", String(5), nullable=False, default="10:00"),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # The UTC moment of the next weekly digest (kpi/schedule.py); NULL: none is
+    # scheduled (digest off, inactive, unusable zone). The minute tick reads
+    # `next_digest_at <= now` through this index instead of every workspace.
+    Column("next_digest_at", DateTime(timezone=True)),
+    Index("ix_workspaces_next_digest_at", "next_digest_at"),
 )
 
 accounts = Table(
