@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -27,6 +28,8 @@ from storage.db import write_transaction
 from storage.records import Workspace
 from storage.schema import daily_metrics, digest_log, workspaces
 from storage.workspaces import _workspace
+
+log = logging.getLogger(__name__)
 
 CLAIMED, SENT, FAILED, SKIPPED = "claimed", "sent", "failed", "skipped"
 RETRY_FAILED_AFTER = timedelta(minutes=30)
@@ -153,8 +156,19 @@ class DigestRepo:
             for row in rows:
                 if row.last_day is None:
                     continue
-                ws = _workspace(row)
-                slot = digest_slot(now, ws.digest_weekday, ws.digest_time, ws.timezone)
+                try:
+                    ws = _workspace(row)
+                    slot = digest_slot(now, ws.digest_weekday, ws.digest_time, ws.timezone)
+                except Exception as exc:
+                    # One bad row (a zone that does not load, a broken schedule) must
+                    # not stop every other workspace's digest.
+                    log.error(
+                        "digest: workspace %s skipped, its settings are unusable "
+                        "(timezone %r, schedule %r %r): %s: %s",
+                        row.id, row.timezone, row.digest_weekday, row.digest_time,
+                        type(exc).__name__, exc,
+                    )  # fmt: skip
+                    continue
                 window_start = slot.report.start - timedelta(days=7 * (SPARK_WEEKS - 1))
                 if row.last_day < window_start or not is_due(slot, now, ws.created_at):
                     continue
