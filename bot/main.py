@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import sys
+from datetime import UTC, datetime, timedelta
 
 from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
 from pydantic import ValidationError
@@ -14,11 +15,16 @@ from bot.app import create_bot, create_dispatcher, create_jobs, register_command
 from bot.config import Settings
 from bot.i18n import create_i18n
 from bot.logs import setup_logging
+from bot.notices import deliver_notices
+from bot.polling import InstanceLock, PollingGuard, Stopper
 from bot.scheduler import create_scheduler
 from handlers.rendering import ChartRenderer
 from storage import DatabaseUnavailable, Storage
 
 log = logging.getLogger("bot")
+
+# Telegram keeps undelivered updates for 24 hours; a week of update ids is plenty.
+UPDATE_MEMORY = timedelta(days=7)
 
 
 class StartupError(Exception):
@@ -39,13 +45,27 @@ def load_settings() -> Settings:
         raise StartupError("; ".join(problems)) from None
 
 
-async def run(settings: Settings) -> None:
+class PollingStopped(Exception):
+    """Polling stopped because another process polls or holds the lock (one line)."""
+
+
+async def prepare_database(storage: Storage, settings: Settings) -> None:
+    """Start-up repairs: zones the pinned tzdata lacks go back to the default (the
+    chat is told once), and old update ids are forgotten."""
+    now = datetime.now(UTC)
+    await storage.runtime.repair_timezones(settings.default_timezone, now)
+    await storage.runtime.forget_updates_before(now - UPDATE_MEMORY)
+
+
+async def run(settings: Settings, stopper: Stopper | None = None) -> None:
+    stopper = stopper or Stopper()
     try:
         storage = await Storage.open(settings.database_url)
     except DatabaseUnavailable as exc:
         raise StartupError(str(exc)) from None
     bot = create_bot(settings)
     renderer = ChartRenderer.processes()
+    locked: InstanceLock | None = None
     try:
         i18n = create_i18n(settings.default_language)
         dp = create_dispatcher(storage, settings, i18n, renderer=renderer)
@@ -57,9 +77,24 @@ async def run(settings: Settings) -> None:
             raise StartupError(
                 f"cannot reach the Bot API at {settings.bot_api_url}: {type(exc).__name__}"
             ) from None
+        lock = InstanceLock(
+            storage,
+            me.id,
+            heartbeat=settings.instance_heartbeat_seconds,
+            stale_after=settings.instance_stale_seconds,
+        )
+        refusal = await lock.acquire()
+        if refusal is not None:
+            raise StartupError(refusal)
+        locked = lock
         log.info("starting as @%s (id %s)", me.username, me.id)
+        await prepare_database(storage, settings)
         await register_commands(bot, i18n, settings.default_language)
+        await deliver_notices(bot, storage, i18n)
         scheduler = create_scheduler(create_jobs(bot, dp))
+        stopper.bind(dp.stop_polling)
+        lock.keep_alive(stopper)
+        bot.session.middleware(PollingGuard(stopper))
 
         # Async callbacks: aiogram runs plain functions in a worker thread, where
         # AsyncIOScheduler can't find the event loop.
@@ -73,10 +108,14 @@ async def run(settings: Settings) -> None:
         dp.shutdown.register(stop_scheduler)
         await dp.start_polling(bot, handle_signals=False, close_bot_session=False)
     finally:
+        if locked is not None:
+            await locked.release()
         renderer.close()
         await bot.session.close()
         await storage.close()
         log.info("stopped")
+    if stopper.reason is not None:
+        raise PollingStopped(stopper.reason)
 
 
 def main() -> int:
@@ -100,6 +139,9 @@ def main() -> int:
     except StartupError as exc:
         print(f"Cannot start: {exc}", file=sys.stderr)
         return 2
+    except PollingStopped as exc:
+        print(f"Stopped: {exc}", file=sys.stderr)
+        return 3
     except (KeyboardInterrupt, asyncio.CancelledError):
         pass
     except Exception:

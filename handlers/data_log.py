@@ -23,13 +23,13 @@ from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from aiogram import Bot, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import ForceReply, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.events import DataChanged
-from handlers.permissions import AdminCache, require_admin
+from handlers.permissions import AdminOnly
 from handlers.replies import answer_long, current_language
 from kpi import logcmd as L
 from kpi.logcmd import LogError, convert_ratios, parse_log_args
@@ -190,7 +190,6 @@ async def cmd_log(
     command: CommandObject,
     storage: Storage,
     bot: Bot,
-    admins: AdminCache,
     workspace: Workspace,
     clock: Callable[[], datetime],
     data_changed: DataChanged,
@@ -208,8 +207,6 @@ async def cmd_log(
             await answer_long(message, _usage())
         else:
             await message.reply(log_error_text(exc))
-        return
-    if not await require_admin(message, bot, admins):
         return
     account_name = request.account
     if account_name is None:
@@ -312,7 +309,14 @@ def _needs_denominator(ratio: str, rate: float, day: date, account: str, lang: s
     )
 
 
+def _has_text(args: str | None) -> bool:
+    return bool((args or "").strip())
+
+
 def create_router() -> Router:
     router = Router(name="data_log")
+    router.message.register(
+        cmd_log, Command("log", ignore_case=True, magic=F.args.func(_has_text)), AdminOnly()
+    )
     router.message.register(cmd_log, Command("log", ignore_case=True))
     return router

@@ -15,7 +15,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import gettext as _
 
 from handlers.data_log import format_day, metric_label
-from handlers.permissions import AdminCache, require_admin_callback
+from handlers.permissions import AdminOnly
 from handlers.replies import current_language
 from kpi.importing import LAYOUT_CHOICE
 from storage import Storage
@@ -85,11 +85,8 @@ async def on_forget(
     callback_data: ForgetMapping,
     bot: Bot,
     storage: Storage,
-    admins: AdminCache,
     workspace: Workspace,
 ) -> None:
-    if not await require_admin_callback(query, bot, admins):
-        return
     forgotten = await storage.mappings.forget_mapping(workspace.id, callback_data.mapping_id)
     await query.answer(_("Forgotten.") if forgotten else _("Already forgotten."))
     text, markup = await mappings_reply(storage, workspace)
@@ -103,7 +100,7 @@ async def on_forget(
 def create_router() -> Router:
     router = Router(name="mappings")
     router.message.register(cmd_mappings, Command("mappings", ignore_case=True))
-    router.callback_query.register(on_forget, ForgetMapping.filter())
+    router.callback_query.register(on_forget, ForgetMapping.filter(), AdminOnly())
     return router
 
 

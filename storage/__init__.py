@@ -7,10 +7,18 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.alerts import AlertRepo
-from storage.db import DatabaseUnavailable, Reader, create_engine, migrate
+from storage.db import (
+    DatabaseUnavailable,
+    Reader,
+    WorkspaceGone,
+    cannot_write,
+    create_engine,
+    migrate,
+)
 from storage.digests import DigestRepo
 from storage.mappings import MappingRepo
 from storage.metrics import MetricsRepo
+from storage.runtime import RuntimeRepo
 from storage.workspaces import WorkspaceRepo
 
 log = logging.getLogger(__name__)
@@ -27,6 +35,7 @@ class Storage:
         self.alerts = AlertRepo(engine)
         self.digests = DigestRepo(engine)
         self.mappings = MappingRepo(engine)
+        self.runtime = RuntimeRepo(engine)
 
     @classmethod
     async def open(cls, url: str) -> Storage:
@@ -53,4 +62,4 @@ class Storage:
         await self.engine.dispose()
 
 
-__all__ = ["DatabaseUnavailable", "Storage"]
+__all__ = ["DatabaseUnavailable", "Storage", "WorkspaceGone", "cannot_write"]

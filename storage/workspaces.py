@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from storage.db import Reader, write_transaction
+from storage.db import Reader, WorkspaceGone, write_transaction
 from storage.records import Account, Workspace
 from storage.schema import accounts, alert_rules, workspaces
 
@@ -299,6 +299,8 @@ class WorkspaceRepo:
                 )
             ).first()
         if row is None:
+            if await self.get(workspace_id) is None:
+                raise WorkspaceGone(workspace_id)
             return await self.add_account(workspace_id, DEFAULT_ACCOUNT, is_default=True)
         return _account(row)
 
@@ -334,8 +336,14 @@ class WorkspaceRepo:
     ) -> tuple[dict[str, int], list[str]]:
         """Ids of the named accounts inside an open transaction, creating missing ones.
 
-        Returns (name → id, names created).
+        Returns (name → id, names created). Raises WorkspaceGone when the workspace
+        was deleted meanwhile (/delete_all while an import was on its way).
         """
+        alive = (
+            await conn.execute(select(workspaces.c.id).where(workspaces.c.id == workspace_id))
+        ).first()
+        if alive is None:
+            raise WorkspaceGone(workspace_id)
         rows = (
             await conn.execute(
                 select(accounts.c.name, accounts.c.id).where(
