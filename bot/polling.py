@@ -98,8 +98,25 @@ class PollingGuard(BaseRequestMiddleware):
                 await asyncio.Event().wait()
 
 
-def holder_name() -> str:
-    return f"pid {os.getpid()} on {socket.gethostname()}"[:128]
+def holder_name(pid: int | None = None) -> str:
+    return f"pid {pid or os.getpid()} on {socket.gethostname()}"[:128]
+
+
+def _dead_here(holder: str) -> bool:
+    """True when `holder` names a process of this host that no longer exists (a crash
+    or SIGKILL: its lock can be taken at once instead of after `stale_after`)."""
+    parts = holder.split(" ", 3)
+    if len(parts) != 4 or parts[0] != "pid" or not parts[1].isdigit():
+        return False
+    if holder != holder_name(int(parts[1])):  # another host: can't tell
+        return False
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
 
 
 class InstanceLock:
@@ -129,6 +146,11 @@ class InstanceLock:
             self._bot_id, self.holder, now, self._stale_after
         )
         if other is None:
+            return None
+        if _dead_here(other.holder) and await self._storage.runtime.take_over(
+            self._bot_id, other.holder, self.holder, now
+        ):
+            log.info("instance lock taken over from %s (no such process)", other.holder)
             return None
         age = max(0, int((now - other.heartbeat_at).total_seconds()))
         return (

@@ -35,6 +35,13 @@ TIMEZONE_EXAMPLES = (
 class DeleteAll(CallbackData, prefix="delall"):
     workspace_id: int
     confirm: bool
+    # When the workspace was created (µs): SQLite reuses a deleted row's id, so an old
+    # "Yes" pressed again must not match the fresh workspace a later message created.
+    born: int = 0
+
+
+def _born(workspace: Workspace) -> int:
+    return int(workspace.created_at.timestamp() * 1_000_000) % 10**15
 
 
 def _lang_name(code: str | None) -> str:
@@ -161,11 +168,15 @@ async def cmd_delete_all(message: Message, workspace: Workspace) -> None:
             [
                 InlineKeyboardButton(
                     text=_("Yes, delete everything"),
-                    callback_data=DeleteAll(workspace_id=workspace.id, confirm=True).pack(),
+                    callback_data=DeleteAll(
+                        workspace_id=workspace.id, confirm=True, born=_born(workspace)
+                    ).pack(),
                 ),
                 InlineKeyboardButton(
                     text=_("Cancel"),
-                    callback_data=DeleteAll(workspace_id=workspace.id, confirm=False).pack(),
+                    callback_data=DeleteAll(
+                        workspace_id=workspace.id, confirm=False, born=_born(workspace)
+                    ).pack(),
                 ),
             ]
         ]
@@ -183,11 +194,10 @@ async def on_delete_all(
     bot: Bot,
     workspace: Workspace | None,
 ) -> None:
-    if workspace is None or callback_data.workspace_id != workspace.id:
-        if (
-            callback_data.confirm
-            and await storage.workspaces.get(callback_data.workspace_id) is None
-        ):
+    reborn = workspace is not None and callback_data.born not in (0, _born(workspace))
+    if workspace is None or callback_data.workspace_id != workspace.id or reborn:
+        gone = reborn or await storage.workspaces.get(callback_data.workspace_id) is None
+        if callback_data.confirm and gone:
             # A second press of "Yes" (or a press racing the first): already deleted.
             await query.answer(_("Already done: this chat's data is deleted."))
             return
@@ -202,7 +212,10 @@ async def on_delete_all(
                 message_id=query.message.message_id,
             )
         return
-    await storage.workspaces.delete(workspace.id)
+    if not await storage.workspaces.delete(workspace.id):
+        # A second press racing the first: the first one deleted it and says so.
+        await query.answer(_("Already done: this chat's data is deleted."))
+        return
     log.info("workspace %s (chat %s) deleted on request", workspace.id, workspace.chat_id)
     await query.answer(_("Deleted."))
     if query.message is not None:

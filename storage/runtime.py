@@ -96,6 +96,16 @@ class RuntimeRepo:
             return await self.acquire_lock(bot_id, holder, now, stale_after)
         return LockHolder(row.holder, _aware(row.heartbeat_at))
 
+    async def take_over(self, bot_id: int, old_holder: str, holder: str, now: datetime) -> bool:
+        """Take the lock from a holder known to be dead; False if it changed meanwhile."""
+        async with write_transaction(self._engine) as conn:
+            result = await conn.execute(
+                update(instance_lock)
+                .where(instance_lock.c.bot_id == bot_id, instance_lock.c.holder == old_holder)
+                .values(holder=holder, heartbeat_at=now)
+            )
+        return bool(result.rowcount)
+
     async def heartbeat(self, bot_id: int, holder: str, now: datetime) -> bool:
         """Renew the lock; False when another process has taken it over."""
         async with write_transaction(self._engine) as conn:

@@ -245,10 +245,12 @@ class WorkspaceRepo:
         self._invalidate(old_chat_id, new_chat_id)
         return True
 
-    async def delete(self, workspace_id: int) -> None:
+    async def delete(self, workspace_id: int) -> bool:
+        """Delete the workspace and all its data; False if it was already gone."""
         async with write_transaction(self._engine) as conn:
-            await conn.execute(delete(workspaces).where(workspaces.c.id == workspace_id))
+            result = await conn.execute(delete(workspaces).where(workspaces.c.id == workspace_id))
         self._invalidate()
+        return bool(result.rowcount)
 
     async def active_workspaces(self) -> list[Workspace]:
         async with self._engine.connect() as conn:
