@@ -92,7 +92,6 @@ async def run(settings: Settings, stopper: Stopper | None = None) -> None:
         await register_commands(bot, i18n, settings.default_language)
         await deliver_notices(bot, storage, i18n)
         scheduler = create_scheduler(create_jobs(bot, dp))
-        stopper.bind(dp.stop_polling)
         lock.keep_alive(stopper)
         bot.session.middleware(PollingGuard(stopper))
 
@@ -104,6 +103,10 @@ async def run(settings: Settings, stopper: Stopper | None = None) -> None:
         async def stop_scheduler() -> None:
             scheduler.shutdown(wait=False)
 
+        async def polling_started() -> None:
+            stopper.bind(dp.stop_polling)  # from here a stop is the dispatcher's stop
+
+        dp.startup.register(polling_started)
         dp.startup.register(start_scheduler)
         dp.shutdown.register(stop_scheduler)
         await dp.start_polling(bot, handle_signals=False, close_bot_session=False)
@@ -130,9 +133,18 @@ def main() -> int:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         assert task is not None
+        stopper = Stopper()
+
+        def on_signal() -> None:
+            # While polling: stop it the dispatcher's way (the poll in flight is
+            # cancelled before the session closes: no "Failed to fetch updates"
+            # ERROR on a normal stop). Before that (start-up): cancel.
+            if not stopper.stop_polling():
+                task.cancel()
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, task.cancel)
-        await run(settings)
+            loop.add_signal_handler(sig, on_signal)
+        await run(settings, stopper)
 
     try:
         asyncio.run(_main())

@@ -56,8 +56,15 @@ class Stopper:
         if self.reason is not None:
             return
         self.reason = reason
-        if self._on_stop is not None:
+        self.stop_polling()
+
+    def stop_polling(self) -> bool:
+        """Stop polling (a normal stop, e.g. SIGTERM); False when it has not started."""
+        if self._on_stop is None:
+            return False
+        if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._on_stop())
+        return True
 
 
 def conflict_text() -> str:

@@ -9,6 +9,7 @@ count), so a restart or a missed tick loses nothing and repeats nothing.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ def _interruptible(job: JobSpec) -> Callable[..., Awaitable[Any]]:
     ERROR with a traceback, which is noise for a normal stop.
     """
 
+    @functools.wraps(job.func)
     async def run(**kwargs: Any) -> Any:
         try:
             return await job.func(**kwargs)
