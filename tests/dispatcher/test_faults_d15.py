@@ -356,3 +356,51 @@ async def test_case12_the_same_file_twice_asks_before_importing_again(
     )
     assert third[-1].startswith("Imported"), third
     assert not any(m in t for t in third for m in APOLOGY_MARKERS)
+
+
+# ----------------------------------------------------------------- 7. AdminOnly
+
+
+def test_case07_admin_only_is_declared_where_handlers_are_registered() -> None:
+    from handlers import create_routers
+    from handlers.permissions import AdminOnly
+
+    guarded = {
+        handler.callback.__name__
+        for router in create_routers()
+        for observer in (router.message, router.callback_query)
+        for handler in observer.handlers
+        if any(isinstance(f.callback, AdminOnly) for f in handler.filters or ())
+    }
+    writes = {
+        "cmd_lang", "cmd_timezone", "cmd_margin", "cmd_delete_all", "on_delete_all",
+        "cmd_account", "cmd_alert", "on_alert_button", "cmd_digest", "on_digest_button",
+        "cmd_log", "cmd_add", "on_save", "cmd_undo", "on_document", "on_import_day",
+        "on_import_again",
+    }  # fmt: skip
+    assert writes <= guarded, writes - guarded
+
+
+async def test_case07_anonymous_admins_pass_on_messages_and_buttons_members_do_not(
+    h: Harness,
+) -> None:
+    from handlers.permissions import ANONYMOUS_ADMIN_ID
+
+    h.fake.add_chat(GROUP, "supergroup", "Team")
+    h.fake.set_chat_member(GROUP, 8301, "member")
+    refused = texts(await h.say("/margin 35%", GROUP, user_id=8301, language_code="en"))
+    assert refused == ["Only chat administrators can change this. Anyone can ask for KPIs."]
+    update = h.fake.message(GROUP, "/margin 35%", user_id=ANONYMOUS_ADMIN_ID,
+                            language_code="en", push=False)  # fmt: skip
+    update["message"]["sender_chat"] = dict(h.fake.chats[GROUP])  # posted as the group
+    assert texts(await h.feed(update)) == ["Margin set: 35%."]
+    (question,) = await h.say("/digest", GROUP, user_id=8301, language_code="en")
+    off = next(d for d in question.callback_data if ":off:" in d)
+    member = await h.press(GROUP, question.message_id or 0, off, user_id=8301, language_code="en")
+    assert [a["text"] for a in answers(member)] == ["Only chat administrators can do this."]
+    anonymous = await h.press(
+        GROUP, question.message_id or 0, off, user_id=ANONYMOUS_ADMIN_ID, language_code="en"
+    )
+    assert [a["text"] for a in answers(anonymous)] == ["Saved."]
+    ws = await h.storage.workspaces.get_by_chat(GROUP)
+    assert ws is not None and not ws.digest_enabled and ws.margin == 0.35
