@@ -92,7 +92,7 @@ async def run(settings: Settings, stopper: Stopper | None = None) -> None:
         await register_commands(bot, i18n, settings.default_language)
         await deliver_notices(bot, storage, i18n)
         scheduler = create_scheduler(create_jobs(bot, dp))
-        lock.keep_alive(stopper)
+        lock.keep_alive(stopper, update_memory=UPDATE_MEMORY)
         bot.session.middleware(PollingGuard(stopper))
 
         # Async callbacks: aiogram runs plain functions in a worker thread, where

@@ -165,14 +165,20 @@ class InstanceLock:
             f"(its heartbeat is {age} s old); run one process per bot token and database"
         )
 
-    def keep_alive(self, stopper: Stopper) -> None:
+    def keep_alive(self, stopper: Stopper, *, update_memory: timedelta | None = None) -> None:
+        """Renew the lock until cancelled; hourly, forget update ids older than
+        `update_memory` (Telegram may restart its numbering after a quiet week)."""
+
         async def beat() -> None:
+            pruned_at = self._clock()
             while True:
                 await asyncio.sleep(self._heartbeat)
+                now = self._clock()
                 try:
-                    mine = await self._storage.runtime.heartbeat(
-                        self._bot_id, self.holder, self._clock()
-                    )
+                    mine = await self._storage.runtime.heartbeat(self._bot_id, self.holder, now)
+                    if update_memory is not None and now - pruned_at > timedelta(hours=1):
+                        pruned_at = now
+                        await self._storage.runtime.forget_updates_before(now - update_memory)
                 except Exception as exc:  # a full disk: keep serving reads, retry
                     log.warning("instance lock heartbeat failed: %s", exc)
                     continue
