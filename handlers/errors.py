@@ -50,7 +50,9 @@ async def _tell(update: Update, text: str, *, alert: bool = True) -> None:
         elif update.callback_query is not None:
             await update.callback_query.answer(text[:200], show_alert=alert)
     except TelegramAPIError as exc:
-        log.warning("could not answer update %s: %s", update.update_id, exc)
+        # After "not modified" the press was usually answered already: nothing lost.
+        level = logging.WARNING if alert else logging.INFO
+        log.log(level, "could not answer update %s: %s", update.update_id, exc)
 
 
 def _storage_full_text() -> str:
