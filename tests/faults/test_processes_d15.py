@@ -54,7 +54,11 @@ async def test_case02_one_polling_process_per_token_and_database(
     workdir.mkdir()
     second = LiveBot(api, workdir, live.db_url)
     await second.start(wait=False)
-    assert await exited(second) == 2
+    try:
+        assert await exited(second) == 2
+    finally:  # never leave it running (the fixture only knows the first one)
+        if second.proc is not None:
+            await second.kill()
     (line,) = [ln for ln in second.stderr.splitlines() if "another bot process" in ln]
     assert re.fullmatch(
         rf"Cannot start: another bot process \(pid {live.pid} on \S+\) is running on this "
