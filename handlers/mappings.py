@@ -7,8 +7,10 @@ the same headers are then read the same way without asking.
 from __future__ import annotations
 
 import html
+import logging
 
 from aiogram import Bot, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -21,6 +23,8 @@ from kpi.importing import LAYOUT_CHOICE
 from storage import Storage
 from storage.mappings import ImportMapping
 from storage.records import Workspace
+
+log = logging.getLogger(__name__)
 
 SHOWN_HEADERS = 6
 
@@ -90,11 +94,17 @@ async def on_forget(
     forgotten = await storage.mappings.forget_mapping(workspace.id, callback_data.mapping_id)
     await query.answer(_("Forgotten.") if forgotten else _("Already forgotten."))
     text, markup = await mappings_reply(storage, workspace)
-    if query.message is not None:
+    if query.message is None:
+        return
+    try:
         await bot.edit_message_text(
             text, chat_id=query.message.chat.id, message_id=query.message.message_id,
             reply_markup=markup,
         )  # fmt: skip
+    except TelegramBadRequest as exc:
+        # The press is answered above; a list that is unchanged, too old or gone
+        # simply stays as it is (a repeated or forged press).
+        log.info("the /mappings list was not refreshed: %s", exc)
 
 
 def create_router() -> Router:

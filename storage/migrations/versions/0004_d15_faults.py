@@ -1,7 +1,7 @@
 """process lock, processed updates, imported files, workspace notices
 
-Revision ID: 0002_d15_faults
-Revises: 0001
+Revision ID: 0004_d15_faults
+Revises: 0003_c13_mappings
 Create Date: 2026-12-01 09:10:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_d15_faults"
-down_revision = "0001"
+revision = "0004_d15_faults"
+down_revision = "0003_c13_mappings"
 branch_labels = None
 depends_on = None
 
