@@ -8,6 +8,7 @@ import contextlib
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -26,10 +27,10 @@ async def _report(path: str) -> None:
         await asyncio.sleep(0.25)
 
 
-async def run(settings: Settings) -> None:
+async def run(settings: Settings, *args: Any) -> None:
     probe = asyncio.create_task(_report(os.environ["KPIBOT_PROBE_FILE"]))
     try:
-        await _run(settings)
+        await _run(settings, *args)
     finally:
         probe.cancel()
         with contextlib.suppress(asyncio.CancelledError):

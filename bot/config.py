@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kpi.timezones import canonical_timezone
 
 # Telegram tokens look like "123456789:AA...": a numeric bot id, a colon, 30+ url-safe chars.
 _TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
@@ -29,6 +30,10 @@ class Settings(BaseSettings):
     # Operational knobs (the defaults suit production; tests shorten them).
     alerts_check_seconds: int = Field(default=0, ge=0)  # 0: hourly at minute 7
     digest_tick_seconds: int = Field(default=60, ge=1)
+    # One polling process per token and database (bot/polling.py): the lock's heartbeat,
+    # and after how long without one a crashed holder's lock is taken over.
+    instance_heartbeat_seconds: float = Field(default=10.0, gt=0)
+    instance_stale_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("bot_token")
     @classmethod
@@ -48,11 +53,10 @@ class Settings(BaseSettings):
     @field_validator("default_timezone")
     @classmethod
     def _tz(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"{v!r} is not an IANA time zone name") from exc
-        return v
+        name = canonical_timezone(v)
+        if name is None:
+            raise ValueError(f"{v!r} is not an IANA time zone name of the tzdata package")
+        return name
 
     @field_validator("default_language")
     @classmethod

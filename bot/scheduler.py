@@ -8,6 +8,8 @@ count), so a restart or a missed tick loses nothing and repeats nothing.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -29,6 +31,25 @@ class JobSpec:
     options: dict[str, Any] = field(default_factory=dict)
 
 
+def _interruptible(job: JobSpec) -> Callable[..., Awaitable[Any]]:
+    """The job body, with shutdown in the middle of a run logged as what it is.
+
+    SIGTERM cancels a running tick (a digest run lets the request on the wire
+    finish and marks it first); APScheduler would log the CancelledError as an
+    ERROR with a traceback, which is noise for a normal stop.
+    """
+
+    @functools.wraps(job.func)
+    async def run(**kwargs: Any) -> Any:
+        try:
+            return await job.func(**kwargs)
+        except asyncio.CancelledError:
+            log.info("job %s interrupted by shutdown", job.id)
+            return None
+
+    return run
+
+
 def create_scheduler(jobs: list[JobSpec]) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(
         timezone="UTC",
@@ -42,7 +63,7 @@ def create_scheduler(jobs: list[JobSpec]) -> AsyncIOScheduler:
     )
     for job in jobs:
         scheduler.add_job(
-            job.func,
+            _interruptible(job),
             job.trigger,
             id=job.id,
             kwargs=job.kwargs,

@@ -6,13 +6,13 @@ import html
 from collections.abc import Callable
 from datetime import datetime
 
-from aiogram import Bot, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers import channels
-from handlers.permissions import AdminCache, require_admin
+from handlers.permissions import AdminOnly
 from kpi.accounts import normalize_account
 from storage import Storage
 from storage.records import Workspace
@@ -41,7 +41,6 @@ async def cmd_account(
     command: CommandObject,
     storage: Storage,
     bot: Bot,
-    admins: AdminCache,
     workspace: Workspace,
     clock: Callable[[], datetime],
 ) -> None:
@@ -70,8 +69,6 @@ async def cmd_account(
         if name is None:
             await message.reply(_bad_name(raw))
             return
-    if not await require_admin(message, bot, admins):
-        return
     first = names[0]
     assert first is not None
     if action in ("add", "добавить"):
@@ -112,7 +109,18 @@ async def cmd_account(
             )
 
 
+_CHANGES = ("add", "rename", "delete", "добавить", "переименовать", "удалить")
+
+
+def _changes(args: str | None) -> bool:
+    words = (args or "").split()
+    return bool(words) and words[0].lower() in _CHANGES
+
+
 def create_router() -> Router:
     router = Router(name="accounts")
+    router.message.register(
+        cmd_account, Command("account", "accounts", magic=F.args.func(_changes)), AdminOnly()
+    )
     router.message.register(cmd_account, Command("account", "accounts"))
     return router

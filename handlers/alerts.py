@@ -34,7 +34,7 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.delivery import Delivery, Outcome, PacedSender
 from handlers.kpi_texts import format_day, format_period
-from handlers.permissions import AdminCache, require_admin, require_admin_callback
+from handlers.permissions import AdminOnly
 from handlers.rendering import ChartRenderer
 from handlers.replies import CAPTION_LIMIT, current_language
 from kpi.alerts import (
@@ -77,6 +77,9 @@ _CHART_FORMATS: dict[str, ChartFormat] = {
 }
 SNOOZE_DAY = timedelta(days=1)
 SNOOZE_WEEK = timedelta(days=7)
+
+
+ADMIN_ACTIONS = frozenset({"d", "w", "m", "t", "x"})
 
 
 class AlertButton(CallbackData, prefix="al"):
@@ -533,7 +536,6 @@ async def cmd_alert(
     command: CommandObject,
     storage: Storage,
     bot: Bot,
-    admins: AdminCache,
     workspace: Workspace,
     alerts: AlertRunner,
     clock: Callable[[], datetime],
@@ -563,8 +565,6 @@ async def cmd_alert(
             )
             return
         account_id = account.id
-    if not await require_admin(message, bot, admins):
-        return
     rules = await storage.alerts.list_rules(workspace.id)
     if any(spec_of(r) == spec for r in rules):
         await message.reply(_("This rule already exists. See /alerts."))
@@ -690,7 +690,6 @@ async def on_alert_button(
     callback_data: AlertButton,
     storage: Storage,
     bot: Bot,
-    admins: AdminCache,
     workspace: Workspace | None,
     clock: Callable[[], datetime],
     alerts: AlertRunner,
@@ -725,10 +724,8 @@ async def on_alert_button(
             ),
         )
         return
-    if action not in ("d", "w", "m", "t", "x"):
+    if action not in ADMIN_ACTIONS:
         await query.answer(_("This button is out of date."), show_alert=True)
-        return
-    if not await require_admin_callback(query, bot, admins):
         return
     now = clock()
     spec = spec_of(rule)
@@ -767,7 +764,12 @@ async def on_alert_button(
 
 def create_router() -> Router:
     router = Router(name="alerts")
+    router.message.register(cmd_alert, Command("alert", magic=F.args), AdminOnly())
     router.message.register(cmd_alert, Command("alert"))
     router.message.register(cmd_alerts, Command("alerts"))
+    # Snooze, mute, switch and delete are for administrators; the week's report for anyone.
+    router.callback_query.register(
+        on_alert_button, AlertButton.filter((F.r > 0) & F.a.in_(ADMIN_ACTIONS)), AdminOnly()
+    )
     router.callback_query.register(on_alert_button, AlertButton.filter(F.r > 0))
     return router

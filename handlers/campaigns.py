@@ -10,14 +10,14 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from aiogram import Bot, Router
+from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.data_log import format_day, format_days, local_today
-from handlers.permissions import AdminCache, require_admin
+from handlers.permissions import AdminOnly
 from handlers.replies import answer_long, current_language
 from kpi.accounts import normalize_account
 from kpi.campaigns import Join, campaign_figures
@@ -167,38 +167,42 @@ async def _find_link(
     return found[0]
 
 
+_ACTIONS = {
+    "new": "new",
+    "создать": "new",
+    "новая": "new",
+    "cost": "cost",
+    "стоимость": "cost",
+    "расход": "cost",
+    "revenue": "revenue",
+    "выручка": "revenue",
+    "conversions": "conversions",
+    "конверсии": "conversions",
+    "stop": "stop",
+    "стоп": "stop",
+    "остановить": "stop",
+}
+
+
+def _writes(args: str | None) -> bool:
+    words = (args or "").split()
+    return bool(words) and words[0].lower() in _ACTIONS
+
+
 async def cmd_campaign(
     message: Message,
     command: CommandObject,
     bot: Bot,
     storage: Storage,
-    admins: AdminCache,
     workspace: Workspace,
     clock: Callable[[], datetime],
 ) -> None:
     args = (command.args or "").split()
     action = args[0].lower() if args else ""
-    actions = {
-        "new": "new",
-        "создать": "new",
-        "новая": "new",
-        "cost": "cost",
-        "стоимость": "cost",
-        "расход": "cost",
-        "revenue": "revenue",
-        "выручка": "revenue",
-        "conversions": "conversions",
-        "конверсии": "conversions",
-        "stop": "stop",
-        "стоп": "stop",
-        "остановить": "stop",
-    }
-    if action not in actions:
+    if action not in _ACTIONS:
         await message.reply(_campaign_usage())
         return
-    action = actions[action]
-    if not await require_admin(message, bot, admins):
-        return
+    action = _ACTIONS[action]
     if action == "new":
         await _campaign_new(message, args[1:], bot, storage, workspace, clock)
         return
@@ -383,6 +387,9 @@ async def cmd_campaigns(
 
 def create_router() -> Router:
     router = Router(name="campaigns")
+    router.message.register(
+        cmd_campaign, Command("campaign", magic=F.args.func(_writes)), AdminOnly()
+    )
     router.message.register(cmd_campaign, Command("campaign"))
     router.message.register(cmd_campaigns, Command("campaigns"))
     return router

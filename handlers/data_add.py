@@ -38,7 +38,7 @@ from handlers.data_import import ImportFlow
 from handlers.data_log import format_day, format_metric, local_today, metric_label, read_typed_day
 from handlers.events import DataChanged
 from handlers.filters import Is
-from handlers.permissions import AdminCache, require_admin, require_admin_callback
+from handlers.permissions import AdminOnly
 from handlers.replies import current_language
 from kpi.accounts import normalize_account
 from kpi.metrics import METRICS, TYPED_COUNTERS, Unit
@@ -89,12 +89,9 @@ async def cmd_add(
     message: Message,
     bot: Bot,
     storage: Storage,
-    admins: AdminCache,
     workspace: Workspace,
     state: FSMContext,
 ) -> None:
-    if not await require_admin(message, bot, admins):
-        return
     await state.clear()
     accounts = await storage.workspaces.list_accounts(workspace.id)
     rows: list[list[InlineKeyboardButton]] = []
@@ -338,13 +335,10 @@ async def on_save(
     query: CallbackQuery,
     bot: Bot,
     storage: Storage,
-    admins: AdminCache,
     workspace: Workspace,
     state: FSMContext,
     data_changed: DataChanged,
 ) -> None:
-    if not await require_admin_callback(query, bot, admins):
-        return
     data = await state.get_data()
     values: dict[str, float] = data.get("values", {})
     if not values:
@@ -440,7 +434,7 @@ async def _panel(
 
 def create_router() -> Router:
     router = Router(name="data_add")
-    router.message.register(cmd_add, Command("add", ignore_case=True))
+    router.message.register(cmd_add, Command("add", ignore_case=True), AdminOnly())
     router.message.register(
         cmd_cancel,
         Command("cancel", ignore_case=True),
@@ -464,7 +458,10 @@ def create_router() -> Router:
         on_metric, AddCb.filter(F.action == "metric"), StateFilter(AddFlow.metric, AddFlow.value)
     )
     router.callback_query.register(
-        on_save, AddCb.filter(F.action == "save"), StateFilter(AddFlow.metric, AddFlow.value)
+        on_save,
+        AddCb.filter(F.action == "save"),
+        StateFilter(AddFlow.metric, AddFlow.value),
+        AdminOnly(),
     )
     router.callback_query.register(on_stale, AddCb.filter())
     return router

@@ -74,7 +74,7 @@ from handlers.import_texts import (
     summary_text,
     too_large,
 )
-from handlers.permissions import AdminCache, require_admin, require_admin_callback
+from handlers.permissions import AdminOnly
 from handlers.replies import current_language, split_text
 from kpi.importing import (
     LAYOUT_CHOICE,
@@ -142,6 +142,11 @@ class ImportFlow(StatesGroup):
     typing_day = State()
     preview = State()  # "I read this file as…" shown: Import, Change a column, Cancel
     sheet = State()  # several worksheets hold a table: which one?
+    again = State()  # the same file was imported before: import it again?
+
+
+class ImportAgain(CallbackData, prefix="impagain"):
+    go: bool
 
 
 class ImportDay(CallbackData, prefix="impday"):
@@ -183,7 +188,6 @@ async def on_document(
     message: Message,
     bot: Bot,
     storage: Storage,
-    admins: AdminCache,
     workspace: Workspace,
     clock: Callable[[], datetime],
     data_changed: DataChanged,
@@ -192,11 +196,6 @@ async def on_document(
     doc = message.document
     assert doc is not None  # the filter says so
     kind = _kind(doc)
-    in_group = message.chat.type in ("group", "supergroup")
-    if in_group and kind != "table" and not await _mentions_bot(bot, message.caption):
-        return  # deliberate silence: not every file in a team chat is for the bot
-    if not await require_admin(message, bot, admins):
-        return
     if kind == "other":
         await message.reply(
             _("“{name}” is not a table.").format(name=html.escape(doc.file_name or "file"))
@@ -206,6 +205,8 @@ async def on_document(
         return
     if doc.file_size is not None and doc.file_size > MAX_DOWNLOAD:
         await message.reply(too_large(doc.file_size))
+        return
+    if await _imported_before(message, doc, storage, workspace, state):
         return
     await _import_file(
         bot,
@@ -221,7 +222,91 @@ async def on_document(
         file_name=doc.file_name or "file.csv",
         file_size=doc.file_size,
         caption=message.caption,
+        file_unique_id=doc.file_unique_id,
     )
+
+
+async def _imported_before(
+    message: Message, doc: Document, storage: Storage, workspace: Workspace, state: FSMContext
+) -> bool:
+    """The same file (Telegram's file_unique_id) was imported here: ask before doing it
+    again (a second send by mistake, or Telegram delivering the upload twice)."""
+    previous = await storage.runtime.imported_file(workspace.id, doc.file_unique_id)
+    if previous is None:
+        return False
+    await state.set_state(ImportFlow.again)
+    await state.update_data(
+        file_id=doc.file_id,
+        file_unique_id=doc.file_unique_id,
+        file_name=doc.file_name or "file.csv",
+        file_size=doc.file_size,
+        caption=message.caption or "",
+        reply_to=message.message_id,
+    )
+    when = previous.imported_at.astimezone(ZoneInfo(workspace.timezone))
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=_("Import again"), callback_data=ImportAgain(go=True).pack()
+                ),
+                InlineKeyboardButton(text=_("Cancel"), callback_data=ImportAgain(go=False).pack()),
+            ]
+        ]
+    )
+    await message.reply(
+        _(
+            "“{name}” was already imported on {when}; nothing changed. Import it again? "
+            "(Values of the same days are replaced, not added.)"
+        ).format(
+            name=html.escape(doc.file_name or "file"),
+            when=f"{format_day(when.date(), current_language())} {when:%H:%M}",
+        ),
+        reply_markup=keyboard,
+    )
+    return True
+
+
+async def on_import_again(
+    query: CallbackQuery,
+    callback_data: ImportAgain,
+    bot: Bot,
+    storage: Storage,
+    workspace: Workspace,
+    clock: Callable[[], datetime],
+    data_changed: DataChanged,
+    state: FSMContext,
+) -> None:
+    message = query.message
+    if message is None or await state.get_state() != ImportFlow.again.state:
+        await query.answer(_("Already done, or this question has expired: send the file again."))
+        return
+    data = await state.get_data()
+    await state.clear()  # before any request: a second press finds no question
+    await query.answer()
+    await bot.edit_message_reply_markup(
+        chat_id=message.chat.id, message_id=message.message_id, reply_markup=None
+    )
+    if not callback_data.go:
+        return
+    await _import_file(
+        bot, storage, workspace, clock, data_changed, state,
+        chat_id=message.chat.id, reply_to=data.get("reply_to"), user_id=query.from_user.id,
+        file_id=str(data["file_id"]), file_name=str(data.get("file_name") or "file.csv"),
+        file_size=data.get("file_size"), caption=data.get("caption") or None,
+        file_unique_id=data.get("file_unique_id"),
+    )  # fmt: skip
+
+
+async def for_the_bot(message: Message, bot: Bot) -> bool:
+    """A document the bot should look at: in a group only tables or files whose caption
+    mentions the bot (deliberate silence otherwise: not every file is for the bot)."""
+    doc = message.document
+    if doc is None:
+        return False
+    if message.chat.type not in ("group", "supergroup") or _kind(doc) == "table":
+        return True
+    return await _mentions_bot(bot, message.caption)
 
 
 async def _download(bot: Bot, file_id: str) -> bytes | None:
@@ -255,6 +340,7 @@ async def _import_file(
     confirmed: bool = False,
     progress: _Progress | None = None,
     sheet: int | None = None,
+    file_unique_id: str | None = None,
 ) -> None:
     lang = current_language()
     progress = progress or _Progress(bot, chat_id, reply_to)
@@ -299,7 +385,7 @@ async def _import_file(
         await state.set_state(ImportFlow.sheet)
         await state.update_data(
             file_id=file_id, file_name=file_name, file_size=file_size,
-            caption=caption or "", reply_to=reply_to,
+            caption=caption or "", reply_to=reply_to, file_unique_id=file_unique_id,
         )  # fmt: skip
         await progress.finish(
             _("“{name}” has several sheets with tables. Which one shall I import?").format(
@@ -320,6 +406,7 @@ async def _import_file(
             reply_to=reply_to,
             overrides={str(k): v for k, v in (overrides or {}).items()},
             sheet=sheet,
+            file_unique_id=file_unique_id,
         )
         await progress.finish(
             preview_text(parsed, file_name, workspace.timezone),
@@ -337,6 +424,7 @@ async def _import_file(
             overrides={str(k): v for k, v in (overrides or {}).items()},
             confirmed=confirmed,
             sheet=sheet,
+            file_unique_id=file_unique_id,
         )
         today = local_today(workspace, clock)
         await progress.finish(
@@ -367,6 +455,10 @@ async def _import_file(
         audience_in=audience,
         summary=summary,
     )
+    if file_unique_id:
+        await storage.runtime.remember_file(
+            workspace.id, file_unique_id, file_name, outcome.batch_id, clock()
+        )
     log.info(
         "workspace %s imported %r: %s rows, %s account-days",
         workspace.id,
@@ -530,7 +622,6 @@ async def on_import_day(
     callback_data: ImportDay,
     bot: Bot,
     storage: Storage,
-    admins: AdminCache,
     workspace: Workspace,
     clock: Callable[[], datetime],
     data_changed: DataChanged,
@@ -541,12 +632,15 @@ async def on_import_day(
         await query.answer()
         return
     if await state.get_state() not in (ImportFlow.day.state, ImportFlow.typing_day.state):
-        await query.answer(_("This question has expired: send the file again."), show_alert=True)
-        return
-    if not await require_admin_callback(query, bot, admins):
+        # Answered already (a second press) or expired: say so quietly, no popup.
+        await query.answer(_("Already done, or this question has expired: send the file again."))
         return
     today = local_today(workspace, clock)
     choice = callback_data.choice
+    pending = await state.get_data()
+    if choice in ("today", "yesterday", "lastmonth"):
+        # Taken before any request: a second press arriving meanwhile finds no question.
+        await state.clear()
     days = {
         "today": today,
         "yesterday": today - timedelta(days=1),
@@ -580,7 +674,10 @@ async def on_import_day(
         chat_id=message.chat.id,
         message_id=message.message_id,
     )
-    await _resume(bot, storage, workspace, clock, data_changed, state, message.chat.id, day, query)
+    await _resume(
+        bot, storage, workspace, clock, data_changed, state, message.chat.id, day, query,
+        pending=pending,
+    )  # fmt: skip
 
 
 async def on_import_day_typed(
@@ -614,8 +711,9 @@ async def _resume(
     query: CallbackQuery | None,
     *,
     user_id: int | None = None,
+    pending: dict[str, Any] | None = None,
 ) -> None:
-    data = await state.get_data()
+    data = pending if pending is not None else await state.get_data()
     await state.clear()
     caption = f"{data.get('caption', '')} {day.isoformat()}".strip()
     await _import_file(
@@ -635,6 +733,7 @@ async def _resume(
         overrides=_state_overrides(data) if data.get("confirmed") else None,
         confirmed=bool(data.get("confirmed")),
         sheet=data.get("sheet"),
+        file_unique_id=data.get("file_unique_id"),
     )
 
 
@@ -661,7 +760,6 @@ async def on_import_sheet(
     callback_data: ImportSheet,
     bot: Bot,
     storage: Storage,
-    admins: AdminCache,
     workspace: Workspace,
     clock: Callable[[], datetime],
     data_changed: DataChanged,
@@ -672,12 +770,11 @@ async def on_import_sheet(
         await query.answer()
         return
     if await state.get_state() != ImportFlow.sheet.state:
-        await query.answer(_("This question has expired: send the file again."), show_alert=True)
-        return
-    if not await require_admin_callback(query, bot, admins):
+        # Answered already (a second press) or expired: say so quietly, no popup.
+        await query.answer(_("Already done, or this question has expired: send the file again."))
         return
     data = await state.get_data()
-    await state.clear()
+    await state.clear()  # before any request: a second press finds no question
     await query.answer()
     chat_id, message_id = message.chat.id, message.message_id
     if callback_data.index < 0:
@@ -693,6 +790,7 @@ async def on_import_sheet(
         file_id=str(data["file_id"]), file_name=str(data.get("file_name") or "file.csv"),
         file_size=data.get("file_size"), caption=str(data.get("caption") or "") or None,
         progress=progress, sheet=callback_data.index,
+        file_unique_id=data.get("file_unique_id"),
     )  # fmt: skip
 
 
@@ -777,7 +875,6 @@ async def on_import_preview(
     callback_data: ImportPreview,
     bot: Bot,
     storage: Storage,
-    admins: AdminCache,
     workspace: Workspace,
     clock: Callable[[], datetime],
     data_changed: DataChanged,
@@ -788,9 +885,8 @@ async def on_import_preview(
         await query.answer()
         return
     if await state.get_state() != ImportFlow.preview.state:
-        await query.answer(_("This question has expired: send the file again."), show_alert=True)
-        return
-    if not await require_admin_callback(query, bot, admins):
+        # Answered already (a second press) or expired: say so quietly, no popup.
+        await query.answer(_("Already done, or this question has expired: send the file again."))
         return
     lang = current_language()
     action = callback_data.action
@@ -804,8 +900,8 @@ async def on_import_preview(
         )
         return
     if action == "go":
+        await state.clear()  # before any request: a second press finds no question
         await query.answer()
-        await state.clear()
         progress = _Progress(bot, chat_id, data.get("reply_to"))
         progress.message_id = message_id
         await _import_file(
@@ -814,7 +910,7 @@ async def on_import_preview(
             file_id=str(data["file_id"]), file_name=str(data.get("file_name") or "file.csv"),
             file_size=data.get("file_size"), caption=str(data.get("caption") or "") or None,
             overrides=_state_overrides(data), confirmed=True, progress=progress,
-            sheet=data.get("sheet"),
+            sheet=data.get("sheet"), file_unique_id=data.get("file_unique_id"),
         )  # fmt: skip
         return
     if action == "col":
@@ -849,19 +945,21 @@ async def on_import_preview(
 
 def create_router() -> Router:
     router = Router(name="data_import")
-    router.callback_query.register(on_import_day, ImportDay.filter())
-    router.callback_query.register(on_import_preview, ImportPreview.filter())
-    router.callback_query.register(on_import_sheet, ImportSheet.filter())
+    router.callback_query.register(on_import_day, ImportDay.filter(), AdminOnly())
+    router.callback_query.register(on_import_preview, ImportPreview.filter(), AdminOnly())
+    router.callback_query.register(on_import_sheet, ImportSheet.filter(), AdminOnly())
+    router.callback_query.register(on_import_again, ImportAgain.filter(), AdminOnly())
     router.message.register(
         on_import_day_typed,
         StateFilter(ImportFlow.typing_day),
         Is(F.text & ~F.text.startswith("/")),
     )
-    router.message.register(on_document, Is(F.document))
+    router.message.register(on_document, Is(F.document), for_the_bot, AdminOnly())
     return router
 
 
 __all__ = [
+    "ImportAgain",
     "ImportDay",
     "ImportFlow",
     "ImportPreview",

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from aiogram import Bot, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import ForceReply, Message
 from aiogram.utils.i18n import gettext as _
@@ -31,9 +31,10 @@ from aiogram.utils.i18n import gettext as _
 from handlers.events import DataChanged
 from handlers.kpi_texts import format_day as format_day
 from handlers.kpi_texts import format_period
-from handlers.permissions import AdminCache, require_admin
+from handlers.permissions import AdminOnly
 from handlers.replies import answer_long, current_language
 from kpi import logcmd as L
+from kpi.datepolicy import EARLIEST_DAY, latest_data_day
 from kpi.logcmd import LogError, convert_ratios, parse_log_args
 from kpi.metrics import METRICS, RATIO_INPUTS, TYPED_COUNTERS, Unit, display_name
 from kpi.models import Period
@@ -74,13 +75,20 @@ async def read_typed_day(
             reply_markup=ForceReply(selective=True),
         )
         return None
-    if day > today:
+    if day > latest_data_day(today):
         await message.reply(
             _("{day} is in the future. Type a past date, like {example}.").format(
                 day=format_day(day, lang), example=format_day(today, lang)
             ),
             reply_markup=ForceReply(selective=True),
         )
+        return None
+    if day < EARLIEST_DAY:
+        await message.reply(
+            _("{day} is before 2000-01-01: numbers are kept from 2000 on. Type another date.")
+            .format(day=format_day(day, lang)),
+            reply_markup=ForceReply(selective=True),
+        )  # fmt: skip
         return None
     return day
 
@@ -161,6 +169,7 @@ def log_error_text(exc: LogError) -> str:
         L.DUPLICATE: _("“{token}” is given twice: give each metric once."),
         L.BAD_DATE: _("“{token}” is not a date."),
         L.FUTURE_DATE: _("“{token}” is in the future: numbers can only be logged for past days."),
+        L.TOO_EARLY: _("“{token}” is before 2000-01-01: numbers are kept from 2000 on."),
         L.TWO_DATES: _("“{token}”: give one date per command."),
         L.TWO_ACCOUNTS: _("“{token}”: give one account per command."),
     }
@@ -171,6 +180,7 @@ def log_error_text(exc: LogError) -> str:
         L.BAD_VALUE: _("Numbers: 12000, 12 000, 1,234.5, 12,5 or 45%."),
         L.BAD_DATE: _("Dates: today, yesterday, 2024-05-31 or 31.05.2024."),
         L.FUTURE_DATE: _("Dates: today, yesterday, 2024-05-31 or 31.05.2024."),
+        L.TOO_EARLY: _("Dates: today, yesterday, 2024-05-31 or 31.05.2024."),
         L.UNKNOWN_TOKEN: _("Accounts look like vk:brand or site; dates like 31.05.2024."),
     }
     lines = [messages.get(exc.code, _("“{token}” cannot be used.")).format(token=token)]
@@ -187,7 +197,6 @@ async def cmd_log(
     command: CommandObject,
     storage: Storage,
     bot: Bot,
-    admins: AdminCache,
     workspace: Workspace,
     clock: Callable[[], datetime],
     data_changed: DataChanged,
@@ -205,8 +214,6 @@ async def cmd_log(
             await answer_long(message, _usage())
         else:
             await message.reply(log_error_text(exc))
-        return
-    if not await require_admin(message, bot, admins):
         return
     account_name = request.account
     if account_name is None:
@@ -310,7 +317,14 @@ def _needs_denominator(ratio: str, rate: float, day: date, account: str, lang: s
     )
 
 
+def _has_text(args: str | None) -> bool:
+    return bool((args or "").strip())
+
+
 def create_router() -> Router:
     router = Router(name="data_log")
+    router.message.register(
+        cmd_log, Command("log", ignore_case=True, magic=F.args.func(_has_text)), AdminOnly()
+    )
     router.message.register(cmd_log, Command("log", ignore_case=True))
     return router

@@ -56,7 +56,7 @@ from handlers.charts import short_change, value_format
 from handlers.delivery import Delivery, Outcome, PacedSender
 from handlers.digest_cache import DigestCache
 from handlers.kpi_texts import compact_change, format_day, format_period, kpi_name, value_text
-from handlers.permissions import AdminCache, require_admin, require_admin_callback
+from handlers.permissions import AdminOnly
 from handlers.rendering import ChartRenderer
 from handlers.replies import TEXT_LIMIT, current_language, split_text
 from kpi.charts import DashboardSpec, DashboardTile, format_value, render_dashboard
@@ -723,7 +723,6 @@ async def cmd_digest(
     command: CommandObject,
     bot: Bot,
     storage: Storage,
-    admins: AdminCache,
     renderer: ChartRenderer,
     digest_cache: DigestCache,
     i18n: I18n,
@@ -740,8 +739,6 @@ async def cmd_digest(
         await _now(message.answer, bot, storage, renderer, digest_cache, i18n, workspace, clock())
         return
     if words[0] in ("off", "выкл", "выключить", "on", "вкл", "включить") and len(words) == 1:
-        if not await require_admin(message, bot, admins):
-            return
         await storage.workspaces.set_digest(
             message.chat.id, enabled=words[0] in ("on", "вкл", "включить")
         )
@@ -749,8 +746,6 @@ async def cmd_digest(
         parsed = _parse_schedule(words)
         if parsed is None:
             await message.reply(_usage())
-            return
-        if not await require_admin(message, bot, admins):
             return
         weekday, at = parsed
         await storage.workspaces.set_digest(message.chat.id, enabled=True, weekday=weekday, time=at)
@@ -764,7 +759,6 @@ async def on_digest_button(
     callback_data: DigestButton,
     bot: Bot,
     storage: Storage,
-    admins: AdminCache,
     renderer: ChartRenderer,
     digest_cache: DigestCache,
     i18n: I18n,
@@ -792,8 +786,6 @@ async def on_digest_button(
     else:
         await query.answer(_("This button is out of date."), show_alert=True)
         return
-    if not await require_admin_callback(query, bot, admins):
-        return
     await storage.workspaces.set_digest(workspace.chat_id, **changes)
     updated = await storage.workspaces.get_by_chat(workspace.chat_id)
     assert updated is not None
@@ -806,9 +798,21 @@ async def on_digest_button(
     )
 
 
+def _changes_schedule(args: str | None) -> bool:
+    words = (args or "").lower().split()
+    return bool(words) and words not in (["now"], ["сейчас"])
+
+
 def create_router() -> Router:
     router = Router(name="digest")
+    # Changing the schedule is for administrators; showing it and `now` for anyone.
+    router.message.register(
+        cmd_digest, Command("digest", magic=F.args.func(_changes_schedule)), AdminOnly()
+    )
     router.message.register(cmd_digest, Command("digest"))
+    router.callback_query.register(
+        on_digest_button, DigestButton.filter((F.ws > 0) & (F.act != "now")), AdminOnly()
+    )
     router.callback_query.register(on_digest_button, DigestButton.filter(F.ws > 0))
     return router
 

@@ -390,6 +390,11 @@ def failure_text(exc: ImportFailure, file_name: str) -> str:
             "Some cells are formulas that Excel has not calculated yet, so the file holds no "
             "values for them."
         ),
+        E.DAY_OUT_OF_RANGE: _(
+            "A row is dated before 2000-01-01 or after today: such a day is a typo "
+            "(or day and month swapped), and no report could ask for it."
+        ),
+        E.BAD_ACCOUNT: _("A row names an account that is not a valid account name."),
     }
     accepted = {
         E.BAD_NUMBER: _("Numbers: 12000, 12 000, 1,234.5, 12,5 or 45%; empty cells are fine."),
@@ -402,6 +407,10 @@ def failure_text(exc: ImportFailure, file_name: str) -> str:
             "and send the file again."
         ),
         E.FORMULAS: _("Open the file in Excel, save it, then send it again."),
+        E.BAD_ACCOUNT: _(
+            "Accounts are platform:handle in latin letters, digits, _ . - (at most 64 "
+            "characters), e.g. vk:brand."
+        ),
         E.NOT_A_TABLE: accepted_formats(),
         E.EMPTY: accepted_formats(),
         E.BAD_XLSX: accepted_formats(),

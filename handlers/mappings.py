@@ -7,20 +7,24 @@ the same headers are then read the same way without asking.
 from __future__ import annotations
 
 import html
+import logging
 
 from aiogram import Bot, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.data_log import format_day, metric_label
-from handlers.permissions import AdminCache, require_admin_callback
+from handlers.permissions import AdminOnly
 from handlers.replies import current_language
 from kpi.importing import LAYOUT_CHOICE
 from storage import Storage
 from storage.mappings import ImportMapping
 from storage.records import Workspace
+
+log = logging.getLogger(__name__)
 
 SHOWN_HEADERS = 6
 
@@ -85,25 +89,28 @@ async def on_forget(
     callback_data: ForgetMapping,
     bot: Bot,
     storage: Storage,
-    admins: AdminCache,
     workspace: Workspace,
 ) -> None:
-    if not await require_admin_callback(query, bot, admins):
-        return
     forgotten = await storage.mappings.forget_mapping(workspace.id, callback_data.mapping_id)
     await query.answer(_("Forgotten.") if forgotten else _("Already forgotten."))
     text, markup = await mappings_reply(storage, workspace)
-    if query.message is not None:
+    if query.message is None:
+        return
+    try:
         await bot.edit_message_text(
             text, chat_id=query.message.chat.id, message_id=query.message.message_id,
             reply_markup=markup,
         )  # fmt: skip
+    except TelegramBadRequest as exc:
+        # The press is answered above; a list that is unchanged, too old or gone
+        # simply stays as it is (a repeated or forged press).
+        log.info("the /mappings list was not refreshed: %s", exc)
 
 
 def create_router() -> Router:
     router = Router(name="mappings")
     router.message.register(cmd_mappings, Command("mappings", ignore_case=True))
-    router.callback_query.register(on_forget, ForgetMapping.filter())
+    router.callback_query.register(on_forget, ForgetMapping.filter(), AdminOnly())
     return router
 
 

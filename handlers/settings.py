@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import logging
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
@@ -12,10 +11,11 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.permissions import AdminCache, require_admin, require_admin_callback
+from handlers.permissions import AdminOnly
 from handlers.replies import current_language
 from kpi.numbers import format_percent
 from kpi.parsing import parse_number
+from kpi.timezones import canonical_timezone
 from storage import Storage
 from storage.records import Workspace
 
@@ -35,6 +35,13 @@ TIMEZONE_EXAMPLES = (
 class DeleteAll(CallbackData, prefix="delall"):
     workspace_id: int
     confirm: bool
+    # When the workspace was created (µs): SQLite reuses a deleted row's id, so an old
+    # "Yes" pressed again must not match the fresh workspace a later message created.
+    born: int = 0
+
+
+def _born(workspace: Workspace) -> int:
+    return int(workspace.created_at.timestamp() * 1_000_000) % 10**15
 
 
 def _lang_name(code: str | None) -> str:
@@ -78,9 +85,7 @@ def _weekday(n: int) -> str:
     return names[n % 7]
 
 
-async def cmd_lang(
-    message: Message, command: CommandObject, storage: Storage, bot: Bot, admins: AdminCache
-) -> None:
+async def cmd_lang(message: Message, command: CommandObject, storage: Storage) -> None:
     arg = (command.args or "").strip().lower()
     choices = {
         "ru": "ru",
@@ -100,8 +105,6 @@ async def cmd_lang(
             )
         )
         return
-    if not await require_admin(message, bot, admins):
-        return
     lang = choices[arg]
     await storage.workspaces.set_language(message.chat.id, lang)
     text = {
@@ -112,29 +115,8 @@ async def cmd_lang(
     await message.answer(text)
 
 
-def _find_timezone(text: str) -> str | None:
-    text = text.strip()
-    if not text or len(text) > 64:
-        return None
-    try:
-        ZoneInfo(text)
-        return text if "/" in text or text.upper() == "UTC" else None
-    except (ZoneInfoNotFoundError, ValueError):
-        pass
-    lowered = text.lower()
-    for name in available_timezones():
-        if name.lower() == lowered:
-            return name
-    return None
-
-
 async def cmd_timezone(
-    message: Message,
-    command: CommandObject,
-    storage: Storage,
-    bot: Bot,
-    admins: AdminCache,
-    workspace: Workspace,
+    message: Message, command: CommandObject, storage: Storage, workspace: Workspace
 ) -> None:
     arg = (command.args or "").strip()
     if not arg:
@@ -144,7 +126,7 @@ async def cmd_timezone(
             )
         )
         return
-    tz = _find_timezone(arg)
+    tz = canonical_timezone(arg)
     if tz is None:
         await message.reply(
             _("Unknown time zone “{value}”. Use an IANA name, for example: {examples}.").format(
@@ -152,19 +134,15 @@ async def cmd_timezone(
             )
         )
         return
-    if not await require_admin(message, bot, admins):
-        return
     await storage.workspaces.set_timezone(message.chat.id, tz)
-    await message.answer(_("Time zone set: {tz}.").format(tz=tz))
+    text = _("Time zone set: {tz}.").format(tz=tz)
+    if tz.casefold() != arg.casefold():
+        text += " " + _("({name} is another name of this zone.)").format(name=html.escape(arg))
+    await message.answer(text)
 
 
 async def cmd_margin(
-    message: Message,
-    command: CommandObject,
-    storage: Storage,
-    bot: Bot,
-    admins: AdminCache,
-    workspace: Workspace,
+    message: Message, command: CommandObject, storage: Storage, workspace: Workspace
 ) -> None:
     arg = (command.args or "").strip()
     lang = current_language()
@@ -180,27 +158,25 @@ async def cmd_margin(
             ).format(margin=format_percent(workspace.margin * 100, lang))
         )
         return
-    if not await require_admin(message, bot, admins):
-        return
     await storage.workspaces.set_margin(message.chat.id, value / 100)
     await message.answer(_("Margin set: {margin}.").format(margin=format_percent(value, lang)))
 
 
-async def cmd_delete_all(
-    message: Message, bot: Bot, admins: AdminCache, workspace: Workspace
-) -> None:
-    if not await require_admin(message, bot, admins):
-        return
+async def cmd_delete_all(message: Message, workspace: Workspace) -> None:
     keyboard = InlineKeyboardMarkup(
         inline_keyboard=[
             [
                 InlineKeyboardButton(
                     text=_("Yes, delete everything"),
-                    callback_data=DeleteAll(workspace_id=workspace.id, confirm=True).pack(),
+                    callback_data=DeleteAll(
+                        workspace_id=workspace.id, confirm=True, born=_born(workspace)
+                    ).pack(),
                 ),
                 InlineKeyboardButton(
                     text=_("Cancel"),
-                    callback_data=DeleteAll(workspace_id=workspace.id, confirm=False).pack(),
+                    callback_data=DeleteAll(
+                        workspace_id=workspace.id, confirm=False, born=_born(workspace)
+                    ).pack(),
                 ),
             ]
         ]
@@ -216,14 +192,16 @@ async def on_delete_all(
     callback_data: DeleteAll,
     storage: Storage,
     bot: Bot,
-    admins: AdminCache,
     workspace: Workspace | None,
-    default_timezone: str,
 ) -> None:
-    if workspace is None or callback_data.workspace_id != workspace.id:
+    reborn = workspace is not None and callback_data.born not in (0, _born(workspace))
+    if workspace is None or callback_data.workspace_id != workspace.id or reborn:
+        gone = reborn or await storage.workspaces.get(callback_data.workspace_id) is None
+        if callback_data.confirm and gone:
+            # A second press of "Yes" (or a press racing the first): already deleted.
+            await query.answer(_("Already done: this chat's data is deleted."))
+            return
         await query.answer(_("This button is not for this chat."), show_alert=True)
-        return
-    if not await require_admin_callback(query, bot, admins):
         return
     if not callback_data.confirm:
         await query.answer(_("Cancelled."))
@@ -234,7 +212,10 @@ async def on_delete_all(
                 message_id=query.message.message_id,
             )
         return
-    await storage.workspaces.delete(workspace.id)
+    if not await storage.workspaces.delete(workspace.id):
+        # A second press racing the first: the first one deleted it and says so.
+        await query.answer(_("Already done: this chat's data is deleted."))
+        return
     log.info("workspace %s (chat %s) deleted on request", workspace.id, workspace.chat_id)
     await query.answer(_("Deleted."))
     if query.message is not None:
@@ -248,9 +229,13 @@ async def on_delete_all(
 def create_router() -> Router:
     router = Router(name="settings")
     router.message.register(cmd_settings, Command("settings"))
+    # Changes are for chat administrators (AdminOnly); without arguments these only show.
+    router.message.register(cmd_lang, Command("lang", "language", magic=F.args), AdminOnly())
     router.message.register(cmd_lang, Command("lang", "language"))
+    router.message.register(cmd_timezone, Command("timezone", "tz", magic=F.args), AdminOnly())
     router.message.register(cmd_timezone, Command("timezone", "tz"))
+    router.message.register(cmd_margin, Command("margin", magic=F.args), AdminOnly())
     router.message.register(cmd_margin, Command("margin"))
-    router.message.register(cmd_delete_all, Command("delete_all"))
-    router.callback_query.register(on_delete_all, DeleteAll.filter(F.workspace_id > 0))
+    router.message.register(cmd_delete_all, Command("delete_all"), AdminOnly())
+    router.callback_query.register(on_delete_all, DeleteAll.filter(F.workspace_id > 0), AdminOnly())
     return router

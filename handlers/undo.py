@@ -12,7 +12,7 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.data_log import format_day, format_days
 from handlers.events import DataChanged
-from handlers.permissions import AdminCache, require_admin
+from handlers.permissions import AdminOnly
 from handlers.replies import current_language
 from kpi.numbers import format_number
 from storage import Storage
@@ -33,12 +33,9 @@ async def cmd_undo(
     message: Message,
     bot: Bot,
     storage: Storage,
-    admins: AdminCache,
     workspace: Workspace,
     data_changed: DataChanged,
 ) -> None:
-    if not await require_admin(message, bot, admins):
-        return
     lang = current_language()
     batch = await storage.metrics.last_batch(workspace.id)
     if batch is None:
@@ -80,5 +77,5 @@ async def cmd_undo(
 
 def create_router() -> Router:
     router = Router(name="undo")
-    router.message.register(cmd_undo, Command("undo", ignore_case=True))
+    router.message.register(cmd_undo, Command("undo", ignore_case=True), AdminOnly())
     return router

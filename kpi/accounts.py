@@ -11,10 +11,16 @@ _ACCOUNT_RE = re.compile(r"^[a-z][a-z0-9_]{0,15}(?::[a-z0-9_][a-z0-9_.\-]{0,63})
 KNOWN_PLATFORMS = ("vk", "ig", "tg", "fb", "ok", "yt", "tt", "dzen", "site", "ads", "email")
 
 
+# One rule for every path (/account, captions, account columns of files, /log, /add):
+# the characters above (no markup, no bidi controls, no spreadsheet-formula prefixes)
+# and at most this many characters.
+MAX_ACCOUNT_LENGTH = 64
+
+
 def normalize_account(text: str) -> str | None:
     """The canonical account name, or None if `text` is not one."""
     s = text.strip().lower().replace(":@", ":")
-    if s.startswith("@"):
+    if s.startswith("@") or len(s) > MAX_ACCOUNT_LENGTH:
         return None
     return s if _ACCOUNT_RE.match(s) else None
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from kpi.accounts import KNOWN_PLATFORMS, normalize_account
+from kpi.datepolicy import EARLIEST_DAY, latest_data_day
 from kpi.metrics import METRICS, RATIO_INPUTS, lookup_metric
 from kpi.parsing import parse_day, parse_duration, parse_number
 
@@ -30,6 +31,7 @@ OUT_OF_RANGE = "out_of_range"  # a percentage above 100
 DUPLICATE = "duplicate"
 BAD_DATE = "bad_date"
 FUTURE_DATE = "future_date"
+TOO_EARLY = "too_early"  # before kpi/datepolicy.py's EARLIEST_DAY
 TWO_DATES = "two_dates"
 TWO_ACCOUNTS = "two_accounts"
 
@@ -166,8 +168,10 @@ def _prefix(words: list[str], today: date) -> tuple[date, str | None]:
         if parsed_day is not None:
             if day is not None:
                 raise LogError(TWO_DATES, w)
-            if parsed_day > today:
+            if parsed_day > latest_data_day(today):
                 raise LogError(FUTURE_DATE, w)
+            if parsed_day < EARLIEST_DAY:
+                raise LogError(TOO_EARLY, w)
             day = parsed_day
             continue
         acc = normalize_account(low)

@@ -35,10 +35,11 @@ import re
 from datetime import date, timedelta
 from typing import NamedTuple
 
+from kpi.datepolicy import EARLIEST_DAY, latest_typed_day
 from kpi.models import Period, period_kind
 
 MAX_DAYS = 3660
-EARLIEST = date(2000, 1, 1)
+EARLIEST = EARLIEST_DAY  # one date policy for data and questions: kpi/datepolicy.py
 
 ACCEPTED_FORMS: tuple[str, ...] = (
     "7d",
@@ -555,7 +556,7 @@ def parse_period(text: str, today: date) -> Period:
         if shape is None:
             raise PeriodError("unknown", text)
         start, end = shape
-        latest = add_months(today, 12)
+        latest = latest_typed_day(today)
         if start < EARLIEST or end < EARLIEST or start > latest or end > latest:
             raise PeriodError("out_of_range", text)
         if end < start:

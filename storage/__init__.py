@@ -8,10 +8,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.alerts import AlertRepo
 from storage.channels import ChannelRepo
-from storage.db import DatabaseUnavailable, Reader, create_engine, migrate
+from storage.db import (
+    DatabaseUnavailable,
+    Reader,
+    WorkspaceGone,
+    cannot_write,
+    create_engine,
+    migrate,
+)
 from storage.digests import DigestRepo
 from storage.mappings import MappingRepo
 from storage.metrics import MetricsRepo
+from storage.runtime import RuntimeRepo
 from storage.workspaces import WorkspaceRepo
 
 log = logging.getLogger(__name__)
@@ -29,6 +37,7 @@ class Storage:
         self.digests = DigestRepo(engine)
         self.mappings = MappingRepo(engine)
         self.channels = ChannelRepo(engine)
+        self.runtime = RuntimeRepo(engine)
 
     @classmethod
     async def open(cls, url: str) -> Storage:
@@ -55,4 +64,4 @@ class Storage:
         await self.engine.dispose()
 
 
-__all__ = ["DatabaseUnavailable", "Storage"]
+__all__ = ["DatabaseUnavailable", "Storage", "WorkspaceGone", "cannot_write"]

@@ -29,6 +29,40 @@ class DatabaseUnavailable(RuntimeError):
     """The database can't be opened or migrated; start-up stops with this message."""
 
 
+class WorkspaceGone(LookupError):
+    """The workspace was deleted (/delete_all) while a write for it was on its way."""
+
+
+# What SQLite and PostgreSQL say when they cannot write at all (not a bug of ours, and
+# retrying will not help until the operator frees space or remounts read-write).
+_CANNOT_WRITE = (
+    "database or disk is full",
+    "disk i/o error",
+    "attempt to write a readonly database",
+    "readonly database",
+    "read-only file system",
+    "no space left on device",
+    "could not extend file",
+    "read-only transaction",
+)
+_CANNOT_WRITE_SQLSTATES = ("53100", "25006")  # disk_full, read_only_sql_transaction
+
+
+def cannot_write(exc: BaseException) -> bool:
+    """True when `exc` means the database refuses writes (disk full, read-only)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        text = str(current).lower()
+        if any(marker in text for marker in _CANNOT_WRITE):
+            return True
+        if str(getattr(current, "sqlstate", "") or "") in _CANNOT_WRITE_SQLSTATES:
+            return True
+        current = getattr(current, "orig", None) or current.__cause__
+    return False
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")

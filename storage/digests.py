@@ -215,16 +215,20 @@ class DigestRepo:
             candidates: list[tuple[DueDigest, datetime]] = []
             idle: dict[int, datetime | None] = {}  # workspace id -> its new next_digest_at
             for row in rows:
-                ws = _workspace(row)
-                at = max(now, _aware(row.next_digest_at)) if own_time else now
                 try:
+                    ws = _workspace(row)
+                    at = max(now, _aware(row.next_digest_at)) if own_time else now
                     slot = digest_slot(at, ws.digest_weekday, ws.digest_time, ws.timezone)
-                except (ValueError, KeyError) as error:  # ZoneInfoNotFoundError is a KeyError
-                    # One bad zone never stops the others' digests.
-                    log.warning(
-                        "digest of workspace %s skipped: zone %r: %r", ws.id, ws.timezone, error
-                    )
-                    idle[ws.id] = None
+                except Exception as exc:
+                    # One bad row (a zone that does not load, a broken schedule) never
+                    # stops the others' digests; it waits for a repair (next_digest_at NULL).
+                    log.error(
+                        "digest: workspace %s skipped, its settings are unusable "
+                        "(timezone %r, schedule %r %r): %s: %s",
+                        row.id, row.timezone, row.digest_weekday, row.digest_time,
+                        type(exc).__name__, exc,
+                    )  # fmt: skip
+                    idle[row.id] = None
                     continue
                 window_start = slot.report.start - timedelta(days=7 * (SPARK_WEEKS - 1))
                 if (

@@ -191,6 +191,50 @@ digest_log = Table(
     UniqueConstraint("workspace_id", "week"),
 )
 
+# Bookkeeping of the running process (storage/runtime.py), not the users' data.
+# One polling process per bot and database: the holder renews `heartbeat_at`;
+# a row older than the stale interval belongs to a crashed process.
+instance_lock = Table(
+    "instance_lock",
+    metadata,
+    Column("bot_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("holder", String(128), nullable=False),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+)
+
+# Updates that changed something, so a redelivered one (same update_id) runs once.
+processed_updates = Table(
+    "processed_updates",
+    metadata,
+    Column("bot_id", BigInteger, nullable=False),
+    Column("update_id", BigInteger, nullable=False),
+    Column("processed_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("bot_id", "update_id"),
+)
+
+# Files imported per workspace, by Telegram's file_unique_id (the same file sent again).
+imported_files = Table(
+    "imported_files",
+    metadata,
+    Column("workspace_id", _Id, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("file_unique_id", String(64), nullable=False),
+    Column("file_name", String(256), nullable=False),
+    Column("batch_id", _Id),
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("workspace_id", "file_unique_id"),
+)
+
+# Things to tell a chat once (a stored time zone that no longer loads was replaced).
+workspace_notices = Table(
+    "workspace_notices",
+    metadata,
+    Column("workspace_id", _Id, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("workspace_id", "kind"),
+)
+
 alert_rules = Table(
     "alert_rules",
     metadata,

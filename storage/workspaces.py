@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from kpi.schedule import first_digest_at
-from storage.db import Reader, write_transaction
+from storage.db import Reader, WorkspaceGone, write_transaction
 from storage.records import Account, Workspace
 from storage.schema import accounts, alert_rules, workspaces
 
@@ -294,10 +294,12 @@ class WorkspaceRepo:
         self._invalidate(old_chat_id, new_chat_id)
         return True
 
-    async def delete(self, workspace_id: int) -> None:
+    async def delete(self, workspace_id: int) -> bool:
+        """Delete the workspace and all its data; False if it was already gone."""
         async with write_transaction(self._engine) as conn:
-            await conn.execute(delete(workspaces).where(workspaces.c.id == workspace_id))
+            result = await conn.execute(delete(workspaces).where(workspaces.c.id == workspace_id))
         self._invalidate()
+        return bool(result.rowcount)
 
     async def active_workspaces(self) -> list[Workspace]:
         async with self._engine.connect() as conn:
@@ -348,6 +350,8 @@ class WorkspaceRepo:
                 )
             ).first()
         if row is None:
+            if await self.get(workspace_id) is None:
+                raise WorkspaceGone(workspace_id)
             return await self.add_account(workspace_id, DEFAULT_ACCOUNT, is_default=True)
         return _account(row)
 
@@ -383,8 +387,14 @@ class WorkspaceRepo:
     ) -> tuple[dict[str, int], list[str]]:
         """Ids of the named accounts inside an open transaction, creating missing ones.
 
-        Returns (name → id, names created).
+        Returns (name → id, names created). Raises WorkspaceGone when the workspace
+        was deleted meanwhile (/delete_all while an import was on its way).
         """
+        alive = (
+            await conn.execute(select(workspaces.c.id).where(workspaces.c.id == workspace_id))
+        ).first()
+        if alive is None:
+            raise WorkspaceGone(workspace_id)
         rows = (
             await conn.execute(
                 select(accounts.c.name, accounts.c.id).where(

@@ -60,6 +60,7 @@ from kpi.importing.days import DayReader
 from kpi.importing.errors import ImportFailure
 from kpi.importing.layouts import choose_layout
 from kpi.importing.layouts.base import Layout
+from kpi.importing.policy import RowPolicy
 from kpi.importing.reader import Cell, Records, open_source
 from kpi.importing.records import RecordStream
 from kpi.metrics import METRICS, Kind, normalize_name
@@ -170,7 +171,8 @@ def parse_table(
 
     `overrides` are the user's column choices (column index → metric name, or
     "" to ignore the column; `LAYOUT_CHOICE` → a layout name), from the preview
-    or a remembered mapping.
+    or a remembered mapping. `today` (the workspace's) bounds the days a row
+    may store (kpi/datepolicy.py).
     """
     if len(data) > max_bytes:
         raise ImportFailure(
@@ -190,6 +192,7 @@ def parse_table(
     importer = ImportContext(source.records, source.encoding, filename, tz, cap_day, cap_account)
     importer.overrides = dict(overrides or {})
     importer.today = today
+    importer.policy = RowPolicy(today)  # the days and account names a row may store
     importer.result.sheet = source.sheet
     return importer.run()
 
@@ -251,6 +254,8 @@ class ImportContext:
         self.totals: list[tuple[str, dict[str, float]]] = []  # (label, values) of total rows
         self.days = DayReader(self)
         self.today: date | None = None
+        self.policy = RowPolicy()
+        self.row_no: int | None = None  # the row whose day was read last
 
     # ------------------------------------------------------------ run
 
@@ -609,6 +614,7 @@ class ImportContext:
 
     def day(self, n: int, cells: list[Cell], *, fallback: bool) -> date | None:
         """The row's day, None to skip the row (a total row, an empty date)."""
+        self.row_no = n
         return self.days.day(n, cells, fallback=fallback)
 
     def account(self, cells: list[Cell]) -> str | None:
@@ -702,6 +708,10 @@ class ImportContext:
             out[r.spec.counter] = out.get(r.spec.counter, 0.0) + share * denominator
 
     def add(self, key: Key, values: dict[str, float]) -> None:
+        # Every stored (account, day) passes here: kpi/importing/policy.py checks both.
+        # (While the real day is still to be asked, rows carry a placeholder: not checked.)
+        placeholder = self.result.needs_day
+        self.policy.check(self.row_no, key[0], None if placeholder else key[1])
         group = self.result.values.get(key)
         if group is None:
             # The common case (one row per account and day): take the values as they are.

@@ -22,6 +22,8 @@ BAD_DATE = "bad_date"
 BAD_CAPTION = "bad_caption"  # two different accounts in the caption
 MIXED_DATES = "mixed_dates"  # a date column whose day/month order cannot be decided (`rows`)
 FORMULAS = "formulas"  # XLSX formula cells without cached values (`columns`)
+DAY_OUT_OF_RANGE = "day_out_of_range"  # before 2000-01-01 or after today (kpi/datepolicy.py)
+BAD_ACCOUNT = "bad_account"  # an account name that breaks kpi/accounts.py's rule
 
 
 class ImportFailure(Exception):

@@ -671,7 +671,20 @@ async def test_export_neutralises_formulas_and_round_trips(h: Harness) -> None:
         "2024-05-02,vk:brand,1300,\n"
         "2024-05-02,@cmd,7,1\n"
     )
-    assert "Stored: 4 account-days" in _final(await upload(h, "mixed.csv", data.encode()))
+    # A file can no longer bring such a name in (one account rule for every path) …
+    refused = _final(await upload(h, "mixed.csv", data.encode()))
+    assert refused.startswith("Nothing was imported from “mixed.csv”.\nA row names an account")
+    assert 'Where: row 2, value “=hyperlink("http://x")”.' in refused
+    # … but names stored before the rule still leave /export neutralised.
+    ws = await h.storage.workspaces.get_by_chat(CHAT)
+    assert ws is not None
+    values = {
+        ('=hyperlink("http://x")', date(2024, 5, 1)): {"reach": 100.0, "likes": 5.0},
+        ("vk:brand", date(2024, 5, 1)): {"reach": 1200.0, "likes": 30.0},
+        ("vk:brand", date(2024, 5, 2)): {"reach": 1300.0},
+        ("cmd", date(2024, 5, 2)): {"reach": 7.0, "likes": 1.0},
+    }
+    await h.storage.metrics.apply_import(ws.id, source="legacy", user_id=None, values=values)
     calls = await h.say("/export 2024-05-01..2024-05-31", CHAT, language_code="en")
     (doc,) = [c for c in calls if c.method == "sendDocument"]
     assert doc.visible_text == (

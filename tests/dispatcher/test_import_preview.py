@@ -25,7 +25,9 @@ from tests.dispatcher.conftest import Harness
 from tests.fakeapi.core import Call
 from tests.fakeapi.recording import RecordingSession
 
-NOW = datetime(2024, 6, 5, 9, 0, tzinfo=UTC)  # 12:00 in Moscow
+# After the fixtures' last day (monthly_follower_stats.csv ends 2024-06-30): rows dated
+# after today are refused (kpi/datepolicy.py).
+NOW = datetime(2024, 7, 5, 9, 0, tzinfo=UTC)  # 12:00 in Moscow
 CHAT = 7101
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "exports"
 ALL_TIME = Period(date(2000, 1, 1), date(2024, 12, 31))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,6 @@ from tests.faults.tools import (
     seed_days,
     settle,
     upload_supported,
-    views_csv,
 )
 
 pytestmark = pytest.mark.e2e
@@ -48,10 +47,16 @@ def _consistent_counts(path: Path) -> tuple[int, int]:
         con.close()
 
 
-def long_views_file(days: int = 20_000) -> bytes:
-    """A self-written daily views file over `days` days from 1960: big enough that
-    parsing and the one-transaction write take a noticeable time."""
-    return views_csv(days, start=date(1960, 1, 1))
+def long_views_file(rows: int = 20_000) -> bytes:
+    """A self-written daily views file of `rows` account-days: days from 2000-01-01 (the
+    date policy's first day) on, for three accounts: big enough that parsing and the
+    one-transaction write take a noticeable time."""
+    out = ["Date,Account,Views"]
+    start = date(2000, 1, 1)
+    for i in range(rows):
+        day, account = start + timedelta(days=i // 3), ("site", "vk:brand", "ig:brand")[i % 3]
+        out.append(f"{day:%d/%m/%Y},{account},{100 + (i * 37) % 90}")
+    return ("\r\n".join(out) + "\r\n").encode()
 
 
 def is_progress(call: Call) -> bool:
