@@ -84,6 +84,9 @@ async def test_case01_a_zone_that_does_not_load_skips_one_workspace_not_every_di
                 created_at=datetime(2026, 1, 1, tzinfo=UTC), digest_weekday=0, digest_time="00:00"
             )
         )
+    # Scheduled while the zone loaded (next_digest_at is set), then it stops loading.
+    await h.storage.digests.reschedule_all(datetime(2026, 1, 1, tzinfo=UTC))
+    async with h.storage.engine.begin() as conn:
         # What the slim image saw for `posix/Europe/Moscow`: a zone that does not load.
         await conn.execute(
             update(workspaces).where(workspaces.c.id == ids[2]).values(timezone="Mars/Olympus")
@@ -342,7 +345,7 @@ async def test_case12_the_same_file_twice_asks_before_importing_again(
     )  # same file
     (asked,) = [c for c in again if c.method == "sendMessage"]
     assert asked.visible_text == (
-        "“w.csv” was already imported on 2026-12-02 12:00; nothing changed. Import it again? "
+        "“w.csv” was already imported on Dec 2, 2026 12:00; nothing changed. Import it again? "
         "(Values of the same days are replaced, not added.)"
     )
     assert await count(h, import_batches, workspace_id=ws_id) == batches
