@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from storage.alerts import AlertRepo
 from storage.db import DatabaseUnavailable, Reader, create_engine, migrate
 from storage.digests import DigestRepo
+from storage.goals import GoalRepo
 from storage.mappings import MappingRepo
 from storage.metrics import MetricsRepo
 from storage.workspaces import WorkspaceRepo
@@ -27,6 +28,7 @@ class Storage:
         self.alerts = AlertRepo(engine)
         self.digests = DigestRepo(engine)
         self.mappings = MappingRepo(engine)
+        self.goals = GoalRepo(engine)
 
     @classmethod
     async def open(cls, url: str) -> Storage:

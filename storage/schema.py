@@ -220,3 +220,19 @@ alert_events = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_alert_events_ws", "workspace_id", "created_at"),
 )
+
+goals = Table(
+    "goals",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("workspace_id", _Id, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("kpi", String(32), nullable=False),
+    Column("op", String(2), nullable=False),  # "<", "<=", ">", ">="
+    Column("target", Float, nullable=False),
+    Column("period_kind", String(16), nullable=False),  # week, month, quarter, year, fixed
+    Column("period_start", Date),  # fixed goals only
+    Column("period_end", Date),
+    Column("account_id", _Id, ForeignKey("accounts.id", ondelete="CASCADE")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_goals_ws", "workspace_id"),
+)
