@@ -1,0 +1,300 @@
+"""/goal, /goals (with delete buttons) and /forecast.
+
+A goal's progress is the KPI of the goal's period so far, computed by the same KPI
+functions as every answer (`storage.metrics.period_data` → `kpi.kpis`), then judged by
+`kpi.goals.progress`. Setting and deleting goals is for chat administrators; anyone may
+look. A forecast is the KPI by complete ISO week (the same weekly figures as the digest's
+sparklines, `kpi.digest.bucket_period_data`) fed to `kpi.forecast`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from handlers import insights_texts as t
+from handlers.permissions import AdminCache, require_admin, require_admin_callback
+from handlers.replies import current_language, split_text
+from kpi.accounts import looks_like_account, normalize_account
+from kpi.digest import bucket_period_data, kpi_series, report_week, week_buckets
+from kpi.forecast import Forecast, forecast
+from kpi.goals import MAX_GOALS, GoalError, GoalProgress, goal_period, parse_goal, progress
+from kpi.kpis import _UNITS, KPI_FUNCTIONS, KPI_KEYS, resolve_kpi
+from kpi.models import Period
+from storage import Storage
+from storage.goals import Goal
+from storage.records import Workspace
+
+log = logging.getLogger(__name__)
+
+GOAL_KPIS: tuple[str, ...] = tuple(k for k in KPI_KEYS if k in KPI_FUNCTIONS)
+FORECAST_HISTORY_WEEKS = 52
+DEFAULT_FORECAST_WEEKS = 4
+MAX_FORECAST_WEEKS = 12
+
+
+class GoalButton(CallbackData, prefix="goal"):
+    """`a`: x = delete; `g`: the goal id. "goal:x:123" is far within 64 bytes."""
+
+    a: str
+    g: int
+
+
+def kpi_list() -> str:
+    return ", ".join(f"<code>{k}</code>" for k in GOAL_KPIS)
+
+
+def unit_of(kpi: str) -> str:
+    """count, percent, money or duration."""
+    return _UNITS[kpi]
+
+
+def local_today(workspace: Workspace, clock: Callable[[], datetime]) -> date:
+    return clock().astimezone(ZoneInfo(workspace.timezone)).date()
+
+
+async def goal_progress(
+    storage: Storage, workspace: Workspace, goal: Goal, today: date
+) -> GoalProgress:
+    """The goal's progress on `today` (see module doc)."""
+    spec = goal.spec
+    period = goal_period(spec.period_kind, today, spec.start, spec.end)
+    value = None
+    last_day = None
+    if period.start <= today:
+        so_far = Period(period.start, min(today, period.end))
+        data = await storage.metrics.period_data(
+            workspace.id, so_far, account_id=goal.account_id, margin=workspace.margin
+        )
+        value = KPI_FUNCTIONS[spec.kpi](data).value
+        span = await storage.metrics.data_span(workspace.id, goal.account_id)
+        if span.last_day is not None and span.last_day >= so_far.start:
+            last_day = min(span.last_day, so_far.end)
+    return progress(spec, period, value, today, last_day)
+
+
+async def goals_view(
+    storage: Storage, workspace: Workspace, today: date, lang: str
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    goals = await storage.goals.list_goals(workspace.id)
+    if not goals:
+        return t.goals_empty(), None
+    blocks = [t.goals_title(len(goals))]
+    buttons = []
+    for goal in goals:
+        unit = unit_of(goal.spec.kpi)
+        p = await goal_progress(storage, workspace, goal, today)
+        blocks.append(t.goal_block(goal.spec, p, unit, lang))
+        buttons.append(
+            [
+                InlineKeyboardButton(
+                    text=t.delete_button(goal.spec, unit, lang),
+                    callback_data=GoalButton(a="x", g=goal.id).pack(),
+                )
+            ]
+        )
+    return "\n\n".join(blocks), InlineKeyboardMarkup(inline_keyboard=buttons)
+
+
+async def cmd_goal(
+    message: Message,
+    command: CommandObject,
+    storage: Storage,
+    workspace: Workspace,
+    bot: Bot,
+    admins: AdminCache,
+    clock: Callable[[], datetime],
+) -> None:
+    lang = current_language()
+    today = local_today(workspace, clock)
+    try:
+        spec = parse_goal(command.args or "", today)
+    except GoalError as exc:
+        if exc.code == "usage":
+            await message.reply(t.goal_usage())
+        else:
+            await message.reply(t.goal_error(exc.code, exc.token, kpi_list()))
+        return
+    if not await require_admin(message, bot, admins):
+        return
+    account_id = None
+    if spec.account is not None:
+        account = await storage.workspaces.find_account(workspace.id, spec.account)
+        if account is None:
+            await message.reply(t.unknown_account(spec.account))
+            return
+        account_id = account.id
+    existing = await storage.goals.list_goals(workspace.id)
+    replaces = any(
+        g.spec.kpi == spec.kpi
+        and g.spec.period_kind == spec.period_kind
+        and g.account_id == account_id
+        and (g.spec.start, g.spec.end) == (spec.start, spec.end)
+        for g in existing
+    )
+    if len(existing) >= MAX_GOALS and not replaces:
+        await message.reply(t.too_many_goals(MAX_GOALS))
+        return
+    goal = await storage.goals.add_goal(workspace.id, spec, account_id, clock())
+    p = await goal_progress(storage, workspace, goal, today)
+    text = t.goal_saved() + "\n" + t.goal_block(goal.spec, p, unit_of(spec.kpi), lang)
+    await message.answer(text)
+
+
+async def cmd_goals(
+    message: Message,
+    storage: Storage,
+    workspace: Workspace,
+    clock: Callable[[], datetime],
+) -> None:
+    text, keyboard = await goals_view(
+        storage, workspace, local_today(workspace, clock), current_language()
+    )
+    parts = split_text(text)
+    for i, part in enumerate(parts):
+        # The buttons go with the last part, under the goals they delete.
+        await message.answer(part, reply_markup=keyboard if i == len(parts) - 1 else None)
+
+
+async def on_goal_button(
+    query: CallbackQuery,
+    callback_data: GoalButton,
+    storage: Storage,
+    bot: Bot,
+    admins: AdminCache,
+    workspace: Workspace | None,
+    clock: Callable[[], datetime],
+) -> None:
+    # Looked up in the workspace of the chat where the button was pressed: a forged id
+    # of another chat's goal finds nothing here.
+    goal = (
+        await storage.goals.get_goal(workspace.id, callback_data.g)
+        if workspace is not None and query.message is not None
+        else None
+    )
+    if goal is None or workspace is None or query.message is None:
+        await query.answer(t.goal_gone(), show_alert=True)
+        return
+    if callback_data.a != "x":
+        await query.answer(_("This button is out of date."), show_alert=True)
+        return
+    if not await require_admin_callback(query, bot, admins):
+        return
+    lang = current_language()
+    await storage.goals.delete_goal(workspace.id, goal.id)
+    await query.answer(t.goal_deleted(t.goal_target(goal.spec, unit_of(goal.spec.kpi), lang)))
+    text, keyboard = await goals_view(storage, workspace, local_today(workspace, clock), lang)
+    await bot.edit_message_text(
+        split_text(text)[0],
+        chat_id=workspace.chat_id,
+        message_id=query.message.message_id,
+        reply_markup=keyboard,
+    )
+
+
+# --------------------------------------------------------------------------- forecasts
+
+
+def forecast_bounds(kpi: str) -> tuple[float | None, float | None]:
+    """What a KPI can't go past: counts, money, rates and durations not below 0,
+    shares not above 100 %, ROI not below −100 % (all the money lost)."""
+    if kpi == "growth":
+        return None, None
+    if kpi == "roi":
+        return -100.0, None
+    if kpi in ("bounce", "visitors"):
+        return 0.0, 100.0
+    return 0.0, None
+
+
+async def weekly_series(
+    storage: Storage,
+    workspace: Workspace,
+    kpi: str,
+    last_week: Period,
+    weeks: int,
+    account_id: int | None,
+) -> list[float | None]:
+    """The KPI of each of the `weeks` complete ISO weeks up to `last_week`, oldest first."""
+    buckets = week_buckets(last_week, weeks)
+    rows, before = await storage.digests.day_rows(
+        workspace.id, buckets[0].start, buckets[-1].end, account_id=account_id
+    )
+    data = bucket_period_data(rows, before, buckets, margin=workspace.margin)
+    return kpi_series(data, kpi)
+
+
+async def cmd_forecast(
+    message: Message,
+    command: CommandObject,
+    storage: Storage,
+    workspace: Workspace,
+    clock: Callable[[], datetime],
+) -> None:
+    words = (command.args or "").split()
+    if not words:
+        await message.reply(t.forecast_usage(kpi_list()))
+        return
+    kpi = resolve_kpi(words[0])
+    if kpi is None or kpi not in KPI_FUNCTIONS:
+        intro = _("I don't know the KPI “{value}”.").format(value=html.escape(words[0][:64]))
+        await message.reply(f"{intro}\n{t.forecast_usage(kpi_list())}")
+        return
+    horizon = DEFAULT_FORECAST_WEEKS
+    account = None
+    for word in words[1:]:
+        if word.isdigit() and horizon == DEFAULT_FORECAST_WEEKS:
+            horizon = int(word)
+            if not 1 <= horizon <= MAX_FORECAST_WEEKS:
+                await message.reply(t.forecast_bad_weeks(word))
+                return
+        elif account is None and (looks_like_account(word) or normalize_account(word)):
+            name = normalize_account(word)
+            account = await storage.workspaces.find_account(workspace.id, name) if name else None
+            if account is None:
+                await message.reply(t.unknown_account(word))
+                return
+        else:
+            await message.reply(t.forecast_bad_weeks(word))
+            return
+    lang = current_language()
+    last_week = report_week(local_today(workspace, clock))
+    series = await weekly_series(
+        storage,
+        workspace,
+        kpi,
+        last_week,
+        FORECAST_HISTORY_WEEKS,
+        account.id if account else None,
+    )
+    low, high = forecast_bounds(kpi)
+    result = await asyncio.to_thread(
+        forecast, series, horizon, "week", lower_bound=low, upper_bound=high
+    )
+    if not isinstance(result, Forecast):
+        await message.answer(t.forecast_not_enough(kpi, result))
+        return
+    first = last_week.start + timedelta(days=7)
+    text = t.forecast_answer(
+        kpi, account.name if account else None, result, first, unit_of(kpi), lang
+    )
+    await message.answer(text)
+
+
+def create_router() -> Router:
+    router = Router(name="goals")
+    router.message.register(cmd_goal, Command("goal"))
+    router.message.register(cmd_goals, Command("goals"))
+    router.message.register(cmd_forecast, Command("forecast"))
+    router.callback_query.register(on_goal_button, GoalButton.filter(F.g > 0))
+    return router
