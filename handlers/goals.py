@@ -13,7 +13,7 @@ import asyncio
 import html
 import logging
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
@@ -26,11 +26,11 @@ from handlers import insights_texts as t
 from handlers.permissions import AdminCache, require_admin, require_admin_callback
 from handlers.replies import current_language, split_text
 from kpi.accounts import looks_like_account, normalize_account
-from kpi.digest import bucket_period_data, kpi_series, report_week, week_buckets
-from kpi.forecast import Forecast, forecast
+from kpi.forecast import Forecast
 from kpi.goals import MAX_GOALS, GoalError, GoalProgress, goal_period, parse_goal, progress
 from kpi.kpis import _UNITS, KPI_FUNCTIONS, KPI_KEYS, resolve_kpi
 from kpi.models import Period
+from kpi.projections import first_forecast_day, history_buckets, series_forecast
 from storage import Storage
 from storage.goals import Goal
 from storage.records import Workspace
@@ -38,7 +38,6 @@ from storage.records import Workspace
 log = logging.getLogger(__name__)
 
 GOAL_KPIS: tuple[str, ...] = tuple(k for k in KPI_KEYS if k in KPI_FUNCTIONS)
-FORECAST_HISTORY_WEEKS = 52
 DEFAULT_FORECAST_WEEKS = 4
 MAX_FORECAST_WEEKS = 12
 
@@ -205,35 +204,6 @@ async def on_goal_button(
 # --------------------------------------------------------------------------- forecasts
 
 
-def forecast_bounds(kpi: str) -> tuple[float | None, float | None]:
-    """What a KPI can't go past: counts, money, rates and durations not below 0,
-    shares not above 100 %, ROI not below −100 % (all the money lost)."""
-    if kpi == "growth":
-        return None, None
-    if kpi == "roi":
-        return -100.0, None
-    if kpi in ("bounce", "visitors"):
-        return 0.0, 100.0
-    return 0.0, None
-
-
-async def weekly_series(
-    storage: Storage,
-    workspace: Workspace,
-    kpi: str,
-    last_week: Period,
-    weeks: int,
-    account_id: int | None,
-) -> list[float | None]:
-    """The KPI of each of the `weeks` complete ISO weeks up to `last_week`, oldest first."""
-    buckets = week_buckets(last_week, weeks)
-    rows, before = await storage.digests.day_rows(
-        workspace.id, buckets[0].start, buckets[-1].end, account_id=account_id
-    )
-    data = bucket_period_data(rows, before, buckets, margin=workspace.margin)
-    return kpi_series(data, kpi)
-
-
 async def cmd_forecast(
     message: Message,
     command: CommandObject,
@@ -268,23 +238,16 @@ async def cmd_forecast(
             await message.reply(t.forecast_bad_weeks(word))
             return
     lang = current_language()
-    last_week = report_week(local_today(workspace, clock))
-    series = await weekly_series(
-        storage,
-        workspace,
-        kpi,
-        last_week,
-        FORECAST_HISTORY_WEEKS,
-        account.id if account else None,
+    today = local_today(workspace, clock)
+    buckets = history_buckets(today, "week")
+    history = await storage.metrics.aggregate(
+        workspace.id, buckets, account_id=account.id if account else None, margin=workspace.margin
     )
-    low, high = forecast_bounds(kpi)
-    result = await asyncio.to_thread(
-        forecast, series, horizon, "week", lower_bound=low, upper_bound=high
-    )
+    result = await asyncio.to_thread(series_forecast, history, kpi, "week", horizon)
     if not isinstance(result, Forecast):
         await message.answer(t.forecast_not_enough(kpi, result))
         return
-    first = last_week.start + timedelta(days=7)
+    first = first_forecast_day(today, "week")
     text = t.forecast_answer(
         kpi, account.name if account else None, result, first, unit_of(kpi), lang
     )

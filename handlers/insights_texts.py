@@ -32,7 +32,7 @@ _PERIOD_KINDS: Mapping[str, LazyProxy] = {
 }
 
 _MODELS: Mapping[str, LazyProxy] = {
-    "naive": __("naive (the last week carried on)"),
+    "naive": __("naive (the last value carried on)"),
     "seasonal_naive": __("seasonal naive (the same weekday a week before)"),
     "drift": __("drift (the line from the first to the last value)"),
     "damped": __("damped trend (Holt)"),
@@ -48,6 +48,10 @@ _WEEKDAYS: Mapping[int, LazyProxy] = {
     5: __("Saturday"),
     6: __("Sunday"),
 }
+
+
+def model_name(model: str) -> str:
+    return str(_MODELS[model])
 
 
 def _ru(lang: str) -> bool:
@@ -243,7 +247,7 @@ def forecast_answer(
         _(
             "Model: {model}, chosen by a rolling backtest over {weeks} weeks "
             "({tests} test forecasts)."
-        ).format(model=str(_MODELS[result.model]), weeks=result.history, tests=result.errors)
+        ).format(model=model_name(result.model), weeks=result.history, tests=result.errors)
     )
     error = _("Mean absolute error in the backtest: {mae}").format(mae=mae)
     if result.smape is not None:
