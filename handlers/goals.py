@@ -22,17 +22,16 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.services.insights import goal_progress, unit_of
 from handlers import insights_texts as t
 from handlers.permissions import AdminCache, require_admin, require_admin_callback
 from handlers.replies import current_language, split_text
 from kpi.accounts import looks_like_account, normalize_account
 from kpi.forecast import Forecast
-from kpi.goals import MAX_GOALS, GoalError, GoalProgress, goal_period, parse_goal, progress
-from kpi.kpis import _UNITS, KPI_FUNCTIONS, KPI_KEYS, resolve_kpi
-from kpi.models import Period
+from kpi.goals import MAX_GOALS, GoalError, parse_goal
+from kpi.kpis import KPI_FUNCTIONS, KPI_KEYS, resolve_kpi
 from kpi.projections import first_forecast_day, history_buckets, series_forecast
 from storage import Storage
-from storage.goals import Goal
 from storage.records import Workspace
 
 log = logging.getLogger(__name__)
@@ -53,33 +52,8 @@ def kpi_list() -> str:
     return ", ".join(f"<code>{k}</code>" for k in GOAL_KPIS)
 
 
-def unit_of(kpi: str) -> str:
-    """count, percent, money or duration."""
-    return _UNITS[kpi]
-
-
 def local_today(workspace: Workspace, clock: Callable[[], datetime]) -> date:
     return clock().astimezone(ZoneInfo(workspace.timezone)).date()
-
-
-async def goal_progress(
-    storage: Storage, workspace: Workspace, goal: Goal, today: date
-) -> GoalProgress:
-    """The goal's progress on `today` (see module doc)."""
-    spec = goal.spec
-    period = goal_period(spec.period_kind, today, spec.start, spec.end)
-    value = None
-    last_day = None
-    if period.start <= today:
-        so_far = Period(period.start, min(today, period.end))
-        data = await storage.metrics.period_data(
-            workspace.id, so_far, account_id=goal.account_id, margin=workspace.margin
-        )
-        value = KPI_FUNCTIONS[spec.kpi](data).value
-        span = await storage.metrics.data_span(workspace.id, goal.account_id)
-        if span.last_day is not None and span.last_day >= so_far.start:
-            last_day = min(span.last_day, so_far.end)
-    return progress(spec, period, value, today, last_day)
 
 
 async def goals_view(

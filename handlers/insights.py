@@ -20,15 +20,16 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.services.insights import why_for
 from handlers import insights_texts as t
 from handlers.kpi_texts import format_period, header, kpi_name
 from handlers.replies import current_language, split_text
 from kpi.accounts import normalize_account
 from kpi.content import from_records, insights
 from kpi.kpis import _UNITS, KPI_FUNCTIONS, KPI_KEYS, resolve_kpi
-from kpi.models import Period, PeriodData
+from kpi.models import Period
 from kpi.periods import ACCEPTED_FORMS, PeriodError, split_period_account
-from kpi.why import CannotSplit, Why, explain
+from kpi.why import Why
 from storage import Storage
 from storage.records import Account, Workspace
 
@@ -64,29 +65,6 @@ async def _period_and_account(
             await message.reply(t.unknown_account(typed))
             return None
     return period, account
-
-
-async def why_for(
-    storage: Storage,
-    workspace: Workspace,
-    kpi: str,
-    period: Period,
-    account: Account | None,
-) -> Why | CannotSplit:
-    """The split of `kpi`'s change from the previous period to `period`."""
-    scope = account.id if account else None
-    total = await storage.metrics.period_pair(
-        workspace.id, period, account_id=scope, margin=workspace.margin
-    )
-    chosen = [account] if account else await storage.workspaces.list_accounts(workspace.id)
-    parts: list[tuple[str, PeriodData, PeriodData]] = []
-    for acc in chosen:
-        cur, prev = await storage.metrics.period_pair(
-            workspace.id, period, account_id=acc.id, margin=workspace.margin
-        )
-        if cur.days_with_data or prev.days_with_data:
-            parts.append((acc.name, cur, prev))
-    return explain(kpi, total, parts)
 
 
 async def cmd_why(

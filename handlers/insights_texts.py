@@ -15,6 +15,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from babel.support import LazyProxy
 
+from bot.services.insights import DigestInsights, GoalStatus
 from handlers.kpi_texts import format_day, format_period, kpi_name, metric_name, value_text
 from kpi.content import ContentInsights, GroupInsight
 from kpi.forecast import Forecast, NotEnoughHistory
@@ -510,3 +511,29 @@ def content_line(ins: ContentInsights, lang: str) -> str | None:
         if best is not None:
             return "🧪 " + _("Worked best: {line}").format(line=_group_line(kind, best, lang))
     return None
+
+
+# --------------------------------------------------------------------------- digest, report
+
+DIGEST_GOALS = 3
+DIGEST_WHYS = 3
+
+
+def goal_lines(statuses: Sequence[GoalStatus], lang: str, limit: int = DIGEST_GOALS) -> list[str]:
+    """A line per goal (at risk first, as `goal_statuses` orders them), then "n more"."""
+    lines = [goal_short(s.goal.spec, s.progress, s.unit, lang) for s in statuses[:limit]]
+    if len(statuses) > limit:
+        lines.append(_("…and more goals in /goals ({count}).").format(count=len(statuses)))
+    return lines
+
+
+def digest_lead(found: DigestInsights | None, units: Mapping[str, str], lang: str) -> list[str]:
+    """The caption's first lines after the title: goals, why the KPIs moved, content."""
+    if found is None:
+        return []
+    lines = goal_lines(found.goals, lang)
+    for why in found.whys[:DIGEST_WHYS]:
+        lines.append("❓ " + why_sentence(why, units[why.kpi], lang))
+    if found.content is not None and (line := content_line(found.content, lang)):
+        lines.append(line)
+    return lines

@@ -296,6 +296,8 @@ async def test_digest_now_caption_in_russian(clocked: Harness) -> None:
     assert calls[0].visible_text == (
         "Ваши SMM-KPI · дайджест недели\n"
         "Неделя 48, 23–29 ноя 2026\n"
+        # What changed and why: bounces 210 → 315 (+50 %) on 700 sessions both weeks.
+        "❓ Показатель отказов +15 п.п.: число отказов +50\u00a0%, визиты 0\u00a0%\n"
         "Данные на 29 ноя 2026\n"
         "Сначала самые заметные изменения:\n"
         "Охват: 10\u00a0500 · ↑ +50\u00a0% 🟢\n"

@@ -315,3 +315,75 @@ async def test_content_names_a_clearly_better_format(h: Harness) -> None:
     assert lines[4].startswith("🔴 Worse: photo: ERR 2.18% (")
     assert lines[5:7] == ["Weekdays", "No clear difference (groups with enough posts: 1)."]
     assert "Posting hours are unknown for imported posts: only weekdays are compared." in lines
+
+
+# --------------------------------------------------------------------------- the digest
+
+
+async def test_digest_leads_with_goals_and_a_why_that_adds_up(h: Harness) -> None:
+    ws = await _ws(h)
+    # 12 weeks, Aug 24 – Nov 15, two accounts. Every day main has reach 1 000 and likes 50,
+    # vk:brand reach 500 and likes 20, except in the reported week (Nov 9–15): main reach
+    # 1 500, vk:brand likes 30.
+    values = {}
+    for d in _days(date(2026, 8, 24), 84):
+        reported = d >= date(2026, 11, 9)
+        values[("main", d)] = {"reach": 1500.0 if reported else 1000.0, "likes": 50.0}
+        values[("vk:brand", d)] = {"reach": 500.0, "likes": 30.0 if reported else 20.0}
+    await _put(h, ws, values)
+    await h.say("/goal reach 60000 2026-11-01..2026-11-20", **EN)
+    await h.say("/goal er >= 4% month", **EN)
+    calls = await h.say("/digest now", **EN)
+    assert [c.method for c in calls] == ["sendPhoto"]
+    lines = (calls[0].visible_text or "").split("\n")
+    assert lines[:6] == [
+        "Your SMM KPIs · weekly digest",
+        "Week 46, Nov 9–15, 2026",
+        # Goals as of Nov 16. Reach Nov 1–15: 8 × 1 500 + 7 × 2 000 = 26 000 in 15 days →
+        # 26 000 / 15 × 20 = 34 667 = 57.8 % of 60 000, with 4 of 20 days left: at risk.
+        "🎯 Reach ≥ 60,000: at this pace 57.8% by Nov 20, 2026 🔴",
+        # ERR Nov 1–16: likes 8 × 70 + 7 × 80 = 1 120 on reach 26 000 = 4.31 %.
+        "🎯 Engagement (ERR) ≥ 4%: 4.31%, on track 🟢",
+        # Reach 10 500 → 14 000: all of it main's.
+        "❓ Reach +3,500: most from main (+3,500)",
+        # ERR 490 / 10 500 = 4.67 % → 560 / 14 000 = 4 %: −0.67 pp. Split (see kpi.why):
+        # interactions +70 · 100·½(1/10 500 + 1/14 000) = +0.58 pp, reach −3 500 ·
+        # 100·½·1 050/(10 500 · 14 000) = −1.25 pp; main −1.25 pp, vk:brand +0.58 pp.
+        "❓ Engagement (ERR) −0.67 pp: interactions +14.3%, reach +33.3%, "
+        "most from main (−1.25 pp)",
+    ]
+    assert len(calls[0].params["caption"]) <= 1024
+    why = await _why(h, ws)
+    assert why.numerator_effect == pytest.approx(70 * 50 * (1 / 10500 + 1 / 14000))
+    assert why.denominator_effect == pytest.approx(-3500 * 50 * 1050 / (10500 * 14000))
+    assert sum(c.change for c in why.contributions) == pytest.approx(4 - 490 / 105)
+
+
+async def _why(h: Harness, ws: Workspace):  # type: ignore[no-untyped-def]
+    from bot.services.insights import why_for
+    from kpi.models import Period
+    from kpi.why import Why
+
+    why = await why_for(h.storage, ws, "engagement", Period(date(2026, 11, 9), date(2026, 11, 15)))
+    assert isinstance(why, Why)
+    return why
+
+
+async def test_goals_show_in_the_kpi_answer_and_in_report(h: Harness) -> None:
+    ws = await _ws(h)
+    await _seed_november(h, ws)
+    await h.say("/goal reach 300000 month", **EN)
+    await h.say("/goal cac < 500 month vk:ads", **EN)
+    reach = (await h.say_text("/reach month", **EN)).split("\n")
+    assert reach[0] == "Reach · Nov 1–20, 2026 · all accounts"
+    # Only the goal of this KPI and scope, at the end of the answer.
+    assert reach[-1] == "🎯 Reach ≥ 300,000: at this pace 85% by Nov 30, 2026 🔴"
+    assert not any("CAC" in line for line in reach)
+    cac = (await h.say_text("/cac month vk:ads", **EN)).split("\n")
+    assert cac[-1] == "🎯 CAC < 500.00 (vk:ads): 480.00, on track 🟢"
+    report = (await h.say_text("/report month", **EN)).split("\n")
+    assert report[:2] == [
+        "Report · Nov 1–20, 2026 · all accounts",
+        "🎯 Reach ≥ 300,000: at this pace 85% by Nov 30, 2026 🔴",
+    ]
+    assert not any("CAC <" in line for line in report)  # vk:ads' goal is not all accounts'
