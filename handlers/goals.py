@@ -20,10 +20,12 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.services.insights import goal_progress, unit_of
 from handlers import insights_texts as t
+from handlers.delivery import Outcome, PacedSender
 from handlers.permissions import AdminCache, require_admin, require_admin_callback
 from handlers.replies import current_language, split_text
 from kpi.accounts import looks_like_account, normalize_account
@@ -42,7 +44,8 @@ MAX_FORECAST_WEEKS = 12
 
 
 class GoalButton(CallbackData, prefix="goal"):
-    """`a`: x = delete; `g`: the goal id. "goal:x:123" is far within 64 bytes."""
+    """`a`: x = delete, a = switch the "at risk" alert; `g`: the goal id.
+    "goal:x:123" is far within 64 bytes."""
 
     a: str
     g: int
@@ -71,9 +74,13 @@ async def goals_view(
         buttons.append(
             [
                 InlineKeyboardButton(
+                    text=t.alert_button(goal.alert),
+                    callback_data=GoalButton(a="a", g=goal.id).pack(),
+                ),
+                InlineKeyboardButton(
                     text=t.delete_button(goal.spec, unit, lang),
                     callback_data=GoalButton(a="x", g=goal.id).pack(),
-                )
+                ),
             ]
         )
     return "\n\n".join(blocks), InlineKeyboardMarkup(inline_keyboard=buttons)
@@ -158,14 +165,19 @@ async def on_goal_button(
     if goal is None or workspace is None or query.message is None:
         await query.answer(t.goal_gone(), show_alert=True)
         return
-    if callback_data.a != "x":
+    if callback_data.a not in ("x", "a"):
         await query.answer(_("This button is out of date."), show_alert=True)
         return
     if not await require_admin_callback(query, bot, admins):
         return
     lang = current_language()
-    await storage.goals.delete_goal(workspace.id, goal.id)
-    await query.answer(t.goal_deleted(t.goal_target(goal.spec, unit_of(goal.spec.kpi), lang)))
+    target = t.goal_target(goal.spec, unit_of(goal.spec.kpi), lang)
+    if callback_data.a == "a":
+        await storage.goals.set_alert(workspace.id, goal.id, not goal.alert)
+        await query.answer(t.alert_switched(target, not goal.alert))
+    else:
+        await storage.goals.delete_goal(workspace.id, goal.id)
+        await query.answer(t.goal_deleted(target))
     text, keyboard = await goals_view(storage, workspace, local_today(workspace, clock), lang)
     await bot.edit_message_text(
         split_text(text)[0],
@@ -173,6 +185,79 @@ async def on_goal_button(
         message_id=query.message.message_id,
         reply_markup=keyboard,
     )
+
+
+# --------------------------------------------------------------------------- goal alerts
+
+
+class GoalAlerts:
+    """The "goal at risk" alert: off by default, switched per goal with 🔔 in /goals.
+
+    A goal is at risk when it is off pace (counters) or off track (ratios) with at most a
+    third of its period left (`kpi.goals.progress`). Checked after every data change and
+    hourly; the alert fires once (ok → firing, a compare-and-set in storage, so two runs
+    at once send one message) and goes back to ok quietly when the goal is no longer at
+    risk, so it can warn again the next period.
+    """
+
+    def __init__(
+        self, storage: Storage, sender: PacedSender, clock: Callable[[], datetime], i18n: I18n
+    ) -> None:
+        self.storage = storage
+        self.sender = sender
+        self.clock = clock
+        self.i18n = i18n
+
+    async def on_data_changed(
+        self, bot: Bot, workspace: Workspace, first: date, last: date
+    ) -> None:
+        await self.check(bot, workspace)
+
+    async def run_all(self, bot: Bot) -> int:
+        """Every workspace with a goal alert on; one failing workspace never stops the run."""
+        sent = 0
+        for workspace_id in await self.storage.goals.workspaces_with_goal_alerts():
+            try:
+                workspace = await self.storage.workspaces.get(workspace_id)
+                if workspace is not None and workspace.active:
+                    sent += await self.check(bot, workspace)
+            except Exception:
+                log.exception("goal alert check failed for workspace %s", workspace_id)
+        return sent
+
+    async def check(self, bot: Bot, workspace: Workspace) -> int:
+        """Fire or clear the workspace's goal alerts; returns the messages sent."""
+        today = local_today(workspace, self.clock)
+        sent = 0
+        for goal in await self.storage.goals.list_goals(workspace.id):
+            if not goal.alert:
+                continue
+            p = await goal_progress(self.storage, workspace, goal, today)
+            if not p.at_risk:
+                if goal.alert_state == "firing":
+                    await self.storage.goals.move_alert(workspace.id, goal.id, "firing", "ok")
+                continue
+            if goal.alert_state != "ok" or not await self.storage.goals.move_alert(
+                workspace.id, goal.id, "ok", "firing"
+            ):
+                continue
+            lang = workspace.language or self.i18n.current_locale
+            with self.i18n.context(), self.i18n.use_locale(lang):
+                text = t.goal_at_risk(goal.spec, p, unit_of(goal.spec.kpi), lang)
+            delivery = await self.sender.send(
+                workspace.chat_id,
+                workspace.chat_type != "private",
+                lambda text=text: bot.send_message(workspace.chat_id, text),  # type: ignore[misc]
+            )
+            if delivery.outcome is Outcome.SENT:
+                sent += 1
+                continue
+            # Not delivered: back to ok, so a later run tries again.
+            await self.storage.goals.move_alert(workspace.id, goal.id, "firing", "ok")
+            if delivery.outcome is Outcome.BLOCKED:
+                await self.storage.workspaces.set_active(workspace.chat_id, False)
+                break
+        return sent
 
 
 # --------------------------------------------------------------------------- forecasts

@@ -210,6 +210,26 @@ def delete_button(spec: GoalSpec, unit: str, lang: str) -> str:
     return "🗑 " + goal_target(spec, unit, lang)[:48]
 
 
+def alert_button(on: bool) -> str:
+    return "🔔 " + _("at-risk alert: on") if on else "🔕 " + _("at-risk alert: off")
+
+
+def alert_switched(target: str, on: bool) -> str:
+    if on:
+        return _("{goal}: I'll warn when it is at risk.").format(goal=target)
+    return _("{goal}: no at-risk alert.").format(goal=target)
+
+
+def goal_at_risk(spec: GoalSpec, p: GoalProgress, unit: str, lang: str) -> str:
+    days = round(p.share_left * p.period.days)
+    return "\n".join(
+        (
+            "⚠️ " + _("Goal at risk") + "\n" + goal_block(spec, p, unit, lang),
+            _("Days left: {days}. All goals: /goals").format(days=days),
+        )
+    )
+
+
 def unknown_account(typed: str) -> str:
     return _("There is no account {name}. See /account list.").format(name=html.escape(typed[:64]))
 

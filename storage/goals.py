@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kpi.goals import GoalSpec
@@ -25,6 +25,8 @@ class Goal:
     spec: GoalSpec  # `spec.account` is the account's current name
     account_id: int | None
     created_at: datetime
+    alert: bool = False  # "goal at risk" alert on
+    alert_state: str = "ok"  # ok, firing
 
 
 def _goal(row: Any) -> Goal:
@@ -38,7 +40,9 @@ def _goal(row: Any) -> Goal:
         end=row.period_end,
         account=row.account_name,
     )
-    return Goal(row.id, row.workspace_id, spec, row.account_id, created)
+    return Goal(
+        row.id, row.workspace_id, spec, row.account_id, created, bool(row.alert), row.alert_state
+    )
 
 
 _GOALS = select(goals, accounts.c.name.label("account_name")).outerjoin(
@@ -70,7 +74,8 @@ class GoalRepo:
         self, workspace_id: int, spec: GoalSpec, account_id: int | None, now: datetime
     ) -> Goal:
         """Store a goal; the same KPI, period and account replaces the older goal
-        (one target per thing: typing a new one is how it is changed)."""
+        (one target per thing: typing a new one is how it is changed) and keeps its
+        alert switch."""
         same = [
             goals.c.workspace_id == workspace_id,
             goals.c.kpi == spec.kpi,
@@ -82,6 +87,8 @@ class GoalRepo:
         if spec.period_kind == "fixed":
             same += [goals.c.period_start == spec.start, goals.c.period_end == spec.end]
         async with write_transaction(self._engine) as conn:
+            # A new target keeps the old goal's alert switch.
+            kept = await conn.scalar(select(goals.c.alert).where(*same).limit(1))
             await conn.execute(delete(goals).where(*same))
             goal_id = (
                 await conn.execute(
@@ -95,6 +102,8 @@ class GoalRepo:
                         period_start=spec.start,
                         period_end=spec.end,
                         account_id=account_id,
+                        alert=bool(kept),
+                        alert_state="ok",
                         created_at=now,
                     )
                     .returning(goals.c.id)
@@ -111,6 +120,41 @@ class GoalRepo:
                 )
             ).first()
         return _goal(row) if row else None
+
+    async def set_alert(self, workspace_id: int, goal_id: int, on: bool) -> bool:
+        """Switch the goal's "at risk" alert; switching it on starts from ok."""
+        async with write_transaction(self._engine) as conn:
+            result = await conn.execute(
+                update(goals)
+                .where(goals.c.workspace_id == workspace_id, goals.c.id == goal_id)
+                .values(alert=on, alert_state="ok")
+            )
+        return bool(result.rowcount)
+
+    async def move_alert(self, workspace_id: int, goal_id: int, old: str, new: str) -> bool:
+        """Compare-and-set of the alert state: only one of two runs at once moves it."""
+        async with write_transaction(self._engine) as conn:
+            result = await conn.execute(
+                update(goals)
+                .where(
+                    goals.c.workspace_id == workspace_id,
+                    goals.c.id == goal_id,
+                    goals.c.alert.is_(True),
+                    goals.c.alert_state == old,
+                )
+                .values(alert_state=new)
+            )
+        return bool(result.rowcount)
+
+    async def workspaces_with_goal_alerts(self) -> list[int]:
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                select(goals.c.workspace_id)
+                .where(goals.c.alert.is_(True))
+                .distinct()
+                .order_by(goals.c.workspace_id)
+            )
+            return [int(r[0]) for r in rows]
 
     async def delete_goal(self, workspace_id: int, goal_id: int) -> bool:
         async with write_transaction(self._engine) as conn:

@@ -233,6 +233,9 @@ goals = Table(
     Column("period_start", Date),  # fixed goals only
     Column("period_end", Date),
     Column("account_id", _Id, ForeignKey("accounts.id", ondelete="CASCADE")),
+    # The "goal at risk" alert: off by default; state ok/firing so it fires once.
+    Column("alert", Boolean, nullable=False, default=False),
+    Column("alert_state", String(16), nullable=False, default="ok"),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_goals_ws", "workspace_id"),
 )

@@ -81,7 +81,7 @@ async def test_goal_and_goals_with_pace_in_english(h: Harness) -> None:
     assert msg.visible_text is not None
     assert msg.visible_text.split("\n")[0] == "Goals (2)"
     goals = await h.storage.goals.list_goals(ws.id)
-    assert msg.callback_data == [f"goal:x:{g.id}" for g in goals]
+    assert msg.callback_data == [f"goal:{a}:{g.id}" for g in goals for a in "ax"]
     assert all(len(d.encode()) <= 64 for d in msg.callback_data)
     # A new target for the same KPI, period and account replaces the old one.
     await h.say("/goal reach 170000 month", **EN)
@@ -387,3 +387,60 @@ async def test_goals_show_in_the_kpi_answer_and_in_report(h: Harness) -> None:
         "🎯 Reach ≥ 300,000: at this pace 85% by Nov 30, 2026 🔴",
     ]
     assert not any("CAC <" in line for line in report)  # vk:ads' goal is not all accounts'
+
+
+# --------------------------------------------------------------------------- at-risk alert
+
+
+async def test_goal_at_risk_alert_is_off_by_default_and_fires_once(h: Harness) -> None:
+    ws = await _ws(h)
+    await _seed_november(h, ws)
+    await h.say("/lang en", **EN)  # the scheduled check speaks the workspace's language
+    await h.say("/goal reach 300000 month", **EN)
+    (goal,) = await h.storage.goals.list_goals(ws.id)
+    assert (goal.alert, goal.alert_state) == (False, "ok")
+    runner = h.dp["goal_alerts"]
+    assert await runner.run_all(h.bot) == 0  # off: nothing, though the goal is at risk
+    (listing,) = await h.say("/goals", **EN)
+    assert listing.callback_data == [f"goal:a:{goal.id}", f"goal:x:{goal.id}"]
+    buttons = listing.reply_markup["inline_keyboard"][0]  # type: ignore[index]
+    assert [b["text"] for b in buttons] == ["🔕 at-risk alert: off", "🗑 Reach ≥ 300,000"]
+    assert listing.message_id is not None
+    calls = await h.press(CHAT, listing.message_id, f"goal:a:{goal.id}", **EN)
+    answers = [c.params for c in calls if c.method == "answerCallbackQuery"]
+    assert answers[0]["text"] == "Reach ≥ 300,000: I'll warn when it is at risk."
+    (edit,) = [c for c in calls if c.method == "editMessageText"]
+    assert edit.reply_markup["inline_keyboard"][0][0]["text"] == "🔔 at-risk alert: on"  # type: ignore[index]
+    before = len(h.session.calls)
+    # 85 % at this pace with 10 of 30 days left: at risk → one message.
+    assert await runner.run_all(h.bot) == 1
+    (sent,) = h.session.calls[before:]
+    assert sent.method == "sendMessage" and sent.chat_id == CHAT
+    assert (sent.visible_text or "").split("\n") == [
+        "⚠️ Goal at risk",
+        "🎯 Reach ≥ 300,000 · this month (Nov 1–30, 2026)",
+        "▓▓▓▓▓▓░░░░ 56.7% · 170,000 so far",
+        "at this pace 85% of the goal by Nov 30, 2026 🔴",
+        "Days left: 10. All goals: /goals",
+    ]
+    assert await runner.run_all(h.bot) == 0  # fires once
+    # Back on pace (more reach on Nov 20): the alert clears quietly, ready for next time.
+    await _put(h, ws, {("vk:brand", date(2026, 11, 20)): {"reach": 60000.0}})
+    assert await runner.run_all(h.bot) == 0
+    (goal,) = await h.storage.goals.list_goals(ws.id)
+    assert (goal.alert, goal.alert_state) == (True, "ok")
+    # A new target for the same goal keeps the switch.
+    await h.say("/goal reach 900000 month", **EN)
+    (goal,) = await h.storage.goals.list_goals(ws.id)
+    assert goal.alert is True and goal.spec.target == 900000
+
+
+async def test_data_change_checks_goal_alerts(h: Harness) -> None:
+    ws = await _ws(h)
+    await _seed_november(h, ws)
+    await h.say("/goal reach 300000 month", **EN)
+    (goal,) = await h.storage.goals.list_goals(ws.id)
+    await h.storage.goals.set_alert(ws.id, goal.id, True)
+    calls = await h.say("/log 2026-11-20 main likes=5", **EN)
+    texts = [c.visible_text or "" for c in calls if c.method == "sendMessage"]
+    assert any(t.startswith("⚠️ Goal at risk") for t in texts), texts

@@ -30,6 +30,8 @@ def upgrade() -> None:
         sa.Column("period_start", sa.Date(), nullable=True),
         sa.Column("period_end", sa.Date(), nullable=True),
         sa.Column("account_id", _Id, nullable=True),
+        sa.Column("alert", sa.Boolean(), nullable=False, server_default=sa.false()),
+        sa.Column("alert_state", sa.String(length=16), nullable=False, server_default="ok"),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"],
