@@ -28,7 +28,7 @@ class Storage:
         self.alerts = AlertRepo(engine)
         self.digests = DigestRepo(engine)
         self.mappings = MappingRepo(engine)
-        self.goals = GoalRepo(engine)
+        self.goals = GoalRepo(engine, self.reader)
 
     @classmethod
     async def open(cls, url: str) -> Storage:

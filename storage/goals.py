@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kpi.goals import GoalSpec
-from storage.db import write_transaction
+from storage.db import Reader, write_transaction
 from storage.schema import accounts, goals
 
 
@@ -51,17 +51,14 @@ _GOALS = select(goals, accounts.c.name.label("account_name")).outerjoin(
 
 
 class GoalRepo:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, reader: Reader) -> None:
         self._engine = engine
+        self._reader = reader
 
     async def list_goals(self, workspace_id: int) -> list[Goal]:
-        async with self._engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    _GOALS.where(goals.c.workspace_id == workspace_id).order_by(goals.c.id)
-                )
-            ).all()
-        return [_goal(r) for r in rows]
+        """On the reader: every KPI answer and /report asks for the goals."""
+        stmt = _GOALS.where(goals.c.workspace_id == workspace_id).order_by(goals.c.id)
+        return await self._reader.run(lambda conn: [_goal(r) for r in conn.execute(stmt)])
 
     async def count_goals(self, workspace_id: int) -> int:
         async with self._engine.connect() as conn:
