@@ -330,7 +330,17 @@ async def test_digest_leads_with_goals_and_a_why_that_adds_up(h: Harness) -> Non
         reported = d >= date(2026, 11, 9)
         values[("main", d)] = {"reach": 1500.0 if reported else 1000.0, "likes": 50.0}
         values[("vk:brand", d)] = {"reach": 500.0, "likes": 30.0 if reported else 20.0}
-    await _put(h, ws, values)
+    # Posts of the last 4 weeks: 8 reels at 10 % ERR, 8 photos at 2 %, all Tuesdays or so.
+    posts = [
+        PostRecord("main", date(2026, 10, 19) + timedelta(days=3 * k), f"r{k}", "reel",
+                   reach=1000, likes=95 + (k % 3) * 5)
+        for k in range(8)
+    ] + [
+        PostRecord("main", date(2026, 10, 20) + timedelta(days=3 * k), f"p{k}", "photo",
+                   reach=1000, likes=18 + (k % 3) * 2)
+        for k in range(8)
+    ]  # fmt: skip
+    await _put(h, ws, values, posts)
     await h.say("/goal reach 60000 2026-11-01..2026-11-20", **EN)
     await h.say("/goal er >= 4% month", **EN)
     calls = await h.say("/digest now", **EN)
@@ -352,6 +362,10 @@ async def test_digest_leads_with_goals_and_a_why_that_adds_up(h: Harness) -> Non
         "❓ Engagement (ERR) −0.67 pp: interactions +14.3%, reach +33.3%, "
         "most from main (−1.25 pp)",
     ]
+    # Reels: likes 8 · 95 + 5 · (0+1+2+0+1+2+0+1) = 795 on 8 000 = 9.94 %; all 16 posts:
+    # (795 + 8 · 18 + 2 · 7 = 953) / 16 000 = 5.96 %, so reels are +66.8 %.
+    assert lines[6].startswith("🧪 Worked best: reel: ERR 9.94% (")
+    assert lines[6].endswith(", +66.8%), posts: 8")
     assert len(calls[0].params["caption"]) <= 1024
     why = await _why(h, ws)
     assert why.numerator_effect == pytest.approx(70 * 50 * (1 / 10500 + 1 / 14000))
