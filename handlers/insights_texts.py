@@ -317,6 +317,11 @@ def _name(metric: str | None, lang: str) -> str:
     return metric_name(metric, lang)
 
 
+def _sentence(text: str) -> str:
+    """A full stop, unless the text already ends with one ("−0,8 п.п.")."""
+    return text if text.endswith(".") else text + "."
+
+
 def _relative(pair: tuple[float, float], lang: str) -> str:
     before, now = pair
     if before == 0:
@@ -342,16 +347,19 @@ def why_answer(why: Why, unit: str, title: str, lang: str, *, top: int = 5) -> s
         assert why.numerator_effect is not None and why.denominator_effect is not None
         eff_n, eff_d = rounded_parts([why.numerator_effect, why.denominator_effect], decimals)
         lines.append(
-            _("{numerator} {rel_n} gave {eff_n}; {denominator} {rel_d} gave {eff_d}.").format(
-                numerator=_name(why.numerator_name, lang),
-                rel_n=_relative(why.numerator, lang),
-                eff_n=_signed(eff_n, unit, lang),
-                denominator=_name(why.denominator_name, lang),
-                rel_d=_relative(why.denominator, lang),
-                eff_d=_signed(eff_d, unit, lang),
+            _sentence(
+                _("{numerator} {rel_n} gave {eff_n}; {denominator} {rel_d} gave {eff_d}").format(
+                    numerator=_name(why.numerator_name, lang),
+                    rel_n=_relative(why.numerator, lang),
+                    eff_n=_signed(eff_n, unit, lang),
+                    denominator=_name(why.denominator_name, lang),
+                    rel_d=_relative(why.denominator, lang),
+                    eff_d=_signed(eff_d, unit, lang),
+                )
             )
         )
-    rows = list(why.contributions)
+    # An account without the KPI's inputs in either period adds nothing: not listed.
+    rows = [c for c in why.contributions if not (c.missing_in == "both" and c.change == 0)]
     if len(rows) > 1:
         shown = rows[:top]
         rest = rows[top:]

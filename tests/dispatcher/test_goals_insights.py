@@ -247,6 +247,8 @@ async def test_why_err_adds_up(h: Harness) -> None:
             ("main", date(2026, 11, 3)): {"likes": 120.0, "reach": 1500.0},
             ("vk:brand", date(2026, 10, 25)): {"likes": 50.0, "reach": 1000.0},
             ("vk:brand", date(2026, 11, 3)): {"likes": 60.0, "reach": 1000.0},
+            # No ERR inputs at all: adds nothing and is not listed.
+            ("vk:ads", date(2026, 11, 3)): {"ad_spend": 500.0},
         },
     )
     text = await h.say_text("/why er 2026-11-01..2026-11-10", **EN)
@@ -259,6 +261,8 @@ async def test_why_err_adds_up(h: Harness) -> None:
         "• vk:brand: +0.45 pp (interactions +10, reach 0)",
         "Against Oct 22–31, 2026.",
     ]
+    ru = (await h.say_text("/why er 2026-11-01..2026-11-10", **RU)).split("\n")
+    assert ru[2] == (f"взаимодействия +20{NB}% дали +1,35 п.п.; охват +25{NB}% дали −1,65 п.п.")
 
 
 async def test_why_counter_in_russian_and_without_data(h: Harness) -> None:
