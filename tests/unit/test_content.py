@@ -11,13 +11,10 @@ import pytest
 
 from kpi.content import MIN_POSTS, MIN_SLOT_POSTS, ContentPost, from_records, insights
 from kpi.models import PostRecord
-from tests.conftest import SMM_DATA
+from tests.shareddata import SMM_DATA
 
 FACEBOOK = SMM_DATA / "uci_facebook_metrics.csv"
 INSTAGRAM = SMM_DATA / "instagram_posts_hashtags_likes.csv"
-shared_data = pytest.mark.skipif(
-    not SMM_DATA.is_dir(), reason="../shared/data/smm is not next to the repository"
-)
 
 
 def _posts(fmt: str, n: int, rate: float, *, jitter: float = 0.1) -> list[ContentPost]:
@@ -77,7 +74,7 @@ def _float(cell: str) -> float | None:
     return float(cell) if cell.strip() else None
 
 
-@shared_data
+@pytest.mark.shared_data
 def test_formats_and_posting_times_on_the_uci_facebook_posts() -> None:
     with FACEBOOK.open(newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -125,7 +122,7 @@ def test_formats_and_posting_times_on_the_uci_facebook_posts() -> None:
     }
 
 
-@shared_data
+@pytest.mark.shared_data
 def test_hashtags_on_the_instagram_posts() -> None:
     # Likes per follower: the file has no reach, so followers stand in as the base here.
     with INSTAGRAM.open(newline="", encoding="utf-8") as fh:
