@@ -20,9 +20,14 @@ exact and symmetric:
 
 Both effects are linear in ΔN and ΔD, so each splits over the accounts by their own ΔNₐ
 and ΔDₐ: contributionₐ = s · (ΔNₐ · ½ (1/D₀ + 1/D₁) − ΔDₐ · ½ (N₀ + N₁) / (D₀ D₁)), and the
-contributions add up to ΔR. Before anything is said, N/D of the summed parts is checked
-against the KPI function's own value in both periods; where they differ (a KPI whose
-total is not a plain ratio of account sums) the answer is "cannot split", not a guess.
+contributions add up to ΔR. The split is computed in exact rational arithmetic on the
+accounts' own parts (a float is a fraction exactly) and each figure rounded to a float
+once at the end, so no large intermediate terms cancel in floating point: the rounded
+contributions add up to ΔR to within a few ulps of themselves.
+
+Before anything is said, N/D of the summed parts is checked against the KPI function's
+own value in both periods; where they differ (a KPI whose total is not a plain ratio of
+account sums) the answer is "cannot split", not a guess.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 from kpi.kpis import INTERACTION_PARTS, KPI_FUNCTIONS, KpiResult
 from kpi.models import PeriodData
@@ -169,22 +175,50 @@ def explain(
         and _close(scale * p0.numerator / p0.denominator, before.value)
     ):
         return CannotSplit(kpi, "not_additive")
-    n0, n1, d0, d1 = p0.numerator, p1.numerator, p0.denominator, p1.denominator
-    k_num = scale * 0.5 * (1 / d0 + 1 / d1)
-    k_den = scale * 0.5 * (n0 + n1) / (d0 * d1)
-    rows = []
-    sum_dn = sum_dd = 0.0
+    # Exact arithmetic on the accounts' own parts (floats convert to fractions exactly):
+    # the contributions then add up to s · (N₁/D₁ − N₀/D₀) with no rounding at all, and
+    # each is rounded once, at the end.
+    names, parts = [], []
     for name, cur, prev in accounts:
         a1 = ratio_parts(kpi, cur, shape)
         a0 = ratio_parts(kpi, prev, before)
         assert a1 is not None and a0 is not None
-        dn = a1[0].numerator - a0[0].numerator
-        dd = a1[0].denominator - a0[0].denominator
-        sum_dn, sum_dd = sum_dn + dn, sum_dd + dd
-        missing = _missing(func(cur), func(prev))
-        rows.append(Contribution(name, dn * k_num - dd * k_den, dn, dd, missing))
-    if not (_close(sum_dn, n1 - n0) and _close(sum_dd, d1 - d0)):
+        parts.append(
+            (
+                Fraction(a0[0].numerator),
+                Fraction(a1[0].numerator),
+                Fraction(a0[0].denominator),
+                Fraction(a1[0].denominator),
+            )
+        )
+        names.append((name, _missing(func(cur), func(prev))))
+    n0, n1, d0, d1 = (sum((p[i] for p in parts), Fraction(0)) for i in range(4))
+    if (
+        not all(
+            _close(float(x), y)
+            for x, y in (
+                (n0, p0.numerator),
+                (n1, p1.numerator),
+                (d0, p0.denominator),
+                (d1, p1.denominator),
+            )
+        )
+        or d0 * d1 == 0
+    ):
         return CannotSplit(kpi, "not_additive")
+    s = Fraction(scale)
+    k_num = s * (1 / d0 + 1 / d1) / 2
+    k_den = s * (n0 + n1) / (d0 * d1) / 2
+    rows = [
+        Contribution(
+            name,
+            float((b1 - b0) * k_num - (e1 - e0) * k_den),
+            float(b1 - b0),
+            float(e1 - e0),
+            missing,
+        )
+        for (name, missing), (b0, b1, e0, e1) in zip(names, parts, strict=True)
+    ]
     num_name, den_name = _NAMES[kpi]
     basis = next((n for n, _ in now.inputs if n in _DENOMINATORS), "")
     return Why(
@@ -194,10 +228,10 @@ def explain(
         previous=before.value,
         change=change,
         contributions=_ranked(rows),
-        numerator_effect=(n1 - n0) * k_num,
-        denominator_effect=-(d1 - d0) * k_den,
-        numerator=(n0, n1),
-        denominator=(d0, d1),
+        numerator_effect=float((n1 - n0) * k_num),
+        denominator_effect=float(-(d1 - d0) * k_den),
+        numerator=(float(n0), float(n1)),
+        denominator=(float(d0), float(d1)),
         numerator_name=num_name,
         denominator_name=den_name.format(basis=basis),
     )
