@@ -4,7 +4,7 @@ A goal's progress is the KPI of the goal's period so far, computed by the same K
 functions as every answer (`storage.metrics.period_data` → `kpi.kpis`), then judged by
 `kpi.goals.progress`. Setting and deleting goals is for chat administrators; anyone may
 look. A forecast is the KPI by complete ISO week (the same weekly figures as the digest's
-sparklines, `kpi.digest.bucket_period_data`) fed to `kpi.forecast`.
+sparklines, `storage.metrics.aggregate` over the weeks) fed to `kpi.forecast`.
 """
 
 from __future__ import annotations

@@ -26,9 +26,10 @@ from handlers.kpi_texts import format_period, header, kpi_name
 from handlers.replies import current_language, split_text
 from kpi.accounts import normalize_account
 from kpi.content import from_records, insights
-from kpi.kpis import _UNITS, KPI_FUNCTIONS, KPI_KEYS, resolve_kpi
+from kpi.kpis import KPI_FUNCTIONS, KPI_KEYS, resolve_kpi
 from kpi.models import Period
 from kpi.periods import ACCEPTED_FORMS, PeriodError, split_period_account
+from kpi.registry import unit_of
 from kpi.why import Why
 from storage import Storage
 from storage.records import Account, Workspace
@@ -95,7 +96,7 @@ async def cmd_why(
         html.escape(kpi_name(kpi)), period, account.name if account else None, lang
     )
     if isinstance(result, Why):
-        text = t.why_answer(result, _UNITS[kpi], title, lang)
+        text = t.why_answer(result, unit_of(kpi), title, lang)
         previous = period.previous()
         text += "\n" + _("Against {period}.").format(period=format_period(previous, lang))
     else:

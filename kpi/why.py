@@ -1,9 +1,10 @@
 """What changed and why: a KPI's change split into per-account contributions that add up
 to the total change, and for a ratio into its numerator's and denominator's effects.
 
-Pure. The caller passes the KPI's `PeriodData` for the current and the previous period,
-for all accounts together and for each account alone; the figures come from the same KPI
-functions as every other answer (`kpi.kpis`).
+Pure. The caller passes the `PeriodData` of the current and the previous period from the
+one aggregation; the split follows its per-account figures (`PeriodData.accounts`: each
+account's paired sums and follower edges), read by the same KPI functions as every other
+answer (`kpi.kpis`), so the parts add up to the figure the KPI command shows.
 
 Counters (reach, link clicks, mentions): the total is Σ over accounts, so an account's
 contribution is its own change, v₁ − v₀ (an account without data in a period counts 0
@@ -37,8 +38,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from kpi.kpis import INTERACTION_PARTS, KPI_FUNCTIONS, KpiResult
-from kpi.models import PeriodData
+from kpi.kpis import KPI_FUNCTIONS, PAIRS_OF, KpiResult, followers, pair_total
+from kpi.models import AccountData, PeriodData
+from kpi.registry import INTERACTIONS, PAIRS, PERIOD_KPIS
 
 COUNTERS = frozenset({"reach", "clicks", "mentions"})
 _DENOMINATORS = ("reach", "impressions", "link_clicks", "sessions")
@@ -87,44 +89,77 @@ class CannotSplit:
     reason: str
 
 
-def _input(result: KpiResult, name: str) -> float:
-    return dict(result.inputs).get(name, 0.0)
+SCALES: Mapping[str, float] = {
+    "engagement": 100.0,
+    "conversion": 100.0,
+    "bounce": 100.0,
+    "visitors": 100.0,
+    "time_on_page": 1.0,
+    "cac": 1.0,
+    "roi": 100.0,
+    "growth": 100.0,
+}
 
 
-def ratio_parts(kpi: str, data: PeriodData, shape: KpiResult) -> tuple[Parts, float] | None:
-    """N, D and the scale s of a ratio KPI for `data`, taking the formula's shape (which
-    interaction parts, which denominator) from `shape`, the total's result, so that every
-    account is read the same way and their parts add up to the total's."""
-    sums = data.sums
-    names = [n for n, _ in shape.inputs]
+def one_account(data: PeriodData, account: AccountData) -> PeriodData:
+    """The period's figures of one account of `data`, for the same KPI functions."""
+    return PeriodData(
+        period=data.period, sums=account.sums, margin=data.margin, accounts=(account,)
+    )
+
+
+def accounts_of(data: PeriodData) -> dict[str, PeriodData]:
+    """Per account name, its own `PeriodData` (a hand-built `data` is one account "")."""
+    if not data.accounts:
+        return {"": data}
+    return {a.name: one_account(data, a) for a in data.accounts}
+
+
+def _pair_parts(kpi: str, data: PeriodData, formula: str) -> Parts:
+    """N and D of a ratio KPI from the pair its total used (`formula`, e.g. `err_reach`),
+    summed over the same paired account-days the engine sums (`kpi.kpis.pair_total`)."""
+    key = formula if formula in PAIRS else PAIRS_OF[kpi]
+    sums = pair_total(data, key).sums
     if kpi == "engagement":
-        parts = [n for n in names if n in (*INTERACTION_PARTS, "interactions")]
-        basis = next(n for n in names if n in _DENOMINATORS)
-        return Parts(sum(sums.get(n, 0.0) for n in parts), sums.get(basis, 0.0)), 100.0
+        basis = "reach" if key == "err_reach" else "impressions"
+        return Parts(sum(sums.get(n, 0.0) for n in INTERACTIONS), sums.get(basis, 0.0))
     if kpi == "conversion":
-        basis = next(n for n in names if n in _DENOMINATORS)
-        return Parts(sums.get("conversions", 0.0), sums.get(basis, 0.0)), 100.0
+        basis = "sessions" if key == "conversion_sessions" else "link_clicks"
+        return Parts(sums.get("conversions", 0.0), sums.get(basis, 0.0))
     if kpi == "bounce":
-        return Parts(sums.get("bounces", 0.0), sums.get("sessions", 0.0)), 100.0
+        return Parts(sums.get("bounces", 0.0), sums.get("sessions", 0.0))
     if kpi == "visitors":
         new, back = sums.get("new_visitors", 0.0), sums.get("returning_visitors", 0.0)
-        return Parts(new, new + back), 100.0
+        return Parts(new, new + back)
     if kpi == "time_on_page":
-        return Parts(sums.get("time_on_page_s", 0.0), sums.get("pageviews", 0.0)), 1.0
+        return Parts(sums.get("time_on_page_s", 0.0), sums.get("pageviews", 0.0))
     cost = sums.get("ad_spend", 0.0) + sums.get("content_cost", 0.0)
     if kpi == "cac":
-        return Parts(cost, sums.get("new_customers", 0.0)), 1.0
-    if kpi == "roi":
-        return Parts(sums.get("revenue", 0.0) * data.margin - cost, cost), 100.0
+        return Parts(cost, sums.get("new_customers", 0.0))
+    # roi
+    return Parts(sums.get("revenue", 0.0) * data.margin - cost, cost)
+
+
+def account_parts(kpi: str, data: PeriodData, shape: KpiResult) -> dict[str, Parts]:
+    """N and D of a ratio KPI per account, read the way the total was (`shape`: the
+    total's result), so that they add up to the total's."""
     if kpi == "growth":
-        start, end = data.followers_start, data.followers_end
-        if start is not None and end is not None:
-            return Parts(end - start, start), 100.0
-        if shape.formula == "growth_flows" and start is not None:
-            net = sums.get("new_followers", 0.0) - sums.get("unfollows", 0.0)
-            return Parts(net, start), 100.0
-        return Parts(0.0, 0.0), 100.0
-    return None
+        if shape.formula == "growth":
+            # The accounts the total used, with their own start and end.
+            used = {n: Parts(end - start, start) for n, start, end in followers(data).by_account}
+            return {n: used.get(n, Parts(0.0, 0.0)) for n in accounts_of(data)}
+        out = {}
+        for name, one in accounts_of(data).items():
+            fol = one.accounts[0].followers if one.accounts else None
+            start = (
+                (fol.before if fol.before is not None else fol.first)
+                if fol is not None
+                else data.followers_start
+            )
+            net = one.sums.get("new_followers", 0.0) - one.sums.get("unfollows", 0.0)
+            out[name] = Parts(net, start or 0.0)
+        return out
+    return {name: _pair_parts(kpi, one, shape.formula) for name, one in accounts_of(data).items()}
 
 
 _NAMES: Mapping[str, tuple[str, str]] = {
@@ -143,81 +178,59 @@ def _close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
 
 
-def explain(
-    kpi: str,
-    total: tuple[PeriodData, PeriodData],
-    accounts: Sequence[tuple[str, PeriodData, PeriodData]],
-) -> Why | CannotSplit:
-    """Decompose the change of `kpi` from `total[1]` (previous) to `total[0]` (current).
-
-    `accounts`: (name, current, previous) for every account of the selection; their sums
-    must add up to the total's (storage reads them from the same rows).
-    """
+def explain(kpi: str, current: PeriodData, previous: PeriodData) -> Why | CannotSplit:
+    """Decompose the change of `kpi` from `previous` to `current`, both for the same
+    selection, split over their accounts (`PeriodData.accounts`)."""
     func = KPI_FUNCTIONS.get(kpi)
-    if func is None:
+    if func is None or kpi not in PERIOD_KPIS:
         return CannotSplit(kpi, "unknown_kpi")
-    now, before = func(total[0]), func(total[1])
+    now, before = func(current), func(previous)
     if now.value is None or before.value is None:
         return CannotSplit(kpi, "no_value")
     change = now.value - before.value
+    cur_acc, prev_acc = accounts_of(current), accounts_of(previous)
+    names = sorted(set(cur_acc) | set(prev_acc))
+    empty_cur = PeriodData(current.period, {}, margin=current.margin)
+    empty_prev = PeriodData(previous.period, {}, margin=previous.margin)
+    missing = {
+        n: _missing(func(cur_acc.get(n, empty_cur)), func(prev_acc.get(n, empty_prev)))
+        for n in names
+    }
     if kpi in COUNTERS:
-        return _counter(kpi, now.value, before.value, accounts)
-    shape = now
-    parts_now = ratio_parts(kpi, total[0], shape)
-    parts_before = ratio_parts(kpi, total[1], before)
-    if parts_now is None or parts_before is None:
-        return CannotSplit(kpi, "unknown_kpi")
-    (p1, scale), (p0, _) = parts_now, parts_before
-    if p0.denominator * p1.denominator == 0:  # also catches an underflow
-        return CannotSplit(kpi, "zero")
-    if not (
-        _close(scale * p1.numerator / p1.denominator, now.value)
-        and _close(scale * p0.numerator / p0.denominator, before.value)
-    ):
-        return CannotSplit(kpi, "not_additive")
+        return _counter(kpi, now.value, before.value, names, cur_acc, prev_acc, missing)
+    scale = SCALES[kpi]
+    p1 = account_parts(kpi, current, now)
+    p0 = account_parts(kpi, previous, before)
+    zero = Parts(0.0, 0.0)
     # Exact arithmetic on the accounts' own parts (floats convert to fractions exactly):
     # the contributions then add up to s · (N₁/D₁ − N₀/D₀) with no rounding at all, and
     # each is rounded once, at the end.
-    names, parts = [], []
-    for name, cur, prev in accounts:
-        a1 = ratio_parts(kpi, cur, shape)
-        a0 = ratio_parts(kpi, prev, before)
-        assert a1 is not None and a0 is not None
-        parts.append(
-            (
-                Fraction(a0[0].numerator),
-                Fraction(a1[0].numerator),
-                Fraction(a0[0].denominator),
-                Fraction(a1[0].denominator),
-            )
+    parts = [
+        (
+            Fraction(p0.get(n, zero).numerator),
+            Fraction(p1.get(n, zero).numerator),
+            Fraction(p0.get(n, zero).denominator),
+            Fraction(p1.get(n, zero).denominator),
         )
-        names.append((name, _missing(func(cur), func(prev))))
+        for n in names
+    ]
     n0, n1, d0, d1 = (sum((p[i] for p in parts), Fraction(0)) for i in range(4))
-    if (
-        not all(
-            _close(float(x), y)
-            for x, y in (
-                (n0, p0.numerator),
-                (n1, p1.numerator),
-                (d0, p0.denominator),
-                (d1, p1.denominator),
-            )
-        )
-        or d0 * d1 == 0
-    ):
-        return CannotSplit(kpi, "not_additive")
+    if d0 * d1 == 0:
+        return CannotSplit(kpi, "zero")
     s = Fraction(scale)
+    if not (_close(float(s * n1 / d1), now.value) and _close(float(s * n0 / d0), before.value)):
+        return CannotSplit(kpi, "not_additive")
     k_num = s * (1 / d0 + 1 / d1) / 2
     k_den = s * (n0 + n1) / (d0 * d1) / 2
     rows = [
         Contribution(
-            name,
+            name or "—",
             float((b1 - b0) * k_num - (e1 - e0) * k_den),
             float(b1 - b0),
             float(e1 - e0),
-            missing,
+            missing[name],
         )
-        for (name, missing), (b0, b1, e0, e1) in zip(names, parts, strict=True)
+        for name, (b0, b1, e0, e1) in zip(names, parts, strict=True)
     ]
     num_name, den_name = _NAMES[kpi]
     basis = next((n for n, _ in now.inputs if n in _DENOMINATORS), "")
@@ -252,17 +265,22 @@ def _ranked(rows: list[Contribution]) -> tuple[Contribution, ...]:
 
 
 def _counter(
-    kpi: str, now: float, before: float, accounts: Sequence[tuple[str, PeriodData, PeriodData]]
+    kpi: str,
+    now: float,
+    before: float,
+    names: Sequence[str],
+    cur: Mapping[str, PeriodData],
+    prev: Mapping[str, PeriodData],
+    missing: Mapping[str, str | None],
 ) -> Why | CannotSplit:
     func = KPI_FUNCTIONS[kpi]
     rows = []
-    total = 0.0
-    for name, cur, prev in accounts:
-        r1, r0 = func(cur), func(prev)
-        v1, v0 = r1.value or 0.0, r0.value or 0.0
-        total += v1 - v0
-        rows.append(Contribution(name, v1 - v0, v1 - v0, 0.0, _missing(r1, r0)))
-    if not _close(total, now - before):
+    for name in names:
+        v1 = func(cur[name]).value if name in cur else None
+        v0 = func(prev[name]).value if name in prev else None
+        delta = (v1 or 0.0) - (v0 or 0.0)
+        rows.append(Contribution(name or "—", delta, delta, 0.0, missing[name]))
+    if not _close(math.fsum(r.change for r in rows), now - before):
         return CannotSplit(kpi, "not_additive")
     return Why(
         kpi, "counter", now, before, now - before, _ranked(rows), None, None, None, None, None, None
@@ -282,4 +300,4 @@ def rounded_parts(values: Sequence[float], decimals: int) -> list[float]:
     return [f / scale for f in floors]
 
 
-__all__ = ["CannotSplit", "Contribution", "Why", "explain", "ratio_parts", "rounded_parts"]
+__all__ = ["CannotSplit", "Contribution", "Why", "account_parts", "explain", "rounded_parts"]

@@ -14,8 +14,9 @@ from datetime import date, timedelta
 
 from kpi.content import ContentInsights, from_records, insights
 from kpi.goals import GoalProgress, goal_period, progress
-from kpi.kpis import _UNITS, KPI_FUNCTIONS
-from kpi.models import Period, PeriodData
+from kpi.kpis import KPI_FUNCTIONS
+from kpi.models import Period
+from kpi.registry import unit_of as registry_unit
 from kpi.why import CannotSplit, Why, explain
 from storage import Storage
 from storage.goals import Goal
@@ -24,7 +25,7 @@ from storage.records import Account, Workspace
 
 def unit_of(kpi: str) -> str:
     """count, percent, money or duration."""
-    return _UNITS[kpi]
+    return registry_unit(kpi)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,20 +74,12 @@ async def why_for(
     period: Period,
     account: Account | None = None,
 ) -> Why | CannotSplit:
-    """The split of `kpi`'s change from the previous period of equal length to `period`."""
-    scope = account.id if account else None
-    total = await storage.metrics.period_pair(
-        workspace.id, period, account_id=scope, margin=workspace.margin
+    """The split of `kpi`'s change from the previous period to `period` (one aggregation;
+    the accounts' shares come with it)."""
+    current, previous = await storage.metrics.period_pair(
+        workspace.id, period, account_id=account.id if account else None, margin=workspace.margin
     )
-    chosen = [account] if account else await storage.workspaces.list_accounts(workspace.id)
-    parts: list[tuple[str, PeriodData, PeriodData]] = []
-    for acc in chosen:
-        cur, prev = await storage.metrics.period_pair(
-            workspace.id, period, account_id=acc.id, margin=workspace.margin
-        )
-        if cur.days_with_data or prev.days_with_data:
-            parts.append((acc.name, cur, prev))
-    return explain(kpi, total, parts)
+    return explain(kpi, current, previous)
 
 
 @dataclass(frozen=True, slots=True)

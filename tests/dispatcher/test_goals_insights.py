@@ -56,8 +56,12 @@ async def _seed_november(h: Harness, ws: Workspace) -> None:
     # main: reach 8 500 a day on Nov 1–20 → 170 000; at this pace 170 000 / 20 × 30 =
     # 255 000 = 85 % of 300 000. vk:ads: cost 4 800 for 10 new customers → CAC 480.
     values = {("main", d): {"reach": 8500.0} for d in _days(date(2026, 11, 1), 20)}
-    values[("vk:ads", date(2026, 11, 5))] = {"ad_spend": 4000.0, "new_customers": 10.0}
-    values[("vk:ads", date(2026, 11, 6))] = {"content_cost": 800.0}
+    # (cost and customers on the same day: a ratio pairs its sides per account-day)
+    values[("vk:ads", date(2026, 11, 5))] = {
+        "ad_spend": 4000.0,
+        "content_cost": 800.0,
+        "new_customers": 10.0,
+    }
     await _put(h, ws, values)
 
 

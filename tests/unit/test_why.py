@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kpi.kpis import KPI_FUNCTIONS
-from kpi.models import Period, PeriodData
+from kpi.kpis import KPI_FUNCTIONS, _synthesized
+from kpi.models import AccountData, Period, PeriodData
+from kpi.registry import PAIRS
 from kpi.why import CannotSplit, Why, explain, rounded_parts
 
 CUR = Period(date(2026, 11, 1), date(2026, 11, 30))
@@ -37,20 +38,24 @@ def _data(period: Period, sums: Mapping[str, float], margin: float = 1.0) -> Per
 
 
 def _total(period: Period, accounts: list[dict[str, float]], margin: float = 1.0) -> PeriodData:
+    """The selection as the aggregation gives it: each account's sums as one account-day,
+    its pairs taken on that day (both sides present), the totals summed."""
     sums: dict[str, float] = {}
-    for acc in accounts:
+    shares = []
+    for i, acc in enumerate(accounts):
         for name, value in acc.items():
             sums[name] = sums.get(name, 0.0) + value
-    return _data(period, sums, margin)
+        one = _data(period, acc, margin)
+        pairs = {key: _synthesized(one, key) for key in PAIRS}
+        shares.append(AccountData(f"acc{i}", pairs=pairs, sums=dict(acc)))
+    return PeriodData(
+        period=period, sums=sums, days_with_data=1, margin=margin, accounts=tuple(shares)
+    )
 
 
 def _explain(kpi: str, cur: list[dict[str, float]], prev: list[dict[str, float]], margin=1.0):
-    accounts = [
-        (f"acc{i}", _data(CUR, c, margin), _data(PREV, p, margin))
-        for i, (c, p) in enumerate(zip(cur, prev, strict=True))
-    ]
     total = (_total(CUR, cur, margin), _total(PREV, prev, margin))
-    return explain(kpi, total, accounts), total
+    return explain(kpi, *total), total
 
 
 # Counts and money: 0, or at least a cent (no subnormal floats a metric never holds).
@@ -128,7 +133,7 @@ def test_counter_split_names_accounts_without_data() -> None:
 def test_refusals() -> None:
     why, _ = _explain("bounce", [{"bounces": 5.0, "sessions": 10.0}], [{}])
     assert why == CannotSplit("bounce", "no_value")
-    why, _ = _explain("hashtags", [{}], [{}])
+    why = explain("hashtags", _total(CUR, [{}]), _total(PREV, [{}]))
     assert why == CannotSplit("hashtags", "unknown_kpi")
 
 
