@@ -421,8 +421,8 @@ def why_cannot(kpi: str, cannot: CannotSplit) -> str:
         ),
         "zero": _("{kpi}: a zero denominator in one of the periods; nothing to split."),
         "not_additive": _(
-            "{kpi}: the accounts' figures don't add up to the total here (accounts without "
-            "follower counts at both ends), so I won't split the change by account."
+            "{kpi}: the accounts' figures don't add up to the total here, so I won't "
+            "split the change by account."
         ),
         "unknown_kpi": _("{kpi} can't be split by account."),
     }
