@@ -1,6 +1,6 @@
 """goals: a KPI target per workspace (and account) for a recurring or fixed period
 
-Revision ID: 0002_h18_goals
+Revision ID: 0004_h18_goals
 Revises: 0003_c13_mappings
 Create Date: 2026-12-01 09:20:00
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_h18_goals"
+revision = "0004_h18_goals"
 down_revision = "0003_c13_mappings"
 branch_labels = None
 depends_on = None
