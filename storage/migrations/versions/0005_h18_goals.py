@@ -1,7 +1,7 @@
 """goals: a KPI target per workspace (and account) for a recurring or fixed period
 
-Revision ID: 0004_h18_goals
-Revises: 0003_c13_mappings
+Revision ID: 0005_h18_goals
+Revises: 0004_i16_next_digest_at
 Create Date: 2026-12-01 09:20:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_h18_goals"
-down_revision = "0003_c13_mappings"
+revision = "0005_h18_goals"
+down_revision = "0004_i16_next_digest_at"
 branch_labels = None
 depends_on = None
 
