@@ -32,6 +32,7 @@ from handlers.delivery import PacedSender
 from handlers.digest import DigestCache, run_digest_tick
 from handlers.digest_cache import cache_directory
 from handlers.events import DataChanged
+from handlers.goals import GoalAlerts
 from handlers.middleware import WorkspaceMiddleware
 from handlers.permissions import AdminCache
 from handlers.rendering import ChartRenderer
@@ -87,6 +88,8 @@ def create_dispatcher(
     dp["data_changed"] = DataChanged()
     dp["alerts"] = AlertRunner(storage, dp["renderer"], dp["sender"], clock, i18n)
     dp["data_changed"].subscribe(dp["alerts"].on_data_changed)
+    dp["goal_alerts"] = GoalAlerts(storage, dp["sender"], clock, i18n)
+    dp["data_changed"].subscribe(dp["goal_alerts"].on_data_changed)
     # Pre-rendered dashboards as files in the data directory (handlers/digest_cache.py).
     dp["digest_cache"] = DigestCache(directory=cache_directory(settings.database_url))
     dp.update.outer_middleware(WorkspaceMiddleware(storage, settings.default_timezone))
@@ -149,6 +152,7 @@ def create_jobs(bot: Bot, dp: Dispatcher) -> list[JobSpec]:
         IntervalTrigger(seconds=alert_seconds) if alert_seconds > 0 else CronTrigger(minute=7)
     )
     jobs.append(JobSpec("alerts", dp["alerts"].run_all, alert_trigger, {"bot": bot}))
+    jobs.append(JobSpec("goal_alerts", dp["goal_alerts"].run_all, alert_trigger, {"bot": bot}))
     # Every minute: the database says which digests are due (bot/scheduler.py).
     # DIGEST_TICK_SECONDS overrides (fault tests kill the bot in the middle of a run).
     jobs.append(

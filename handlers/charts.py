@@ -10,10 +10,12 @@ as in the text answers) is drawn faintly behind.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from aiogram import Router
@@ -21,12 +23,14 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
 
+from handlers.insights_texts import model_name
 from handlers.kpi_texts import change_text, format_period, kpi_name, value_text
 from handlers.rendering import ChartRenderer
 from handlers.replies import CAPTION_LIMIT, current_language
 from handlers.selection import read_period_account
 from kpi.charts import LineChartSpec, ValueFormat, render_line_chart
-from kpi.digest import chart_buckets, granularity_for, kpi_series
+from kpi.digest import Granularity, chart_buckets, granularity_for, kpi_series
+from kpi.forecast import Forecast
 from kpi.kpis import (
     KPI_FUNCTIONS,
     KPI_KEYS,
@@ -38,6 +42,7 @@ from kpi.kpis import (
 )
 from kpi.metrics import display_name
 from kpi.numbers import format_change, format_number
+from kpi.projections import CHART_HORIZON, forecast_points, history_buckets, series_forecast
 from storage import Storage
 from storage.records import Workspace
 
@@ -156,6 +161,17 @@ async def cmd_chart(
         lang=lang,
     )
     caption = _chart_caption(name, account_label, period_text, current, earlier, lang)
+    if period.end == today:
+        projected = await _forecast(storage, workspace, kpi, today, granularity, account_id)
+        if projected is not None:
+            spec = replace(
+                spec,
+                forecast=forecast_points(projected, today, granularity),
+                forecast_label=_("forecast"),
+            )
+            caption += "\n" + _(
+                "Dashed: the forecast, {model}; the band comes from its backtest errors (±{mae})."
+            ).format(model=model_name(projected.model), mae=value_text(projected.mae, unit, lang))
     try:
         png = await renderer.render(render_line_chart, spec)
     except Exception:
@@ -166,6 +182,25 @@ async def cmd_chart(
     await message.answer_photo(
         BufferedInputFile(png, filename=f"{kpi}.png"), caption=caption[:CAPTION_LIMIT]
     )
+
+
+async def _forecast(
+    storage: Storage,
+    workspace: Workspace,
+    kpi: str,
+    today: date,
+    granularity: Granularity,
+    account_id: int | None,
+) -> Forecast | None:
+    """The chart's forecast line (`kpi.projections`), None with too little history."""
+    buckets = history_buckets(today, granularity)
+    data = await storage.metrics.aggregate(
+        workspace.id, buckets, account_id=account_id, margin=workspace.margin
+    )
+    result = await asyncio.to_thread(
+        series_forecast, data, kpi, granularity, CHART_HORIZON[granularity]
+    )
+    return result if isinstance(result, Forecast) else None
 
 
 def value_format(unit: str) -> ValueFormat:

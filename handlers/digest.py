@@ -52,9 +52,11 @@ from aiogram.types import (
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.services.insights import DigestInsights, digest_insights
 from handlers.charts import short_change, value_format
 from handlers.delivery import Delivery, Outcome, PacedSender
 from handlers.digest_cache import DigestCache
+from handlers.insights_texts import digest_lead
 from handlers.kpi_texts import compact_change, format_day, format_period, kpi_name, value_text
 from handlers.permissions import AdminOnly
 from handlers.rendering import ChartRenderer
@@ -121,6 +123,7 @@ class DigestData:
     report: Period
     tiles: tuple[TileData, ...]
     last_day: date | None  # newest day with data up to the report's end
+    insights: DigestInsights | None = None  # goals and "why", which lead the caption
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +138,10 @@ async def load_digest_data(storage: Storage, workspace: Workspace, report: Perio
     weeks = week_buckets(report, SPARK_WEEKS)
     data = await storage.metrics.aggregate(workspace.id, weeks, margin=workspace.margin)
     tiles = tuple(dashboard_tiles(data))
-    return DigestData(report, tiles, await storage.metrics.last_day(workspace.id, report.end))
+    moved = [t.kpi for t in top_changes(tiles, TOP_CHANGES)]
+    found = await digest_insights(storage, workspace, report, moved)
+    last = await storage.metrics.last_day(workspace.id, report.end)
+    return DigestData(report, tiles, last, found)
 
 
 def _title(workspace: Workspace) -> str:
@@ -166,6 +172,7 @@ def compose_digest(workspace: Workspace, data: DigestData, lang: str) -> Prepare
         _("<b>{title}</b> · weekly digest").format(title=html.escape(title)),
         week[:1].upper() + week[1:],
     ]
+    head += digest_lead(data.insights, {t.kpi: t.unit for t in data.tiles}, lang)
     has_week = any(t.value is not None for t in data.tiles)
     if data.last_day is not None:
         head.append(_("Data as of {day}").format(day=format_day(data.last_day, lang)))

@@ -28,7 +28,9 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.services.insights import goal_statuses
 from handlers import kpi_texts as t
+from handlers.insights_texts import goal_lines
 from handlers.rendering import ChartRenderer
 from handlers.replies import CAPTION_LIMIT, TEXT_LIMIT, current_language, split_text
 from handlers.selection import read_period_account
@@ -131,6 +133,7 @@ async def cmd_single_kpi(
     text = t.kpi_answer(
         result, before, compare(result, before), sel.period, sel.account_name, sel.lang
     )
+    text += await _goal_lines(storage, workspace, clock, sel, key)
     for part in split_text(text):
         await message.answer(part)
 
@@ -167,8 +170,29 @@ async def cmd_report(
         current.days_with_data,
         sel.lang,
     )
+    if goals := await _goal_lines(storage, workspace, clock, sel, None):
+        # Goal status first, under the title line.
+        title, _sep, rest = text.partition("\n")
+        text = f"{title}{goals}\n{rest}"
     for part in split_text(text, REPORT_LIMIT):
         await message.answer(part)
+
+
+async def _goal_lines(
+    storage: Storage,
+    workspace: Workspace,
+    clock: Callable[[], datetime],
+    sel: Selection,
+    kpi: str | None,
+) -> str:
+    """The goals of this KPI (or all, for /report) and of the asked-for account, one line
+    each with a leading newline; "" without any."""
+    statuses = [
+        s
+        for s in await goal_statuses(storage, workspace, today_in(workspace, clock).date())
+        if (kpi is None or s.goal.spec.kpi == kpi) and s.goal.account_id == sel.account_id
+    ]
+    return "".join("\n" + line for line in goal_lines(statuses, sel.lang))
 
 
 def _ranked_lines(rows: list[GroupRow], lang: str, *, hashtag: bool) -> list[str]:

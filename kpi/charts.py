@@ -83,6 +83,9 @@ class LineChartSpec:
     currency: str = ""
     lang: str = "ru"
     small: bool = False
+    # (bucket start, value, low, high) after the last point: drawn dashed with its band.
+    forecast: tuple[tuple[date, float, float, float], ...] = ()
+    forecast_label: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -524,6 +527,7 @@ Dash = Literal["-"] | tuple[float, tuple[float, float]]
 _SOLID: Final[Dash] = "-"
 _PREVIOUS_DASH: Final[Dash] = (0.0, (4.0, 2.5))
 _BASELINE_DASH: Final[Dash] = (0.0, (5.0, 3.0))
+_FORECAST_DASH: Final[Dash] = (0.0, (6.0, 3.0))
 _THRESHOLD_DASH: Final[Dash] = (0.0, (2.0, 2.0))
 
 
@@ -707,6 +711,12 @@ def render_line_chart(spec: LineChartSpec) -> bytes:
     else:
         previous_xs = np.array([], dtype=float)
     has_previous = bool(np.isfinite(previous).any())
+    # The forecast widens the view to its last bucket and its band joins the value range.
+    forecast_days = [f[0] for f in spec.forecast]
+    forecast_xs = np.array([d.toordinal() for d in forecast_days], dtype=float)
+    forecast = np.array([f[1:] for f in spec.forecast], dtype=float).reshape(-1, 3)
+    view_days = days + forecast_days
+    view_xs = np.concatenate((xs, forecast_xs))
 
     width, height = LINE_SMALL_SIZE_PX if spec.small else LINE_SIZE_PX
     scale = width / 1200
@@ -719,7 +729,9 @@ def render_line_chart(spec: LineChartSpec) -> bytes:
     # --- vertical range and ticks
     in_view = previous[np.isfinite(previous) & (previous_xs >= xs[0]) & (previous_xs <= xs[-1])]
     extra = [v for v in (spec.baseline, spec.threshold) if v is not None]
-    pool = np.concatenate((current[np.isfinite(current)], in_view, np.array(extra, dtype=float)))
+    pool = np.concatenate(
+        (current[np.isfinite(current)], in_view, np.array(extra, dtype=float), forecast.ravel())
+    )
     low, high = float(pool.min()), float(pool.max())
     # Headroom for the label of the latest value.
     high += (high - low) * 0.08
@@ -748,6 +760,7 @@ def render_line_chart(spec: LineChartSpec) -> bytes:
             (spec.previous_label, PREVIOUS, _PREVIOUS_DASH, 0.6, has_previous),
             (spec.baseline_label, BASELINE, _BASELINE_DASH, 1.0, spec.baseline is not None),
             (spec.threshold_label, BAD, _THRESHOLD_DASH, 1.0, spec.threshold is not None),
+            (spec.forecast_label, MAIN, _FORECAST_DASH, 0.8, bool(spec.forecast)),
         )
         if label and shown
     ]
@@ -780,13 +793,13 @@ def render_line_chart(spec: LineChartSpec) -> bytes:
     ax.set_ylim(y_ticks[0], y_ticks[-1])
 
     step_days = 7.0 if spec.granularity == "week" else 1.0
-    pad = (xs[-1] - xs[0]) * 0.015 if len(xs) > 1 else step_days
-    ax.set_xlim(xs[0] - pad, xs[-1] + pad)
+    pad = (view_xs[-1] - view_xs[0]) * 0.015 if len(view_xs) > 1 else step_days
+    ax.set_xlim(view_xs[0] - pad, view_xs[-1] + pad)
     max_ticks = 6 if spec.small else 7
     x_ticks = (
-        _week_ticks(days, spec.lang, max_ticks)
+        _week_ticks(view_days, spec.lang, max_ticks)
         if spec.granularity == "week"
-        else _day_ticks(days[0], days[-1], spec.lang, max_ticks)
+        else _day_ticks(view_days[0], view_days[-1], spec.lang, max_ticks)
     )
     ax.set_xticks(
         [t for t, _ in x_ticks],
@@ -817,6 +830,29 @@ def render_line_chart(spec: LineChartSpec) -> bytes:
             zorder=3,
         )
     ax.plot(xs, current, color=MAIN, linewidth=line_width, zorder=4, solid_capstyle="round")
+    if spec.forecast:
+        # From the last value on, so the dashed line continues the solid one.
+        known = np.flatnonzero(np.isfinite(current))
+        start_x, start_y = xs[known[-1]], current[known[-1]]
+        fx = np.concatenate(([start_x], forecast_xs))
+        ax.fill_between(
+            fx,
+            np.concatenate(([start_y], forecast[:, 1])),
+            np.concatenate(([start_y], forecast[:, 2])),
+            color=MAIN,
+            alpha=0.12,
+            linewidth=0,
+            zorder=2,
+        )
+        ax.plot(
+            fx,
+            np.concatenate(([start_y], forecast[:, 0])),
+            color=MAIN,
+            alpha=0.8,
+            linewidth=line_width * 0.9,
+            linestyle=_FORECAST_DASH,
+            zorder=4,
+        )
     lonely = _isolated(current)
     if lonely.any():
         ax.plot(xs[lonely], current[lonely], "o", color=MAIN, markersize=7, zorder=4)
@@ -852,7 +888,9 @@ def render_line_chart(spec: LineChartSpec) -> bytes:
         zorder=6,
     )
     label = format_value(latest_value, spec.value_format, spec.lang, currency=spec.currency)
-    frame = _Frame(left, top, right, bottom, (xs[0] - pad, xs[-1] + pad), (y_ticks[0], y_ticks[-1]))
+    frame = _Frame(
+        left, top, right, bottom, (view_xs[0] - pad, view_xs[-1] + pad), (y_ticks[0], y_ticks[-1])
+    )
     rising = before_value is None or latest_value >= before_value
     label_w = _text_width(label, value_font) + 12
     label_h = label_pt * DPI / 72 + 12

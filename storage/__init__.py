@@ -17,6 +17,7 @@ from storage.db import (
     migrate,
 )
 from storage.digests import DigestRepo
+from storage.goals import GoalRepo
 from storage.mappings import MappingRepo
 from storage.metrics import MetricsRepo
 from storage.runtime import RuntimeRepo
@@ -38,6 +39,7 @@ class Storage:
         self.mappings = MappingRepo(engine)
         self.channels = ChannelRepo(engine)
         self.runtime = RuntimeRepo(engine)
+        self.goals = GoalRepo(engine, self.reader)
 
     @classmethod
     async def open(cls, url: str) -> Storage:

@@ -349,4 +349,22 @@ channel_join_requests = Table(
     Column("day", Date, nullable=False),
     Column("requests", Integer, nullable=False),
     PrimaryKeyConstraint("workspace_id", "account_id", "day"),
+
+goals = Table(
+    "goals",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("workspace_id", _Id, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("kpi", String(32), nullable=False),
+    Column("op", String(2), nullable=False),  # "<", "<=", ">", ">="
+    Column("target", Float, nullable=False),
+    Column("period_kind", String(16), nullable=False),  # week, month, quarter, year, fixed
+    Column("period_start", Date),  # fixed goals only
+    Column("period_end", Date),
+    Column("account_id", _Id, ForeignKey("accounts.id", ondelete="CASCADE")),
+    # The "goal at risk" alert: off by default; state ok/firing so it fires once.
+    Column("alert", Boolean, nullable=False, default=False),
+    Column("alert_state", String(16), nullable=False, default="ok"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_goals_ws", "workspace_id"),
 )

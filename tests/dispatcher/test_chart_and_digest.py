@@ -99,7 +99,13 @@ async def test_chart_bounce_by_day_with_caption(clocked: Harness) -> None:
         "Bounce rate · Nov 26 – Dec 2, 2026\n"
         "For the period: 30%\n"
         "Previous period: 20% (↑ +10 pp 🔴)\n"
-        "Days with data: 7 of 7"
+        "Days with data: 7 of 7\n"
+        # The forecast learns from the 59 days before today (20 %, then 30 % for 6 days);
+        # its backtest: origins 28..58, up to 7 days ahead = 196 forecasts. Naive misses
+        # by 10 pp wherever it still says 20 % for a 30 % day: 1+2+…+6 + 6 = 27 times,
+        # 270 / 196 = 1.38 pp, and beats the rest.
+        "Dashed: the forecast, naive (the last value carried on); the band comes from its "
+        "backtest errors (±1.38%)."
     )
 
 
@@ -290,6 +296,8 @@ async def test_digest_now_caption_in_russian(clocked: Harness) -> None:
     assert calls[0].visible_text == (
         "Ваши SMM-KPI · дайджест недели\n"
         "Неделя 48, 23–29 ноя 2026\n"
+        # What changed and why: bounces 210 → 315 (+50 %) on 700 sessions both weeks.
+        "❓ Показатель отказов +15 п.п.: число отказов +50\u00a0%, визиты 0\u00a0%\n"
         "Данные на 29 ноя 2026\n"
         "Сначала самые заметные изменения:\n"
         "Охват: 10\u00a0500 · ↑ +50\u00a0% 🟢\n"

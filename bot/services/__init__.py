@@ -1,0 +1,1 @@
+"""What runs outside a single update, or is shared by several features' handlers."""
