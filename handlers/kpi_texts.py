@@ -118,7 +118,17 @@ _KPI_NAMES: Mapping[str, LazyProxy] = {
 }
 
 
-def kpi_name(key: str) -> str:
+# Where a line is short (alerts name the KPI in every rule and message).
+_KPI_SHORT_NAMES: Mapping[str, LazyProxy] = {
+    "engagement": __("ERR"),
+    "ctr": __("CTR"),
+    "visitors": __("New visitors' share"),
+}
+
+
+def kpi_name(key: str, *, short: bool = False) -> str:
+    if short and key in _KPI_SHORT_NAMES:
+        return str(_KPI_SHORT_NAMES[key])
     return str(_KPI_NAMES[key])
 
 
