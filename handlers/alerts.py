@@ -32,6 +32,7 @@ from aiogram.types import (
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from handlers import kpi_texts
 from handlers.delivery import Delivery, Outcome, PacedSender
 from handlers.kpi_texts import format_day, format_period
 from handlers.permissions import AdminOnly
@@ -95,21 +96,10 @@ class AlertButton(CallbackData, prefix="al"):
 
 
 def kpi_name(kpi: str) -> str:
-    names = {
-        "reach": _("Reach"),
-        "engagement": _("ERR"),
-        "conversion": _("Conversion rate"),
-        "growth": _("Audience growth"),
-        "clicks": _("Link clicks"),
-        "ctr": _("CTR"),
-        "bounce": _("Bounce rate"),
-        "visitors": _("New visitors' share"),
-        "time_on_page": _("Time on page"),
-        "cac": _("CAC"),
-        "mentions": _("Brand mentions"),
-        "roi": _("ROI"),
-    }
-    return names[kpi]
+    """A rule's KPI (`ALERT_KPIS`: the registry's period KPIs and CTR) by its short name."""
+    if kpi not in ALERT_KPIS:
+        raise KeyError(kpi)
+    return kpi_texts.kpi_name(kpi, short=True)
 
 
 def _minimum_text(kpi: str, minimum: float | None, lang: str) -> str:

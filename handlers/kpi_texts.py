@@ -118,7 +118,17 @@ _KPI_NAMES: Mapping[str, LazyProxy] = {
 }
 
 
-def kpi_name(key: str) -> str:
+# Where a line is short (alerts name the KPI in every rule and message).
+_KPI_SHORT_NAMES: Mapping[str, LazyProxy] = {
+    "engagement": __("ERR"),
+    "ctr": __("CTR"),
+    "visitors": __("New visitors' share"),
+}
+
+
+def kpi_name(key: str, *, short: bool = False) -> str:
+    if short and key in _KPI_SHORT_NAMES:
+        return str(_KPI_SHORT_NAMES[key])
     return str(_KPI_NAMES[key])
 
 
@@ -407,6 +417,19 @@ def left_out_line(items: Sequence[LeftOut], lang: str) -> str | None:
     return "ℹ️ " + _("left out: {items}").format(
         items="; ".join(left_out_text(i, lang) for i in items)
     )
+
+
+def left_out_block(results: Sequence[KpiResult], lang: str) -> list[str]:
+    """What a whole answer's figures could not use, once: an `ℹ️ left out:` line, then
+    one bullet per account and reason (two KPIs leaving out the same data name it once),
+    by account; empty when nothing was left out."""
+    items = sorted(
+        dict.fromkeys(i for r in results for i in r.left_out),
+        key=lambda i: (i.account, i.reason, i.have, i.lacking),
+    )
+    if not items:
+        return []
+    return ["ℹ️ " + _("left out:"), *("• " + left_out_text(i, lang) for i in items)]
 
 
 def flag_text(flag: Flag, lang: str) -> str:
@@ -743,16 +766,10 @@ def report_answer(
                 )
                 + " — /hashtags"
             )
-    notes = []
+    notes = left_out_block([r for r, _c in pairs if r.value is not None], lang)
     for result, _change in pairs:
-        if result.value is None:
-            continue
-        if result.left_out:
-            items = "; ".join(left_out_text(i, lang) for i in result.left_out)
-            notes.append(
-                "ℹ️ " + _("{kpi}: left out {items}").format(kpi=kpi_name(result.kpi), items=items)
-            )
-        notes.extend(flag_lines(result.flags, lang))
+        if result.value is not None:
+            notes.extend(flag_lines(result.flags, lang))
     if notes:
         lines.append("")
         lines.extend(dict.fromkeys(notes))

@@ -126,3 +126,23 @@ async def test_reach_compares_october_with_september(oct_bot: Harness) -> None:
     )
     # Σ reach is the value: the formula does not print it twice.
     assert f"Formula: Reach = Σ reach = {format_number(october, 'en')}" in lines
+
+
+async def test_report_names_what_it_left_out_once(oct_bot: Harness) -> None:
+    """One `ℹ️ left out` block for the whole report, not one line per KPI."""
+    text = await oct_bot.say_text("/report 2026-10", CHAT, language_code="en")
+    lines = text.split("\n")
+    ig_days = len(_october("ig:brand"))
+    lp_days = len([r for r in _october("site:lp").values() if "bounces" not in r])
+    last_tg = max(d for (a, d) in stored_values() if a == "tg:channel")
+    assert (ig_days, lp_days, last_tg) == (31, 31, date(2026, 9, 10))
+    start = lines.index("ℹ️ left out:")
+    assert lines[start - 1] == ""
+    assert lines[start : start + 5] == [
+        "ℹ️ left out:",
+        f"• ig:brand — {ig_days} days of interactions without reach",
+        f"• site:lp — {lp_days} days of sessions without bounces",
+        "• tg:channel — no follower count in the period (the last is from Sep 10, 2026)",
+        "",
+    ]
+    assert sum("left out" in line for line in lines) == 1
