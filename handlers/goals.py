@@ -26,7 +26,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.services.insights import goal_progress, unit_of
 from handlers import insights_texts as t
 from handlers.delivery import Outcome, PacedSender
-from handlers.permissions import AdminCache, require_admin, require_admin_callback
+from handlers.permissions import AdminOnly
 from handlers.replies import current_language, split_text
 from kpi.accounts import looks_like_account, normalize_account
 from kpi.forecast import Forecast
@@ -91,8 +91,6 @@ async def cmd_goal(
     command: CommandObject,
     storage: Storage,
     workspace: Workspace,
-    bot: Bot,
-    admins: AdminCache,
     clock: Callable[[], datetime],
 ) -> None:
     lang = current_language()
@@ -104,8 +102,6 @@ async def cmd_goal(
             await message.reply(t.goal_usage())
         else:
             await message.reply(t.goal_error(exc.code, exc.token, kpi_list()))
-        return
-    if not await require_admin(message, bot, admins):
         return
     account_id = None
     if spec.account is not None:
@@ -151,7 +147,6 @@ async def on_goal_button(
     callback_data: GoalButton,
     storage: Storage,
     bot: Bot,
-    admins: AdminCache,
     workspace: Workspace | None,
     clock: Callable[[], datetime],
 ) -> None:
@@ -167,8 +162,6 @@ async def on_goal_button(
         return
     if callback_data.a not in ("x", "a"):
         await query.answer(_("This button is out of date."), show_alert=True)
-        return
-    if not await require_admin_callback(query, bot, admins):
         return
     lang = current_language()
     target = t.goal_target(goal.spec, unit_of(goal.spec.kpi), lang)
@@ -315,8 +308,9 @@ async def cmd_forecast(
 
 def create_router() -> Router:
     router = Router(name="goals")
+    router.message.register(cmd_goal, Command("goal", magic=F.args), AdminOnly())
     router.message.register(cmd_goal, Command("goal"))
     router.message.register(cmd_goals, Command("goals"))
     router.message.register(cmd_forecast, Command("forecast"))
-    router.callback_query.register(on_goal_button, GoalButton.filter(F.g > 0))
+    router.callback_query.register(on_goal_button, GoalButton.filter(F.g > 0), AdminOnly())
     return router

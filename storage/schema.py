@@ -349,6 +349,7 @@ channel_join_requests = Table(
     Column("day", Date, nullable=False),
     Column("requests", Integer, nullable=False),
     PrimaryKeyConstraint("workspace_id", "account_id", "day"),
+)
 
 goals = Table(
     "goals",
