@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     # Operational knobs (the defaults suit production; tests shorten them).
     alerts_check_seconds: int = Field(default=0, ge=0)  # 0: hourly at minute 7
     digest_tick_seconds: int = Field(default=60, ge=1)
+    # Telegram's flood limits on what the bot sends (bot/services/delivery.py). Off only
+    # for in-process tests against a fake that enforces none.
+    send_pacing: bool = True
 
     @field_validator("bot_token")
     @classmethod

@@ -32,7 +32,7 @@ from aiogram.types import (
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from handlers.delivery import Delivery, Outcome, PacedSender
+from bot.services.delivery import Delivery, Outcome, PacedSender
 from handlers.permissions import AdminCache, require_admin, require_admin_callback
 from handlers.rendering import ChartRenderer
 from handlers.replies import CAPTION_LIMIT, current_language

@@ -52,8 +52,8 @@ from aiogram.types import (
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.services.delivery import Delivery, Outcome, PacedSender, before_sending
 from handlers.charts import short_change, value_format
-from handlers.delivery import Delivery, Outcome, PacedSender
 from handlers.kpi_texts import compact_change, format_day, format_period, kpi_name, value_text
 from handlers.permissions import AdminCache, require_admin, require_admin_callback
 from handlers.rendering import ChartRenderer
@@ -323,8 +323,8 @@ async def send_prepared(
 ) -> Delivery:
     """The picture with its caption and the details, or the text-only digest.
 
-    `before_first_request` runs once, after the rate limiter let the first request
-    through and before it is made (the digest log claim).
+    `before_first_request` runs once, after the outbox let the first request through
+    its chat's queue and before it is made (the digest log claim).
     """
     pending = before_first_request
 
@@ -333,7 +333,8 @@ async def send_prepared(
             nonlocal pending
             if pending is not None:
                 hook, pending = pending, None
-                await hook()
+                with before_sending(hook):
+                    return await call()
             return await call()
 
         return run

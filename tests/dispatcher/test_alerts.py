@@ -11,8 +11,8 @@ import pytest
 
 from bot.app import create_bot, create_dispatcher
 from bot.config import Settings
+from bot.services.delivery import PacedSender
 from handlers.alerts import AlertRunner
-from handlers.delivery import PacedSender, RateLimiter
 from storage import Storage
 from storage.records import Workspace
 from tests.dispatcher.conftest import Harness
@@ -46,8 +46,8 @@ def clock() -> Clock:
 async def h(storage: Storage, settings: Settings, clock: Clock) -> AsyncIterator[Harness]:
     session = RecordingSession()
     bot = create_bot(settings, session=session)
-    # No pacing between messages to one chat: the limiter has its own tests.
-    sender = PacedSender(RateLimiter(per_second=1000, chat_gap=0, group_per_minute=1000))
+    # No pacing between messages to one chat (SEND_PACING=false): the budget has its own tests.
+    sender = PacedSender()
     dp = create_dispatcher(storage, settings, sender=sender, clock=clock)
     harness = Harness(dp, bot, session, storage, settings)
     yield harness

@@ -10,8 +10,8 @@ import pytest
 
 from bot.app import create_bot, create_dispatcher
 from bot.config import Settings
+from bot.services.delivery import PacedSender
 from handlers.charts import CHARTABLE
-from handlers.delivery import PacedSender, RateLimiter
 from handlers.digest import DigestButton, DigestCache, DigestJob, digest_tick
 from handlers.rendering import ChartRenderer
 from storage import Storage
@@ -294,12 +294,11 @@ async def test_digest_now_caption_in_russian(clocked: Harness) -> None:
 
 
 def _job(harness: Harness, renderer: ChartRenderer, now: datetime) -> DigestJob:
-    limiter = RateLimiter(per_second=1000, chat_gap=0.0)
     return DigestJob(
         bot=harness.bot,
         storage=harness.storage,
         renderer=renderer,
-        sender=PacedSender(limiter),
+        sender=PacedSender(),
         i18n=harness.dp["i18n"],
         cache=DigestCache(),
         clock=lambda: now,

@@ -1,0 +1,1 @@
+"""What runs outside a single update: delivery (one send budget for every message)."""
