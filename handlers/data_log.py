@@ -30,7 +30,7 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.events import DataChanged
 from handlers.permissions import AdminCache, require_admin
-from handlers.replies import answer_long, current_language
+from handlers.replies import answer_long, current_currency, current_language
 from kpi import logcmd as L
 from kpi.logcmd import LogError, convert_ratios, parse_log_args
 from kpi.metrics import METRICS, RATIO_INPUTS, TYPED_COUNTERS, Unit, display_name
@@ -110,7 +110,7 @@ def format_metric(name: str, value: float, lang: str) -> str:
     """A stored value as the user reads it: money with two decimals, seconds as h:mm:ss."""
     metric = METRICS.get(name)
     if metric is not None and metric.unit is Unit.MONEY:
-        return format_money(value, lang)
+        return format_money(value, lang, current_currency())
     if metric is not None and metric.unit is Unit.SECONDS:
         return format_duration(value)
     return format_number(value, lang)

@@ -52,12 +52,13 @@ from aiogram.types import (
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.i18n import use_currency
 from bot.services.delivery import Delivery, Outcome, PacedSender, before_sending
 from handlers.charts import short_change, value_format
 from handlers.kpi_texts import compact_change, format_day, format_period, kpi_name, value_text
 from handlers.permissions import AdminCache, require_admin, require_admin_callback
 from handlers.rendering import ChartRenderer
-from handlers.replies import TEXT_LIMIT, current_language, split_text
+from handlers.replies import TEXT_LIMIT, current_currency, current_language, split_text
 from kpi.charts import DashboardSpec, DashboardTile, format_value, render_dashboard
 from kpi.digest import (
     SPARK_WEEKS,
@@ -74,6 +75,7 @@ from kpi.digest import (
     week_buckets,
 )
 from kpi.models import Period
+from kpi.numbers import currency_sign
 from storage import Storage
 from storage.digests import DueDigest
 from storage.records import Workspace
@@ -280,7 +282,12 @@ def compose_digest(workspace: Workspace, data: DigestData, lang: str) -> Prepare
 
 def _dashboard_tile(tile: TileData, lang: str) -> DashboardTile:
     value = (
-        format_value(tile.value, value_format(tile.unit), lang)
+        format_value(
+            tile.value,
+            value_format(tile.unit),
+            lang,
+            currency=currency_sign(current_currency(), lang) if tile.unit == "money" else "",
+        )
         if tile.value is not None
         else _("no data")
     )
@@ -298,8 +305,8 @@ async def prepare(
     storage: Storage, i18n: I18n, workspace: Workspace, report: Period, default_language: str
 ) -> PreparedDigest:
     data = await load_digest_data(storage, workspace, report)
-    lang = workspace.language or default_language
-    with i18n.context(), i18n.use_locale(lang):
+    lang = workspace.own_language or default_language
+    with i18n.context(), i18n.use_locale(lang), use_currency(workspace.currency):
         return compose_digest(workspace, data, lang)
 
 

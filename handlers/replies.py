@@ -5,6 +5,9 @@ from __future__ import annotations
 from aiogram.types import Message
 from aiogram.utils.i18n import get_i18n
 
+from bot.i18n import chosen_currency
+from kpi.numbers import default_currency
+
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 
@@ -38,6 +41,11 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
 async def answer_long(message: Message, text: str, **kwargs: object) -> None:
     for part in split_text(text):
         await message.answer(part, **kwargs)  # type: ignore[arg-type]
+
+
+def current_currency() -> str:
+    """The currency of this workspace's money: its `/currency`, else the language's."""
+    return chosen_currency() or default_currency(current_language())
 
 
 def current_language() -> str:

@@ -45,6 +45,8 @@ def _workspace(row: Any) -> Workspace:
         digest_weekday=int(row.digest_weekday),
         digest_time=row.digest_time,
         created_at=_as_utc(row.created_at),
+        currency=row.currency,
+        user_language=row.user_language,
     )
 
 
@@ -114,12 +116,19 @@ class WorkspaceRepo:
         return _workspace(row) if row else None
 
     async def ensure(
-        self, chat_id: int, chat_type: str, title: str | None, timezone: str
+        self,
+        chat_id: int,
+        chat_type: str,
+        title: str | None,
+        timezone: str,
+        *,
+        user_language: str | None = None,
     ) -> tuple[Workspace, bool]:
         """The chat's workspace, created with its default account and alert rules if new.
 
         Returns (workspace, created). A workspace that was inactive (bot removed)
-        becomes active again.
+        becomes active again. `user_language`: the language of the user who started a
+        private chat (see `Workspace.own_language`).
         """
         existing = await self.get_by_chat(chat_id)
         if existing is not None:
@@ -139,6 +148,7 @@ class WorkspaceRepo:
                             chat_type=chat_type,
                             title=title,
                             language=None,
+                            user_language=user_language,
                             timezone=timezone,
                             active=True,
                             margin=1.0,
@@ -185,6 +195,12 @@ class WorkspaceRepo:
 
     async def set_language(self, chat_id: int, language: str | None) -> bool:
         return await self._set(chat_id, language=language)
+
+    async def set_user_language(self, chat_id: int, language: str | None) -> bool:
+        return await self._set(chat_id, user_language=language)
+
+    async def set_currency(self, chat_id: int, currency: str | None) -> bool:
+        return await self._set(chat_id, currency=currency)
 
     async def set_timezone(self, chat_id: int, timezone: str) -> bool:
         return await self._set(chat_id, timezone=timezone)

@@ -208,6 +208,18 @@ class Ticket:
 
     chat_id: int | str
     slot: _Slot
+    after: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+def after_this_update(callback: Callable[[], Awaitable[None]]) -> bool:
+    """Run `callback` once the current update's handlers are done, in its place in the
+    chat's queue (an alert an import set off comes after the import's reply).
+    False outside an update: the caller runs it itself."""
+    ticket = _current_ticket.get()
+    if ticket is None or ticket.slot.closed:
+        return False
+    ticket.after.append(callback)
+    return True
 
 
 @dataclass(eq=False)
@@ -604,8 +616,15 @@ class ReplyOrderMiddleware(BaseMiddleware):
         outbox = outbox_of(bot) if bot is not None else None
         if chat is None or outbox is None:
             return await handler(event, data)
-        with outbox.answering(chat.id):
-            return await handler(event, data)
+        with outbox.answering(chat.id) as ticket:
+            try:
+                return await handler(event, data)
+            finally:
+                for callback in ticket.after:
+                    try:
+                        await callback()
+                    except Exception:
+                        log.exception("follow-up of an update in chat %s failed", chat.id)
 
 
 # --------------------------------------------------------------------------- outcomes

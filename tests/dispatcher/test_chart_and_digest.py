@@ -323,7 +323,9 @@ async def test_digest_job_sends_once_per_week_silently(
     assert calls[0].chat_id == 701 and calls[0].params["disable_notification"] is True
     assert len(calls[0].params["caption"]) <= 1024
     text = calls[0].visible_text or ""
-    assert text.startswith("Ваши SMM-KPI · дайджест недели\nНеделя 48, 23–29 ноя 2026\n")
+    # The chat was started by an English-speaking user: its digest is in English
+    # (before: in the default Russian, whatever the user spoke).
+    assert text.startswith("Your SMM KPIs · weekly digest\nWeek 48, Nov 23–29, 2026\n")
     ws = await clocked.storage.workspaces.get_by_chat(701)
     assert ws is not None
     (entry,) = await clocked.storage.digests.entries(ws.id)
@@ -354,7 +356,7 @@ async def test_digest_job_text_only_when_rendering_fails(
     calls = clocked.session.calls[before:]
     assert (report.sent, report.text_only) == (1, 1)
     assert [c.method for c in calls] == ["sendMessage"]
-    assert "Охват: " in (calls[0].visible_text or "")
+    assert "Reach: " in (calls[0].visible_text or "")
 
 
 async def test_create_jobs_wires_the_digest_tick(clocked: Harness) -> None:

@@ -133,7 +133,7 @@ async def test_log_in_russian_with_russian_names_and_default_account(h: Harness)
         "Записано за 04.06.2024, main:\n"
         f"• Охват: 12{NBSP}000\n"
         "• Лайки: 340\n"
-        f"• Выручка: 1{NBSP}500,50\n"
+        f"• Выручка: 1{NBSP}500,50{NBSP}₽\n"
         "/undo отменит эту запись."
     )
     day = Period(date(2024, 6, 4), date(2024, 6, 4))
@@ -305,7 +305,7 @@ async def test_add_walkthrough_with_buttons_stores_one_batch(h: Harness) -> None
     assert _final(calls) == (
         "Saved for 2024-06-01, vk:brand: (new account — created)\n"
         "• Reach: 12,000\n"
-        "• Ad spend: 1,500.50\n"
+        "• Ad spend: $1,500.50\n"
         "/undo takes this back."
     )
     assert await _sums(h, "vk:brand") == {"reach": 12000.0, "ad_spend": 1500.5}

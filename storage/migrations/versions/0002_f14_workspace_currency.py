@@ -1,0 +1,29 @@
+"""workspace currency and the private chat user's language
+
+Revision ID: 0002_f14_workspace_currency
+Revises: 0001
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002_f14_workspace_currency"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # NULL: the language's currency (RUB for Russian, USD for English).
+    with op.batch_alter_table("workspaces") as batch_op:
+        batch_op.add_column(sa.Column("currency", sa.String(length=3), nullable=True))
+        # A private chat's user's Telegram language (digests and alerts sent on a schedule).
+        batch_op.add_column(sa.Column("user_language", sa.String(length=8), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("workspaces") as batch_op:
+        batch_op.drop_column("user_language")
+        batch_op.drop_column("currency")
