@@ -37,7 +37,12 @@ from bot.i18n import use_currency
 from bot.services.delivery import Delivery, Outcome, PacedSender
 from handlers.permissions import AdminCache, require_admin, require_admin_callback
 from handlers.rendering import ChartRenderer
-from handlers.replies import CAPTION_LIMIT, current_currency, current_language
+from handlers.replies import (
+    CAPTION_LIMIT,
+    currency_mismatch_text,
+    current_currency,
+    current_language,
+)
 from kpi.alerts import (
     ALERT_KPIS,
     BASELINE_WEEKS,
@@ -172,20 +177,6 @@ def same_rule(a: RuleSpec, b: RuleSpec) -> bool:
         == (b.kpi, b.kind, b.op, b.effective_min_volume)
         and math.isclose(a.value, b.value)
         and (a.account or "").casefold() == (b.account or "").casefold()
-    )
-
-
-def currency_mismatch_text(codes: set[str], lang: str) -> str:
-    """Money in another currency than the chat's: refused, never mixed into one sum."""
-    mine = current_currency()
-    return _(
-        "Money in this chat is counted in {mine}; {other} is another currency, and the "
-        "bot never mixes currencies in one sum. Write the amount in {mine}, or change "
-        "the chat's currency: /currency {code}."
-    ).format(
-        mine=f"{mine} ({currency_sign(mine, lang)})",
-        other=", ".join(sorted(codes)),
-        code=sorted(codes)[0],
     )
 
 

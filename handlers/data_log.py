@@ -30,12 +30,23 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.events import DataChanged
 from handlers.permissions import AdminCache, require_admin
-from handlers.replies import answer_long, current_currency, current_language
+from handlers.replies import (
+    answer_long,
+    currency_mismatch_text,
+    current_currency,
+    current_language,
+)
 from kpi import logcmd as L
 from kpi.logcmd import LogError, convert_ratios, parse_log_args
 from kpi.metrics import METRICS, RATIO_INPUTS, TYPED_COUNTERS, Unit, display_name
 from kpi.models import Period
-from kpi.numbers import format_duration, format_money, format_number, format_percent
+from kpi.numbers import (
+    currencies_in,
+    format_duration,
+    format_money,
+    format_number,
+    format_percent,
+)
 from kpi.parsing import parse_day
 from storage import Storage
 from storage.records import Workspace
@@ -199,6 +210,10 @@ async def cmd_log(
     args = command.args or ""
     if not args.strip():
         await answer_long(message, _usage())
+        return
+    other = currencies_in(args) - {current_currency()}
+    if other:
+        await message.reply(currency_mismatch_text(other, lang))
         return
     today = local_today(workspace, clock)
     try:

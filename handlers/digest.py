@@ -731,7 +731,7 @@ async def cmd_digest(
         if not await require_admin(message, bot, admins):
             return
         await storage.workspaces.set_digest(
-            message.chat.id, enabled=words[0] in ("on", "вкл", "включить")
+            message.chat.id, enabled=words[0] in ("on", "вкл", "включить"), changed_at=clock()
         )
     else:
         parsed = _parse_schedule(words)
@@ -741,7 +741,9 @@ async def cmd_digest(
         if not await require_admin(message, bot, admins):
             return
         weekday, at = parsed
-        await storage.workspaces.set_digest(message.chat.id, enabled=True, weekday=weekday, time=at)
+        await storage.workspaces.set_digest(
+            message.chat.id, enabled=True, weekday=weekday, time=at, changed_at=clock()
+        )
     updated = await storage.workspaces.get_by_chat(message.chat.id)
     assert updated is not None
     await message.answer(schedule_text(updated, clock()), reply_markup=schedule_keyboard(updated))
@@ -782,7 +784,7 @@ async def on_digest_button(
         return
     if not await require_admin_callback(query, bot, admins):
         return
-    await storage.workspaces.set_digest(workspace.chat_id, **changes)
+    await storage.workspaces.set_digest(workspace.chat_id, **changes, changed_at=clock())
     updated = await storage.workspaces.get_by_chat(workspace.chat_id)
     assert updated is not None
     await query.answer(_("Saved."))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from aiogram.types import Message
 from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import chosen_currency
-from kpi.numbers import default_currency
+from kpi.numbers import currency_sign, default_currency
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -54,3 +55,17 @@ def current_language() -> str:
         return get_i18n().current_locale
     except LookupError:
         return "ru"
+
+
+def currency_mismatch_text(codes: set[str], lang: str) -> str:
+    """Money in another currency than the chat's: refused, never mixed into one sum."""
+    mine = current_currency()
+    return _(
+        "Money in this chat is counted in {mine}; {other} is another currency, and the "
+        "bot never mixes currencies in one sum. Write the amount in {mine}, or change "
+        "the chat's currency: /currency {code}."
+    ).format(
+        mine=f"{mine} ({currency_sign(mine, lang)})",
+        other=", ".join(sorted(codes)),
+        code=sorted(codes)[0],
+    )

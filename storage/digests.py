@@ -156,7 +156,7 @@ class DigestRepo:
                 ws = _workspace(row)
                 slot = digest_slot(now, ws.digest_weekday, ws.digest_time, ws.timezone)
                 window_start = slot.report.start - timedelta(days=7 * (SPARK_WEEKS - 1))
-                if row.last_day < window_start or not is_due(slot, now, ws.created_at):
+                if row.last_day < window_start or not is_due(slot, now, ws.digest_not_before):
                     continue
                 candidates.append(DueDigest(ws, slot, row.last_day))
             if not candidates:

@@ -22,6 +22,13 @@ class Workspace:
     created_at: datetime
     currency: str | None = None  # ISO 4217; None: the language's (kpi.numbers)
     user_language: str | None = None  # a private chat's user's Telegram language
+    digest_changed_at: datetime | None = None  # the schedule's last change
+
+    @property
+    def digest_not_before(self) -> datetime:
+        """Slots due before this moment are never sent (a new chat, a changed schedule)."""
+        changed = self.digest_changed_at
+        return max(self.created_at, changed) if changed else self.created_at
 
     @property
     def own_language(self) -> str | None:

@@ -63,6 +63,8 @@ workspaces = Table(
     Column("digest_enabled", Boolean, nullable=False, default=True),
     Column("digest_weekday", Integer, nullable=False, default=0),  # 0 = Monday
     Column("digest_time", String(5), nullable=False, default="10:00"),
+    # When the schedule last changed: slots before it are never sent.
+    Column("digest_changed_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 

@@ -47,6 +47,7 @@ def _workspace(row: Any) -> Workspace:
         created_at=_as_utc(row.created_at),
         currency=row.currency,
         user_language=row.user_language,
+        digest_changed_at=_as_utc(row.digest_changed_at) if row.digest_changed_at else None,
     )
 
 
@@ -221,7 +222,11 @@ class WorkspaceRepo:
         enabled: bool | None = None,
         weekday: int | None = None,
         time: str | None = None,
+        changed_at: datetime | None = None,
     ) -> bool:
+        """Change the digest schedule. `changed_at` (the moment of the change) keeps a
+        slot that passed before it from being sent: the first digest after a change is
+        the next occurrence, never one "due" a minute ago."""
         values: dict[str, Any] = {}
         if enabled is not None:
             values["digest_enabled"] = enabled
@@ -229,6 +234,8 @@ class WorkspaceRepo:
             values["digest_weekday"] = weekday
         if time is not None:
             values["digest_time"] = time
+        if values and changed_at is not None:
+            values["digest_changed_at"] = changed_at
         return await self._set(chat_id, **values) if values else False
 
     async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> bool:

@@ -1,4 +1,4 @@
-"""workspace currency and the private chat user's language
+"""workspace currency, the private chat user's language, digest schedule changes
 
 Revision ID: 0002_f14_workspace_currency
 Revises: 0001
@@ -21,9 +21,14 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("currency", sa.String(length=3), nullable=True))
         # A private chat's user's Telegram language (digests and alerts sent on a schedule).
         batch_op.add_column(sa.Column("user_language", sa.String(length=8), nullable=True))
+        # When the digest schedule last changed: slots due before it are not sent.
+        batch_op.add_column(
+            sa.Column("digest_changed_at", sa.DateTime(timezone=True), nullable=True)
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("workspaces") as batch_op:
+        batch_op.drop_column("digest_changed_at")
         batch_op.drop_column("user_language")
         batch_op.drop_column("currency")
