@@ -17,10 +17,10 @@ class WorkspaceMiddleware(BaseMiddleware):
 
     Only the first message of a new chat writes (the insert); every later update
     is one indexed read. Membership updates (the bot removed from a chat) never
-    create a workspace. A private chat's workspace remembers its user's language
-    (Telegram's language_code, when the bot has that language) for what it sends
-    outside any update (digests, scheduled alerts); it is written only when it
-    changes. `/lang` overrides it everywhere.
+    create a workspace. A private chat's workspace takes the language of the user who
+    started it (Telegram's language_code, when the bot has that language) for what it
+    sends outside any update (digests, scheduled alerts); a workspace from before this
+    learns it from the user's next message, once. `/lang` overrides it everywhere.
     """
 
     def __init__(self, storage: Storage, default_timezone: str) -> None:
@@ -50,7 +50,7 @@ class WorkspaceMiddleware(BaseMiddleware):
             elif (
                 workspace is not None
                 and language
-                and workspace.user_language != language
+                and workspace.user_language is None
                 and isinstance(event, Update)
                 and event.message is not None
             ):

@@ -668,28 +668,28 @@ async def test_export_neutralises_formulas_and_round_trips(h: Harness) -> None:
         "2024-05-02,@cmd,7,1\n"
     )
     assert "Stored: 4 account-days" in _final(await upload(h, "mixed.csv", data.encode()))
-    calls = await h.say("/export 2024-05-01..2024-05-31", CHAT, language_code="en")
+    calls = await h.say("/export csv 2024-05-01..2024-05-31", CHAT, language_code="en")
     (doc,) = [c for c in calls if c.method == "sendDocument"]
     assert doc.visible_text == (
-        "Data for 2024-05-01 – 2024-05-31 (all accounts): 4 rows (account × day), 2 metrics, "
-        "3 accounts. UTF-8 CSV, comma-separated."
+        "Data for 2024-05-01 – 2024-05-31 (all accounts): 4 account-day rows, 2 metrics, "
+        "3 accounts. CSV: commas, decimal points."
     )
     raw = doc.files["document"].data
     assert doc.files["document"].filename == "kpi_2024-05-01_2024-05-31.csv"
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
     assert rows == [
-        ["account", "day", "reach", "likes"],
+        ["Account", "Date", "Reach", "Likes"],
         ['\'=hyperlink("http://x")', "2024-05-01", "100", "5"],
         ["vk:brand", "2024-05-01", "1200", "30"],
         ["cmd", "2024-05-02", "7", "1"],
         ["vk:brand", "2024-05-02", "1300", ""],
     ]
-    one = await h.say("/export 2024-05 vk:brand", CHAT, language_code="en")
+    one = await h.say("/export 2024-05 csv vk:brand", CHAT, language_code="en")
     (doc,) = [c for c in one if c.method == "sendDocument"]
     body = doc.files["document"].data.decode("utf-8-sig")
     assert body.splitlines() == [
-        "account,day,reach,likes", "vk:brand,2024-05-01,1200,30", "vk:brand,2024-05-02,1300,",
+        "Account,Date,Reach,Likes", "vk:brand,2024-05-01,1200,30", "vk:brand,2024-05-02,1300,",
     ]  # fmt: skip
 
 
