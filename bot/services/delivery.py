@@ -187,7 +187,10 @@ class _Item:
     send: Callable[[TelegramMethod[Any]], Awaitable[Any]]
     future: asyncio.Future[Any]
     ticket: Ticket | None
-    hook: Callable[[], Awaitable[None]] | None = None
+    # With a `before_sending` hook: the worker says "your turn" and waits for the caller
+    # to run the hook in its own task (so cancelling the caller cancels the hook too).
+    turn: asyncio.Future[None] | None = None
+    cleared: asyncio.Future[bool] | None = None
 
 
 @dataclass(eq=False)
@@ -260,6 +263,7 @@ class Outbox(BaseRequestMiddleware):
         self._max_flood_waits = max_flood_waits
         self._backoff = backoff
         self._sleep = sleep
+        self._shutdown_wait = 10.0
         self._queues: dict[int | str, _ChatQueue] = {}
         self._merged: OrderedDict[tuple[int | str, int], _Merged] = OrderedDict()
         self.coalesced = 0  # messages that carried more than one answer (for logs/tests)
@@ -317,8 +321,11 @@ class Outbox(BaseRequestMiddleware):
 
         ticket = _current_ticket.get()
         queue = self._queue(chat_id)
-        item = _Item(method, send, future, ticket, _before_send.get())
+        hook = _before_send.get()
         _before_send.set(None)  # one request only
+        item = _Item(method, send, future, ticket)
+        if hook is not None:
+            item.turn, item.cleared = loop.create_future(), loop.create_future()
         if ticket is not None and ticket.chat_id == chat_id and not ticket.slot.left:
             ticket.slot.items.append(item)
         else:
@@ -327,7 +334,54 @@ class Outbox(BaseRequestMiddleware):
             queue.slots.append(slot)
         queue.wake.set()
         self._ensure_worker(queue)
-        return cast(Response[TelegramType], await future)
+        if hook is not None:
+            await self._run_hook(queue, item, hook)
+        try:
+            return cast(Response[TelegramType], await asyncio.shield(future))
+        except asyncio.CancelledError:
+            # The caller is cancelled (shutdown). A request still waiting in the queue
+            # is never made; one already taken is being made (a digest's claim may be
+            # written): the caller waits for its outcome, briefly, to record it, and
+            # further cancellations meanwhile do not cut that short.
+            for slot in queue.slots:
+                if item in slot.items:
+                    slot.items.remove(item)
+                    future.cancel()
+                    raise
+            return cast(Response[TelegramType], await self._outcome_despite_cancel(future))
+
+    async def _run_hook(
+        self, queue: _ChatQueue, item: _Item, hook: Callable[[], Awaitable[None]]
+    ) -> None:
+        assert item.turn is not None and item.cleared is not None
+        try:
+            await item.turn
+            await hook()
+        except BaseException:
+            # Cancelled while waiting or in the hook, or the hook refused: no request.
+            for slot in queue.slots:
+                if item in slot.items:
+                    slot.items.remove(item)
+                    break
+            item.future.cancel()
+            if not item.cleared.done():
+                item.cleared.set_result(False)
+            raise
+        item.cleared.set_result(True)
+
+    async def _outcome_despite_cancel(self, future: asyncio.Future[Any]) -> Any:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._shutdown_wait
+        while True:
+            left = deadline - loop.time()
+            if left <= 0:
+                raise asyncio.CancelledError
+            try:
+                return await asyncio.wait_for(asyncio.shield(future), left)
+            except TimeoutError:
+                raise asyncio.CancelledError from None
+            except asyncio.CancelledError:
+                continue
 
     async def _with_retries(
         self,
@@ -379,6 +433,8 @@ class Outbox(BaseRequestMiddleware):
                 delay = at - self.budget.clock()
                 if delay > 0:
                     await self._sleep(delay)
+                if queue.slots[0] is not head or not head.items:
+                    continue  # its caller gave up while we waited
                 await self._send(queue, self._take_batch(queue))
         except Exception:  # a bug here must not leave callers waiting forever
             log.exception("outgoing queue of chat %s failed", queue.chat_id)
@@ -437,12 +493,12 @@ class Outbox(BaseRequestMiddleware):
     async def _send(self, queue: _ChatQueue, batch: list[_Item]) -> None:
         ready = []
         for item in batch:
-            if item.hook is not None:
-                hook, item.hook = item.hook, None
-                try:
-                    await hook()
-                except Exception as exc:
-                    _fail([item], exc)
+            if item.future.done():  # its caller was cancelled meanwhile
+                continue
+            if item.turn is not None and item.cleared is not None:
+                if not item.turn.done():
+                    item.turn.set_result(None)
+                if not await item.cleared:
                     continue
             ready.append(item)
         if not ready:

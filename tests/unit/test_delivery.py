@@ -271,6 +271,30 @@ async def test_before_sending_runs_after_the_wait_and_can_stop_the_request() -> 
     assert [m.text for _at, m in api.requests] == ["first", "digest"]
 
 
+async def test_a_cancelled_caller_never_sends_what_was_still_waiting() -> None:
+    t = FakeTime()
+    api = FakeApi(t)
+    outbox = outbox_on(t)
+    await answer(outbox, api, 5, "first")  # the next one must wait its gap
+    claims: list[str] = []
+
+    async def claim() -> None:
+        claims.append("claimed")
+
+    async def digest() -> None:
+        with before_sending(claim):
+            await answer(outbox, api, 5, "digest")
+
+    task = asyncio.create_task(digest())
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await answer(outbox, api, 5, "later")
+    assert [m.text for _at, m in api.requests] == ["first", "later"]
+    assert claims == []
+
+
 # --------------------------------------------------------------------------- outcomes
 
 
