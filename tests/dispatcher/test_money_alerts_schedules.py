@@ -296,3 +296,18 @@ async def test_a_group_keeps_each_users_language_and_records_none(h: Harness) ->
     await h.say("/start", chat_id=GROUP, user_id=ADMIN, **EN)
     ws = await ws_of(h, GROUP)
     assert (ws.language, ws.user_language) == (None, None)
+
+
+async def test_an_alert_set_off_by_an_import_comes_after_the_import_reply(h: Harness) -> None:
+    # Before: the alert photo came before "Imported …".
+    await h.say("/lang en", **EN)
+    ws = await ws_of(h)
+    await seed_bounce(h, ws, 400)
+    csv_file = f"Date,Sessions,Bounces\n{JUDGED.isoformat()},1000,700\n".encode()
+    update = h.fake.document(CHAT, "weekly", "site.csv", None, data=csv_file, push=False, **EN)
+    calls = [c for c in await h.feed(update) if c.status == 200]
+    sends = [(c.method, (c.visible_text or "").splitlines()[0]) for c in calls
+             if c.method in ("sendMessage", "sendPhoto", "editMessageText")]  # fmt: skip
+    assert sends[-1] == ("sendPhoto", "🔴 Bounce rate: up 75% on the usual level")
+    assert [s for s in sends[:-1] if s[1].startswith("Imported “site.csv”")]
+    assert [m for m, _ in sends].count("sendPhoto") == 1
