@@ -413,12 +413,12 @@ class AlertRunner:
     async def statuses(self, workspace: Workspace, rules: Sequence[AlertRule]) -> dict[int, Status]:
         """How each rule reads the latest complete week right now (for /alerts)."""
         weeks = recent_weeks(self.today(workspace))
-        data: dict[tuple[int | None, bool], list[PeriodData]] = {}
+        data: dict[int | None, list[PeriodData]] = {}
         out: dict[int, Status] = {}
         for rule in rules:
-            key = (rule.account_id, rule.kpi == "growth")
+            key = rule.account_id
             if key not in data:
-                data[key] = await self._weeks(workspace, weeks, *key)
+                data[key] = await self._weeks(workspace, weeks, key)
             out[rule.id] = evaluate(spec_of(rule), [measure(rule.kpi, d) for d in data[key]]).status
         return out
 
