@@ -1,7 +1,7 @@
 """workspace currency, the private chat user's language, digest schedule changes
 
-Revision ID: 0002_f14_workspace_currency
-Revises: 0001
+Revision ID: 0004_f14_workspace_currency
+Revises: 0003_c13_mappings
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_f14_workspace_currency"
-down_revision = "0001"
+revision = "0004_f14_workspace_currency"
+down_revision = "0003_c13_mappings"
 branch_labels = None
 depends_on = None
 
