@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install locales lint test test-fast test-postgres run bench soak clean
+.PHONY: install locales pot lint test test-fast test-postgres run bench soak clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,12 @@ install: $(STAMP)
 
 locales: install
 	$(PY) -m bot.i18n
+
+# The template of every user-facing string, for translators: a new language is
+# `pybabel init -i bot/locales/messages.pot -d bot/locales -l xx` and one .po folder.
+pot: install
+	$(VENV)/bin/pybabel extract -k __ --no-location --sort-output \
+		-o bot/locales/messages.pot bot handlers
 
 lint: install
 	$(VENV)/bin/ruff check .

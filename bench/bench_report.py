@@ -10,7 +10,10 @@ Subject: `/report 30d` for one workspace fed through `create_dispatcher(...)`
 and the text) with `feed_update` and a `RecordingSession`.
 Baseline: a tiny `Dispatcher` whose only handler runs one bare grouped SQL
 aggregate through aiosqlite and answers one line of text, fed the same way.
-Both run in the same process, interleaved, and report the median per update.
+Fair baseline (issue #16): the subject's own design at its fastest — one hop to a
+reader thread with plain sqlite3, both periods (this 30 days and the 30 before) in
+one grouped query, one line of text. All three run in the same process,
+interleaved, and report the median per update.
 
 Also: a 30-day single-account aggregate (the `SUM` per metric query, target
 < 1 ms) and the database size (target < 200 MB).
@@ -171,6 +174,52 @@ def minimal_dispatcher(conn: aiosqlite.Connection, workspace_id: int) -> Dispatc
     return dp
 
 
+def _fair_sql() -> str:
+    """Both periods (this 30 days and the 30 before) in one grouped query."""
+    sums = ", ".join(
+        f"SUM(CASE WHEN day >= :cur THEN {m} END), SUM(CASE WHEN day < :cur THEN {m} END)"
+        for m in METRICS
+    )
+    return (
+        f"SELECT account_id, {sums} FROM daily_metrics "
+        "WHERE workspace_id = :ws AND day BETWEEN :prev AND :end GROUP BY account_id"
+    )
+
+
+def fair_dispatcher(path: Path, workspace_id: int) -> tuple[Dispatcher, Callable[[], None]]:
+    """The fair baseline (issue #16): the subject's own design at its fastest — one hop
+    to a reader thread running plain sqlite3, both periods in one query, one line of
+    text. Returns the dispatcher and a function that closes its thread and connection."""
+    import concurrent.futures
+
+    sql = _fair_sql()
+    params = {
+        "ws": workspace_id,
+        "cur": (LAST_DAY - timedelta(days=29)).isoformat(),
+        "prev": (LAST_DAY - timedelta(days=59)).isoformat(),
+        "end": LAST_DAY.isoformat(),
+    }
+    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="fair-reader")
+    conn = sqlite3.connect(path, check_same_thread=False)
+
+    def read() -> list[Any]:
+        return conn.execute(sql, params).fetchall()
+
+    async def report(message: Message) -> None:
+        rows = await asyncio.get_running_loop().run_in_executor(pool, read)
+        await message.answer(
+            f"reach: {sum(r[1] or 0 for r in rows)} / {sum(r[2] or 0 for r in rows)}"
+        )
+
+    def close() -> None:
+        pool.submit(conn.close).result()
+        pool.shutdown()
+
+    dp = Dispatcher()
+    dp.message.register(report, Command("report"))
+    return dp, close
+
+
 async def _timed(
     feeds: dict[str, Callable[[], Awaitable[None]]], iterations: int
 ) -> dict[str, list[float]]:
@@ -219,10 +268,14 @@ async def measure(path: Path, workspaces: int, iterations: int) -> dict[str, Any
     real_dp = create_dispatcher(storage, settings, clock=lambda: NOW)
     conn = await aiosqlite.connect(path)
     bare_dp = minimal_dispatcher(conn, ws.id)
+    fair_session = RecordingSession()
+    fair_bot = create_bot(settings, session=fair_session)
+    fair_dp, close_fair = fair_dispatcher(path, ws.id)
     try:
         feeds = {
             "report": _feeder(real_dp, real_bot, real_session, chat_id, "/report 30d"),
             "minimal": _feeder(bare_dp, bare_bot, bare_session, chat_id, "/report 30d"),
+            "fair": _feeder(fair_dp, fair_bot, fair_session, chat_id, "/report 30d"),
         }
         sample = await _probe_text(real_dp, real_bot, real_session, chat_id)
         await _timed(feeds, max(5, iterations // 10))  # warm-up: caches, getMe, statements
@@ -252,6 +305,8 @@ async def measure(path: Path, workspaces: int, iterations: int) -> dict[str, Any
             await storage.metrics.period_data(ws.id, period, account_id=accounts[1].id)
             repo.append(time.perf_counter() - started)
     finally:
+        close_fair()
+        await fair_bot.session.close()
         await conn.close()
         await real_bot.session.close()
         await bare_bot.session.close()
@@ -259,6 +314,7 @@ async def measure(path: Path, workspaces: int, iterations: int) -> dict[str, Any
     return {
         "report_s": statistics.median(times["report"]),
         "minimal_s": statistics.median(times["minimal"]),
+        "fair_s": statistics.median(times["fair"]),
         "aggregate_s": statistics.median(agg),
         "period_data_s": statistics.median(repo),
         "sample": sample,
@@ -292,6 +348,15 @@ async def _run(quick: bool) -> list[dict[str, Any]]:
             "ratio": ratio,
             "target": "≤ 3×",
             "notes": f"median of {iterations}, feed_update + RecordingSession; {db}",
+        },
+        {
+            "bench": "report_30d_vs_fair_baseline",
+            "baseline": "fair minimal: 1 thread hop to sqlite3, both periods in 1 query",
+            "baseline_s": m["fair_s"],
+            "subject_s": m["report_s"],
+            "ratio": m["report_s"] / m["fair_s"],
+            "target": "≤ 2× (issue #16)",
+            "notes": f"same interleaved run as the row above; {db}",
         },
         {
             "bench": "aggregate_30d_one_account",

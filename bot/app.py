@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -15,6 +16,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.types import BotCommand, BotCommandScopeDefault, LinkPreviewOptions
 from aiogram.utils.i18n import I18n
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -27,6 +29,7 @@ from handlers import create_routers
 from handlers.alerts import AlertRunner
 from handlers.channels import record_channel_followers
 from handlers.digest import DigestCache, run_digest_tick
+from handlers.digest_cache import cache_directory
 from handlers.events import DataChanged
 from handlers.middleware import WorkspaceMiddleware
 from handlers.permissions import AdminCache
@@ -88,7 +91,8 @@ def create_dispatcher(
     dp["data_changed"] = DataChanged()
     dp["alerts"] = AlertRunner(storage, dp["renderer"], dp["sender"], clock, i18n)
     dp["data_changed"].subscribe(dp["alerts"].on_data_changed)
-    dp["digest_cache"] = DigestCache()
+    # Pre-rendered dashboards as files in the data directory (handlers/digest_cache.py).
+    dp["digest_cache"] = DigestCache(directory=cache_directory(settings.database_url))
     # First of ours, before anything awaits: an update's place in its chat's
     # outgoing queue is the order it arrived in.
     dp.update.outer_middleware(ReplyOrderMiddleware())
@@ -111,6 +115,24 @@ async def register_commands(bot: Bot, i18n: I18n, default_language: str) -> None
         await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=lang)
 
 
+# A late minute tick (busy loop) still runs, once (coalesce); one more than half a
+# minute late is dropped, the next one (at most 30 s away) reads the same due set.
+DIGEST_JOB_OPTIONS: dict[str, Any] = {
+    "coalesce": True,
+    "misfire_grace_time": 30,
+    "max_instances": 1,
+}
+
+
+def digest_trigger(tick_seconds: int) -> BaseTrigger:
+    """On the minute (second 0, UTC) for the default 60 s, so a 10:00 slot's first digest
+    leaves at 10:00:00, not up to a minute later from whenever the process started;
+    another DIGEST_TICK_SECONDS (tests) is a plain interval."""
+    if tick_seconds == 60:
+        return CronTrigger(second=0, timezone="UTC")
+    return IntervalTrigger(seconds=tick_seconds)
+
+
 def create_jobs(bot: Bot, dp: Dispatcher) -> list[JobSpec]:
     """The periodic jobs; each body is a plain async function tested on its own."""
     jobs: list[JobSpec] = []
@@ -122,14 +144,13 @@ def create_jobs(bot: Bot, dp: Dispatcher) -> list[JobSpec]:
         IntervalTrigger(seconds=alert_seconds) if alert_seconds > 0 else CronTrigger(minute=7)
     )
     jobs.append(JobSpec("alerts", dp["alerts"].run_all, alert_trigger, {"bot": bot}))
-    # Every minute: the database says which digests are due (bot/scheduler.py);
+    # Every minute: the database says which digests are due (bot/scheduler.py).
     # DIGEST_TICK_SECONDS overrides (fault tests kill the bot in the middle of a run).
-    digest_seconds = settings.digest_tick_seconds
     jobs.append(
         JobSpec(
             "digest",
             run_digest_tick,
-            IntervalTrigger(seconds=digest_seconds),
+            digest_trigger(settings.digest_tick_seconds),
             kwargs={
                 "bot": bot,
                 "storage": dp["storage"],
@@ -140,6 +161,7 @@ def create_jobs(bot: Bot, dp: Dispatcher) -> list[JobSpec]:
                 "clock": dp["clock"],
                 "default_language": dp["settings"].default_language,
             },
+            options=DIGEST_JOB_OPTIONS,
         )
     )
     # Daily: member counts of linked Telegram channels as `followers` (handlers/channels.py);

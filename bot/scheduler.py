@@ -25,6 +25,8 @@ class JobSpec:
     func: Callable[..., Awaitable[Any]]
     trigger: BaseTrigger
     kwargs: dict[str, Any] = field(default_factory=dict)
+    # Per-job overrides of the scheduler's job_defaults (coalesce, misfire_grace_time…).
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 def create_scheduler(jobs: list[JobSpec]) -> AsyncIOScheduler:
@@ -40,6 +42,11 @@ def create_scheduler(jobs: list[JobSpec]) -> AsyncIOScheduler:
     )
     for job in jobs:
         scheduler.add_job(
-            job.func, job.trigger, id=job.id, kwargs=job.kwargs, replace_existing=True
+            job.func,
+            job.trigger,
+            id=job.id,
+            kwargs=job.kwargs,
+            replace_existing=True,
+            **job.options,
         )
     return scheduler

@@ -8,6 +8,7 @@ from handlers import (
     accounts,
     alerts,
     charts,
+    conversation,
     data_add,
     data_export,
     data_import,
@@ -23,7 +24,7 @@ from handlers import (
 
 
 def create_routers() -> list[Router]:
-    return [
+    features = [
         errors.create_router(),
         start.create_router(),
         # The most asked-for commands early: every router ahead of them checks its
@@ -41,5 +42,11 @@ def create_routers() -> list[Router]:
         mappings.create_router(),
         # Documents: late (commands first), before any catch-all.
         data_import.create_router(),
+    ]
+    # Catch-alls: unknown commands and plain text ("did you mean", free questions),
+    # then stale buttons.
+    return [
+        *features,
+        conversation.create_router(conversation.registered_commands(features)),
         errors.create_fallback_router(),
     ]

@@ -35,6 +35,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import use_currency
 from bot.services.delivery import Delivery, Outcome, PacedSender
+from handlers.kpi_texts import format_day, format_period
 from handlers.permissions import AdminCache, require_admin, require_admin_callback
 from handlers.rendering import ChartRenderer
 from handlers.replies import (
@@ -153,9 +154,8 @@ def describe(spec: RuleSpec, lang: str) -> str:
 
 
 def week_text(period: Period, lang: str) -> str:
-    if lang == "ru":
-        return f"{period.start:%d.%m}–{period.end:%d.%m.%Y}"
-    return f"{period.start:%b %d} – {period.end:%b %d, %Y}"
+    """`16–22 ноя 2026`, `Nov 16–22, 2026`: the one date format (handlers/kpi_texts.py)."""
+    return format_period(period, lang)
 
 
 def duration_text(delta: timedelta) -> str:
@@ -185,7 +185,9 @@ def spec_of(rule: AlertRule) -> RuleSpec:
 
 
 def _local(moment: datetime, workspace: Workspace) -> str:
-    return f"{moment.astimezone(ZoneInfo(workspace.timezone)):%d.%m.%Y %H:%M}"
+    """`26 ноя 2026 12:00`, `Nov 26, 2026 12:00` in the workspace's time zone."""
+    local = moment.astimezone(ZoneInfo(workspace.timezone))
+    return f"{format_day(local.date(), current_language())} {local:%H:%M}"
 
 
 def plain_text(text: str) -> str:
@@ -247,9 +249,9 @@ def alert_text(spec: RuleSpec, ev: Evaluation, lang: str) -> str:
         assert ev.change is not None
         change = format_change(abs(ev.change), lang).lstrip("+")
         headline = (
-            _("{kpi}: up {change} on the usual level")
+            _("{kpi}: {change} above the usual level")
             if ev.change >= 0
-            else _("{kpi}: down {change} on the usual level")
+            else _("{kpi}: {change} below the usual level")
         ).format(kpi=name, change=change)
     else:
         limit = _value(spec.kpi, spec.value, lang)

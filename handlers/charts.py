@@ -24,7 +24,7 @@ from aiogram.utils.i18n import gettext as _
 from handlers.kpi_texts import change_text, format_period, kpi_name, value_text
 from handlers.rendering import ChartRenderer
 from handlers.replies import CAPTION_LIMIT, current_currency, current_language
-from kpi.accounts import normalize_account
+from handlers.selection import read_period_account
 from kpi.charts import LineChartSpec, ValueFormat, render_line_chart
 from kpi.digest import chart_buckets, granularity_for, kpi_series
 from kpi.kpis import (
@@ -38,7 +38,6 @@ from kpi.kpis import (
 )
 from kpi.metrics import display_name
 from kpi.numbers import currency_sign, format_change, format_number
-from kpi.periods import ACCEPTED_FORMS, PeriodError, split_period_account
 from storage import Storage
 from storage.records import Workspace
 
@@ -65,7 +64,7 @@ def short_change(change: Change, unit: str, lang: str) -> str | None:
     number = format_number(change.absolute, lang)
     sign = "+" if change.absolute > 0 and number.strip("0,.\u00a0") else ""
     if unit == "percent":
-        return sign + number + (" п.п." if lang == "ru" else " pp")
+        return _("{number} pp").format(number=sign + number)
     return None
 
 
@@ -102,26 +101,15 @@ async def cmd_chart(
         return
     lang = current_language()
     today = clock().astimezone(ZoneInfo(workspace.timezone)).date()
-    try:
-        period, account_word = split_period_account(words[1] if len(words) > 1 else "", today)
-    except PeriodError as exc:
-        await message.reply(
-            _("I can't read the period “{value}”. Accepted: {forms}.").format(
-                value=html.escape(exc.token[:64]), forms=", ".join(ACCEPTED_FORMS)
-            )
-        )
+    asked = await read_period_account(
+        words[1] if len(words) > 1 else "", "chart " + words[0], storage, workspace, today
+    )
+    if asked.error is not None:
+        await message.reply(asked.error)
         return
-    account_id = None
-    account_label = ""
-    if account_word is not None:
-        name = normalize_account(account_word)
-        account = await storage.workspaces.find_account(workspace.id, name) if name else None
-        if account is None:
-            await message.reply(
-                _("There is no account {name}.").format(name=html.escape(account_word[:64]))
-            )
-            return
-        account_id, account_label = account.id, account.name
+    period = asked.period
+    account_id = asked.account.id if asked.account else None
+    account_label = asked.account.name if asked.account else ""
 
     previous = period.previous()
     granularity = granularity_for(period)

@@ -29,6 +29,8 @@ from aiogram.types import ForceReply, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.events import DataChanged
+from handlers.kpi_texts import format_day as format_day
+from handlers.kpi_texts import format_period
 from handlers.permissions import AdminCache, require_admin
 from handlers.replies import (
     answer_long,
@@ -65,10 +67,6 @@ def local_today(workspace: Workspace, clock: Callable[[], datetime]) -> date:
     return clock().astimezone(ZoneInfo(workspace.timezone)).date()
 
 
-def format_day(day: date, lang: str) -> str:
-    return day.strftime("%d.%m.%Y") if lang == "ru" else day.isoformat()
-
-
 async def read_typed_day(
     message: Message, workspace: Workspace, clock: Callable[[], datetime]
 ) -> date | None:
@@ -99,9 +97,8 @@ async def read_typed_day(
 
 
 def format_days(first: date, last: date, lang: str) -> str:
-    if first == last:
-        return format_day(first, lang)
-    return f"{format_day(first, lang)} – {format_day(last, lang)}"
+    """`1–31 мая 2024`, `May 1–31, 2024`: the one date format of every message."""
+    return format_period(Period(first, last), lang)
 
 
 def metric_label(name: str, lang: str) -> str:
@@ -319,9 +316,10 @@ def _needs_denominator(ratio: str, rate: float, day: date, account: str, lang: s
             _(
                 "Give both in one command: <code>/log {name}={value} {denominator}=1200</code>"
             ).format(
-                name=ratio,
+                # Names in the reply's language, as /log reads them back (tested).
+                name=html.escape(metric_label(ratio, lang).lower()),
                 value=html.escape(shown.replace("\u00a0", "")),
-                denominator=spec.denominator,
+                denominator=html.escape(display_name(spec.denominator, lang)),
             ),
         )
     )

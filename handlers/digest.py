@@ -1,9 +1,10 @@
 """The weekly digest: /digest (schedule, buttons, "send now") and the periodic job.
 
-The job (`digest_tick`, every minute) asks storage which workspaces' local send
-time in this ISO week has passed without a digest_log row, sends those, and
-pre-renders the dashboards of the workspaces due in the next few minutes into a
-bounded in-memory cache, so rendering is off the sending path.
+The job (`digest_tick`, at second 0 of every minute) asks storage which
+workspaces' `next_digest_at` has come (and whose week has no digest_log row),
+sends those, and pre-renders the dashboards of the workspaces due soon — as far
+ahead as their number and the measured render rate need — into a size-capped
+disk cache (handlers/digest_cache.py), so rendering is off the sending path.
 
 Exactly-once, as close as Telegram allows. Sending a message and writing "sent"
 cannot be one transaction, so a crash between them must either repeat the
@@ -32,7 +33,6 @@ import html
 import logging
 import os
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -55,6 +55,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.i18n import use_currency
 from bot.services.delivery import Delivery, Outcome, PacedSender, before_sending
 from handlers.charts import short_change, value_format
+from handlers.digest_cache import DigestCache
 from handlers.kpi_texts import compact_change, format_day, format_period, kpi_name, value_text
 from handlers.permissions import AdminCache, require_admin, require_admin_callback
 from handlers.rendering import ChartRenderer
@@ -87,6 +88,10 @@ T = TypeVar("T")
 # 2,000 dashboards due in the same minute take ~3-5 minutes to render on two
 # cores; rendering them this far ahead keeps the send run at Telegram's pace.
 PRERENDER_AHEAD = timedelta(minutes=15)
+# The window grows beyond that when more are due than render in it (see
+# prerender_window): 1.5× the measured rendering time, up to a day ahead.
+PRERENDER_MARGIN = 1.5
+PRERENDER_MAX = timedelta(hours=24)
 SEND_CONCURRENCY = 32
 SHUTDOWN_GRACE_S = 10.0
 TIME_PRESETS = ("09:00", "10:00", "12:00", "15:00", "18:00")
@@ -94,75 +99,6 @@ TOP_CHANGES = 3
 
 
 # --------------------------------------------------------------------------- render cache
-
-
-class DigestCache:
-    """Rendered dashboards keyed by their spec (equal spec ⇒ equal picture).
-
-    Bounded by total bytes; pre-rendering stops when it is full instead of
-    evicting pictures that are about to be sent. A picture is taken out when it
-    is used: a digest goes out once.
-    """
-
-    def __init__(
-        self,
-        max_bytes: int = 384 * 2**20,
-        max_age_s: float = 2 * PRERENDER_AHEAD.total_seconds(),
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.max_bytes = max_bytes
-        self.max_age_s = max_age_s
-        self._clock = clock
-        # spec -> (PNG, when it was put); a spec whose data changed is never taken,
-        # so entries expire.
-        self._items: OrderedDict[DashboardSpec, tuple[bytes, float]] = OrderedDict()
-        self._bytes = 0
-        self.hits = 0
-        self.misses = 0
-        # The background pre-render batch started by a tick, if any.
-        self.warming: asyncio.Task[int] | None = None
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    @property
-    def size(self) -> int:
-        return self._bytes
-
-    def has_room(self, reserve: int = 256 * 1024) -> bool:
-        return self._bytes + reserve <= self.max_bytes
-
-    def __contains__(self, spec: DashboardSpec) -> bool:
-        return spec in self._items
-
-    def expire(self) -> None:
-        """Drop pictures older than `max_age_s` (oldest first)."""
-        limit = self._clock() - self.max_age_s
-        while self._items:
-            spec, (png, added) = next(iter(self._items.items()))
-            if added > limit:
-                break
-            del self._items[spec]
-            self._bytes -= len(png)
-
-    def put(self, spec: DashboardSpec, png: bytes) -> None:
-        if spec in self._items:
-            return
-        self.expire()
-        while self._items and self._bytes + len(png) > self.max_bytes:
-            _old, (dropped, _added) = self._items.popitem(last=False)
-            self._bytes -= len(dropped)
-        self._items[spec] = (png, self._clock())
-        self._bytes += len(png)
-
-    def take(self, spec: DashboardSpec) -> bytes | None:
-        entry = self._items.pop(spec, None)
-        if entry is None:
-            self.misses += 1
-            return None
-        self.hits += 1
-        self._bytes -= len(entry[0])
-        return entry[0]
 
 
 async def render_cached(
@@ -323,7 +259,7 @@ async def send_prepared(
     chat_id: int,
     is_group: bool,
     prepared: PreparedDigest,
-    png: bytes | None,
+    png: bytes | str | None,
     *,
     silent: bool,
     before_first_request: Callable[[], Awaitable[None]] | None = None,
@@ -350,7 +286,8 @@ async def send_prepared(
         return await sender.send(chat_id, is_group, guarded(call))
 
     if png is not None:
-        photo = BufferedInputFile(png, filename="digest.png")
+        # bytes: an upload; str: the file_id of an identical dashboard sent before.
+        photo = BufferedInputFile(png, filename="digest.png") if isinstance(png, bytes) else png
         delivery = await paced(
             lambda: bot.send_photo(
                 chat_id, photo, caption=prepared.caption, disable_notification=silent
@@ -386,6 +323,21 @@ async def _follow_up(
         if result.outcome is not Outcome.SENT:
             log.warning("digest details to chat %s not sent: %s", chat_id, result.error)
             return
+
+
+def _note_file_id(
+    cache: DigestCache, spec: DashboardSpec, png: bytes | str, delivery: Delivery
+) -> None:
+    """Remember Telegram's copy of an uploaded dashboard; forget one it refused."""
+    if isinstance(png, str):
+        if delivery.outcome is Outcome.SENT and getattr(delivery.result, "photo", None):
+            cache.reused += 1
+        else:
+            cache.forget_file_id(spec)
+        return
+    sizes = getattr(delivery.result, "photo", None) if delivery.outcome is Outcome.SENT else None
+    if sizes:
+        cache.remember_file_id(spec, sizes[-1].file_id)
 
 
 def _message_id(delivery: Delivery) -> int | None:
@@ -428,7 +380,14 @@ async def _deliver_one(job: DigestJob, item: DueDigest, flight: _Flight, report:
     storage = job.storage
     try:
         prepared = await prepare(storage, job.i18n, ws, item.slot.report, job.default_language)
-        png = await render_cached(job.renderer, job.cache, prepared.spec) if prepared.spec else None
+        spec = prepared.spec
+        png: bytes | str | None = None
+        if spec is not None:
+            png = job.cache.file_id(spec)
+            if png is not None:
+                job.cache.release(spec)  # a pre-rendered copy is not needed
+            else:
+                png = await render_cached(job.renderer, job.cache, spec)
 
         async def claim() -> None:
             if not await storage.digests.claim(ws.id, week, job.clock()):
@@ -448,6 +407,8 @@ async def _deliver_one(job: DigestJob, item: DueDigest, flight: _Flight, report:
                 job.bot, job.sender, chat_id, True, prepared, png, silent=True
             )
         now = job.clock()
+        if spec is not None and png is not None:
+            _note_file_id(job.cache, spec, png, delivery)
         if delivery.outcome is Outcome.SENT:
             await storage.digests.mark_sent(ws.id, week, now, _message_id(delivery))
             report.sent += 1
@@ -505,58 +466,117 @@ async def run_digests(
     return report
 
 
+def prerender_window(count_due: int, rate: float | None) -> timedelta:
+    """How far ahead to pre-render `count_due` dashboards at the measured `rate`
+    (dashboards/s): PRERENDER_MARGIN times their rendering time, at least
+    PRERENDER_AHEAD, at most PRERENDER_MAX. `digest_tick` grows the window until
+    it covers the rendering of everything due inside it."""
+    if not rate or rate <= 0:
+        return PRERENDER_AHEAD
+    needed = timedelta(seconds=PRERENDER_MARGIN * count_due / rate)
+    return max(PRERENDER_AHEAD, min(PRERENDER_MAX, needed))
+
+
+async def _sized_window(job: DigestJob, now: datetime) -> timedelta:
+    window = PRERENDER_AHEAD
+    for _step in range(8):  # the window only grows; a few steps settle it
+        wanted = prerender_window(
+            await job.storage.digests.due_count(now + window), job.cache.render_rate
+        )
+        if wanted <= window:
+            break
+        window = wanted
+    return window
+
+
 async def prerender(job: DigestJob, items: Sequence[DueDigest]) -> int:
-    """Render the dashboards of soon-due digests into the cache; returns how many."""
+    """Render the dashboards of soon-due digests into the cache; returns how many.
+
+    A (workspace, week) already rendered (or counted in for an identical
+    picture) is skipped on later ticks without being prepared again.
+    """
     slots = asyncio.Semaphore(max(1, os.cpu_count() or 1))
     rendered = 0
+    started = time.perf_counter()
+    rendering: dict[DashboardSpec, asyncio.Future[bool]] = {}
 
     async def one(item: DueDigest) -> None:
         nonlocal rendered
+        key = (item.workspace.id, item.slot.week)
+        if job.cache.reserved(key):
+            return
         async with slots:
             if not job.cache.has_room():
+                job.cache.horizon = None  # full: a later batch reads these again
                 return
             try:
                 prepared = await prepare(
                     job.storage, job.i18n, item.workspace, item.slot.report, job.default_language
                 )
                 spec = prepared.spec
-                if spec is None or spec in job.cache:
+                if spec is None:
+                    job.cache.reserve(key)  # nothing to draw
                     return
-                png = await job.renderer.render(render_dashboard, spec)
+                if spec in rendering:  # an identical one is being drawn right now
+                    if await rendering[spec] and job.cache.want(spec):
+                        job.cache.reserve(key)
+                    return
+                if job.cache.want(spec) or job.cache.file_id(spec) is not None:
+                    job.cache.reserve(key)  # an identical picture is ready or sent
+                    return
+                done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+                rendering[spec] = done
+                stored = False
+                try:
+                    png = await job.renderer.render(render_dashboard, spec)
+                    stored = job.cache.put(spec, png)
+                finally:
+                    done.set_result(stored)
+                    del rendering[spec]
             except Exception:
                 log.exception("pre-rendering the digest of workspace %s failed", item.workspace.id)
                 return
-            job.cache.put(spec, png)
-            rendered += 1
+            if stored:
+                job.cache.reserve(key)
+                rendered += 1
 
     await asyncio.gather(*(one(i) for i in items))
+    job.cache.note_render_rate(rendered, time.perf_counter() - started)
     return rendered
 
 
 async def digest_tick(job: DigestJob) -> RunReport:
-    """The periodic job: send what is due; pre-render what is due within minutes.
+    """The periodic job: send what is due; pre-render what is due soon.
 
     Pre-rendering runs in the background (one batch at a time, held by the cache)
-    so that a long batch never delays the next tick's sends.
+    so that a long batch never delays the next tick's sends. Its window is sized
+    from how many are due and the measured render rate (`prerender_window`).
     """
     now = job.clock()
     job.cache.expire()
-    due = await job.storage.digests.workspaces_due_for_digest(now)
+    due = await job.storage.digests.workspaces_due_for_digest(now, advance=True)
     if job.cache.warming is None or job.cache.warming.done():
+        window = await _sized_window(job, now)
+        # Only what a previous batch has not read yet (`horizon`), unless it ran out
+        # of room; (workspace, week) pairs already rendered are skipped as well.
+        after = job.cache.horizon if job.cache.horizon and job.cache.horizon > now else None
         due_ids = {d.workspace.id for d in due}
         soon = [
             d
-            for d in await job.storage.digests.workspaces_due_for_digest(now + PRERENDER_AHEAD)
+            for d in await job.storage.digests.soon_due(now, now + window, after=after)
             if d.workspace.id not in due_ids
+            and not job.cache.reserved((d.workspace.id, d.slot.week))
         ]
+        job.cache.horizon = now + window
         if soon:
             job.cache.warming = asyncio.create_task(prerender(job, soon))
     report = await run_digests(job, due)
     if due:
         log.info(
-            "digests: %s sent (%s text only), %s blocked, %s failed, %s errors, %s taken",
+            "digests: %s sent (%s text only), %s blocked, %s failed, %s errors, %s taken; "
+            "cache %s hits, %s misses, %s re-sent by file_id",
             report.sent, report.text_only, report.blocked, report.failed, report.errors,
-            report.already_claimed,
+            report.already_claimed, job.cache.hits, job.cache.misses, job.cache.reused,
         )  # fmt: skip
     return report
 

@@ -31,7 +31,7 @@ from aiogram.utils.i18n import gettext as _
 from handlers import kpi_texts as t
 from handlers.rendering import ChartRenderer
 from handlers.replies import CAPTION_LIMIT, TEXT_LIMIT, current_language, split_text
-from kpi.accounts import normalize_account
+from handlers.selection import read_period_account
 from kpi.charts import BarChartSpec, BarGroup, render_bar_chart
 from kpi.kpis import (
     KPI_FUNCTIONS,
@@ -44,7 +44,6 @@ from kpi.kpis import (
     hashtags,
 )
 from kpi.models import Period, PeriodData
-from kpi.periods import ACCEPTED_FORMS, PeriodError, split_period_account
 from kpi.registry import COMMANDS, KPIS, PERIOD_KPIS
 from kpi.registry import resolve_kpi as resolve_kpi_name
 from storage import Storage
@@ -79,42 +78,6 @@ class Selection:
         return self.account.name if self.account else None
 
 
-def _period_error(exc: PeriodError, command: str) -> str:
-    token = html.escape(exc.token[:64])
-    reasons = {
-        "unknown": _("“{token}” is not a period."),
-        "bad_date": _("“{token}”: there is no such date."),
-        "reversed": _("“{token}”: the period ends before it starts."),
-        "zero": _("“{token}”: a period needs at least one day."),
-        "too_long": _("“{token}”: a period can be at most 10 years long."),
-        "out_of_range": _("“{token}”: dates must be between 2000 and a year from today."),
-        "future": _("“{token}”: the period starts in the future."),
-        "two_periods": _("Give one period, not two (“{token}”)."),
-        "extra_args": _("Give one account at most (“{token}”)."),
-    }
-    reason = reasons.get(exc.code, reasons["unknown"]).format(token=token)
-    forms = ", ".join(f"<code>{html.escape(f)}</code>" for f in ACCEPTED_FORMS)
-    return "\n".join(
-        (
-            reason,
-            _("Periods: {forms}.").format(forms=forms),
-            _(
-                "Example: <code>/{command} 30d vk:brand</code> (period and account in any order)."
-            ).format(command=command),
-        )
-    )
-
-
-def _unknown_account(typed: str, accounts: list[Account]) -> str:
-    names = ", ".join(f"<code>{html.escape(a.name)}</code>" for a in accounts)
-    return "\n".join(
-        (
-            _("There is no account “{name}” in this chat.").format(name=html.escape(typed[:64])),
-            _("Accounts: {names}. Add one: /account add vk:brand").format(names=names),
-        )
-    )
-
-
 def today_in(workspace: Workspace, clock: Callable[[], datetime]) -> datetime:
     return clock().astimezone(ZoneInfo(workspace.timezone))
 
@@ -129,21 +92,13 @@ async def read_selection(
     """Period and account from the command's arguments; on a bad one replies and returns None."""
     lang = current_language()
     today = today_in(workspace, clock).date()
-    try:
-        period, typed = split_period_account(command.args or "", today)
-    except PeriodError as exc:
-        await message.reply(_period_error(exc, command.command.lower()))
+    asked = await read_period_account(
+        command.args or "", command.command.lower(), storage, workspace, today
+    )
+    if asked.error is not None:
+        await message.reply(asked.error)
         return None
-    account = None
-    if typed is not None:
-        name = normalize_account(typed)
-        if name is not None:
-            account = await storage.workspaces.find_account(workspace.id, name)
-        if account is None:
-            accounts = await storage.workspaces.list_accounts(workspace.id)
-            await message.reply(_unknown_account(typed, accounts))
-            return None
-    return Selection(period, account, lang)
+    return Selection(asked.period, asked.account, lang)
 
 
 async def load_periods(

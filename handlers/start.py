@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.texts import COMMANDS
 from handlers.filters import Is
 from handlers.permissions import AdminCache
+from handlers.selection import spoken_forms
 from storage import Storage
 from storage.records import Workspace
 
@@ -58,9 +59,15 @@ async def cmd_help(message: Message) -> None:
         )
         lines.append("")
     lines.append(
+        _("Periods as you would write them: {spoken}; or short: {short}.").format(
+            spoken=spoken_forms(),
+            short="7d, 30d, 12w, 3m, week, month, quarter, ytd, 2024-05, 2024-Q2, 2024",
+        )
+    )
+    lines.append(
         _(
-            "Periods: 7d, 30d, 12w, 3m, week, last-week, month, last-month, quarter, "
-            "ytd, 2024-05, 2024-Q2, 2024, 2024-05-01..2024-05-31."
+            "No command needed: write “reach in May” or “report for last week” (in a group, "
+            "mention me or reply to me); a mistyped command gets a suggestion."
         )
     )
     await message.answer("\n".join(lines))

@@ -34,6 +34,8 @@ from typing import Final, Literal
 import matplotlib
 import numpy as np
 import numpy.typing as npt
+from babel import Locale
+from babel.numbers import format_decimal
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -186,7 +188,7 @@ def _font(size: float, *, bold: bool = False) -> FontProperties:
 _MINUS: Final = "\u2212"
 _NBSP: Final = "\u00a0"
 _COMPACT: Final = {
-    "ru": ((1e9, "млрд"), (1e6, "млн"), (1e3, "тыс")),
+    "ru": ((1e9, "\u00a0млрд"), (1e6, "\u00a0млн"), (1e3, "\u00a0тыс")),
     "en": ((1e9, "B"), (1e6, "M"), (1e3, "K")),
 }
 _MONTHS: Final = {
@@ -201,17 +203,24 @@ def _lang(lang: str) -> str:
 
 
 def _plain_number(value: float, decimals: int, lang: str) -> str:
-    text = f"{abs(value):,.{decimals}f}"
-    if _lang(lang) == "ru":
-        text = text.replace(",", _NBSP).replace(".", ",")
+    """Digits grouped and the decimal sign as the language writes them (Babel's data)."""
+    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    text = format_decimal(f"{abs(value):.{decimals}f}", format=pattern, locale=_lang(lang))
     negative = value < 0 and text.strip("0.,\u00a0") != ""
     return (_MINUS if negative else "") + text
 
 
+@functools.cache
+def _percent_affixes(lang: str) -> tuple[str, str]:
+    pattern = Locale.parse(lang).percent_formats[None]
+    return pattern.prefix[0], pattern.suffix[0]  # ("", "\u00a0%") in Russian, ("", "%")
+
+
 def _with_unit(number: str, value_format: ValueFormat, lang: str, currency: str) -> str:
-    ru = _lang(lang) == "ru"
     if value_format == "percent":
-        return f"{number}{_NBSP}%" if ru else f"{number}%"
+        prefix, suffix = _percent_affixes(_lang(lang))
+        return f"{prefix}{number}{suffix}"
+    ru = _lang(lang) == "ru"
     if value_format == "money" and currency:
         if not ru and currency in _PREFIX_CURRENCIES:
             if number.startswith(_MINUS):
@@ -252,7 +261,7 @@ def format_value(
         for scale, name in _COMPACT[_lang(lang)]:
             if magnitude >= scale:
                 value, magnitude = value / scale, magnitude / scale
-                suffix = (_NBSP + name) if _lang(lang) == "ru" else name
+                suffix = name
                 break
         if decimals is None:
             decimals = 0 if magnitude >= 100 else 1
@@ -279,11 +288,17 @@ def _tick_labels(
         for limit, name in _COMPACT[_lang(lang)]:
             if top >= limit:
                 scale = limit
-                suffix = (_NBSP + name) if _lang(lang) == "ru" else name
+                suffix = name
                 break
     step = abs(ticks[1] - ticks[0]) / scale if len(ticks) > 1 else 1.0
-    decimals = max(0, -math.floor(math.log10(step) + 1e-9)) if step > 0 else 0
-    decimals = min(decimals, 4)
+    if step < 0.01:  # 10 000 … 10 000,1: "10.0000K" twice; plain numbers tell them apart
+        step, scale, suffix = step * scale, 1.0, ""
+    # Enough decimals to write the step exactly (0.5 → 1, 0.25 → 2), so no two ticks
+    # round to the same label and none is shown rounded.
+    decimals = next(
+        (d for d in range(5) if math.isclose(step * 10**d, round(step * 10**d), abs_tol=1e-6)),
+        4,
+    )
     labels = []
     for t in ticks:
         number = _plain_number(t / scale, decimals, lang)
@@ -516,7 +531,8 @@ def _y_ticks(low: float, high: float, value_format: ValueFormat) -> list[float]:
     if math.isclose(low, high, rel_tol=1e-12, abs_tol=1e-12):
         pad = abs(low) * 0.1 or 1.0
         low, high = low - pad, high + pad
-    steps = [1, 2, 3, 6, 10] if value_format == "duration" else [1, 2, 2.5, 5, 10]
+    # Round steps only: 1, 2 or 5 × 10ⁿ (2.5 gave 37.5 / 42.5 ticks, shown as 38 / 42).
+    steps = [1, 2, 3, 6, 10] if value_format == "duration" else [1, 2, 5, 10]
     locator = MaxNLocator(nbins=4, steps=steps)
     ticks = [float(t) for t in locator.tick_values(low, high)]
     # Keep just the ticks that bracket the data: the axis then ends on round numbers.
@@ -622,6 +638,54 @@ class _Frame:
             pixel_y = self.bottom - (values - v0) / (v1 - v0) * (self.bottom - self.top)
             total += weight * int((inside & (pixel_y >= y0) & (pixel_y <= y1)).sum())
         return total
+
+
+_Placement = tuple[float, float, str, str]  # box left, box top (pixels), ha, va
+
+
+def place_value_label(
+    frame: _Frame,
+    series: Sequence[tuple[FloatArray, FloatArray, int]],
+    point: tuple[float, float],
+    size: tuple[float, float],
+    gap: float,
+    *,
+    rising: bool,
+    single: bool = False,
+) -> _Placement | None:
+    """Where the latest value's label goes: a box beside the point that stays inside the
+    plot (never over the axis labels or the legend) and covers neither the point nor the
+    current line; None when
+    every place would cover a line (the label is dropped, the caption has the value).
+
+    Candidates, in order of preference: above-left of a rising point (below-left of a
+    falling one), the other side, then both again twice as far; the first with no
+    crossing wins, else the one crossing only the faint previous line least.
+    """
+    (px_, py_), (w, h) = point, size
+    if single:
+        offsets = [(-w / 2, -gap - h, "center", "bottom"), (-w / 2, gap, "center", "top")]
+    else:
+        near = [(-gap - w, -gap - h, "right", "bottom"), (-gap - w, gap, "right", "top")]
+        far = [(-gap - w, -3 * gap - h, "right", "bottom"), (-gap - w, 3 * gap, "right", "top")]
+        if not rising:
+            near, far = near[::-1], far[::-1]
+        offsets = near + far
+    main = series[:1]
+    best: tuple[int, _Placement] | None = None
+    for dx, dy, ha, va in offsets:
+        # Kept inside the plot: pushed down from under the legend, up off the dates.
+        x0, y0 = px_ + dx, min(max(py_ + dy, frame.top), frame.bottom - h)
+        if x0 < frame.left or (x0 + w > px_ - gap / 2 and y0 <= py_ <= y0 + h):
+            continue  # no room on the left, or it would sit on the point itself
+        if frame.crossings(main, x0, y0, x0 + w, y0 + h):
+            continue
+        crossed = frame.crossings(series, x0, y0, x0 + w, y0 + h)
+        if crossed == 0:
+            return x0, y0, ha, va
+        if best is None or crossed < best[0]:
+            best = crossed, (x0, y0, ha, va)
+    return best[1] if best else None
 
 
 def render_line_chart(spec: LineChartSpec) -> bytes:
@@ -792,21 +856,15 @@ def render_line_chart(spec: LineChartSpec) -> bytes:
     rising = before_value is None or latest_value >= before_value
     label_w = _text_width(label, value_font) + 12
     label_h = label_pt * DPI / 72 + 12
-    gap = 18 * scale
     point_x, point_y = frame.to_pixels(xs[last], latest_value)
-    if len(finite) == 1:
-        candidates = [(point_x - label_w / 2, point_y - gap - label_h, "center", "bottom")]
-    else:
-        above = (point_x - gap - label_w, point_y - gap - label_h, "right", "bottom")
-        below = (point_x - gap - label_w, point_y + gap, "right", "top")
-        candidates = [above, below] if rising else [below, above]
-    # The side where the lines cross the label's box least (the first one on a tie).
-    # Hiding the current line is worse than hiding the faint previous one.
     series = [(xs, current, 3), (previous_xs, previous, 1)]
-    box_x, box_y, ha, va = min(
-        candidates,
-        key=lambda c: frame.crossings(series, c[0], c[1], c[0] + label_w, c[1] + label_h),
-    )
+    placed = place_value_label(
+        frame, series, (point_x, point_y), (label_w, label_h), 18 * scale, rising=rising,
+        single=len(finite) == 1,
+    )  # fmt: skip
+    if placed is None:
+        return _png(fig)  # no free place: the caption carries the value
+    box_x, box_y, ha, va = placed
     ax.annotate(
         label,
         (xs[last], latest_value),

@@ -15,18 +15,24 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kpi.digest import SPARK_WEEKS, DigestSlot, digest_slot, is_due
+from kpi.schedule import first_digest_at
 from storage.db import write_transaction
 from storage.records import Workspace
 from storage.schema import daily_metrics, digest_log, workspaces
-from storage.workspaces import _workspace
+from storage.workspaces import _workspace, reschedule, scheduled_at
+
+log = logging.getLogger(__name__)
 
 CLAIMED, SENT, FAILED, SKIPPED = "claimed", "sent", "failed", "skipped"
 RETRY_FAILED_AFTER = timedelta(minutes=30)
@@ -52,6 +58,10 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _next_slot(ws: Workspace, now: datetime) -> datetime:
+    return first_digest_at(now, ws.digest_weekday, ws.digest_time, ws.timezone, ws.created_at)
+
+
 class DigestRepo:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -72,6 +82,8 @@ class DigestRepo:
                         workspace_id=workspace_id, week=week, status=CLAIMED, updated_at=now
                     )
                 )
+                # Taken for good: the workspace is next due at its next slot.
+                await reschedule(conn, now, workspaces.c.id == workspace_id)
             return True
         except IntegrityError:
             pass
@@ -86,6 +98,8 @@ class DigestRepo:
                 )
                 .values(status=CLAIMED, updated_at=now)
             )
+            if result.rowcount:
+                await reschedule(conn, now, workspaces.c.id == workspace_id)
         return bool(result.rowcount)
 
     async def _finish(
@@ -105,6 +119,14 @@ class DigestRepo:
 
     async def mark_failed(self, workspace_id: int, week: str, now: datetime) -> None:
         await self._finish(workspace_id, week, FAILED, now, None)
+        # Claimable again after RETRY_FAILED_AFTER: the tick looks then (a retry that
+        # falls into the next week finds that week's slot not due and moves on).
+        async with write_transaction(self._engine) as conn:
+            await conn.execute(
+                update(workspaces)
+                .where(workspaces.c.id == workspace_id, workspaces.c.next_digest_at.is_not(None))
+                .values(next_digest_at=now + RETRY_FAILED_AFTER)
+            )
 
     async def mark_skipped(self, workspace_id: int, week: str, now: datetime) -> None:
         await self._finish(workspace_id, week, SKIPPED, now, None)
@@ -122,63 +144,146 @@ class DigestRepo:
 
     # Who is due ----------------------------------------------------------------
 
-    async def workspaces_due_for_digest(self, now: datetime) -> list[DueDigest]:
+    async def workspaces_due_for_digest(
+        self, now: datetime, *, advance: bool = False
+    ) -> list[DueDigest]:
         """Active workspaces with the digest on and data, whose slot this ISO week (in
         their time zone) has passed at `now`, and whose week is not in the log yet
         (or failed a while ago).
 
-        The time zone arithmetic is done in Python (zoneinfo), which both SQLite
-        and PostgreSQL deployments share; the SQL narrows to candidates with data
-        and reads the log once for the weeks in question. Workspaces whose newest
-        data is older than the 12-week sparkline window get nothing: a weekly
-        "no data" message forever would be noise.
+        O(due), not O(workspaces): the SQL reads only the rows whose stored
+        `next_digest_at` (kpi/schedule.py, indexed) has come, and the time zone
+        checks run on those candidates. Workspaces whose newest data is older than
+        the 12-week sparkline window get nothing: a weekly "no data" message
+        forever would be noise.
+
+        With `advance` (the tick, at the real `now`), a candidate that turns out not
+        to be due — its week is logged, it has no recent data, its zone does not
+        load — gets its `next_digest_at` moved to its next slot, so it is read
+        again only then. Without it (tests) nothing is written.
         """
+        return await self._scan(now, now, None, advance=advance, own_time=False)
+
+    async def soon_due(
+        self, now: datetime, until: datetime, *, after: datetime | None = None
+    ) -> list[DueDigest]:
+        """The digests that will be due by `until` (each judged at its own
+        `next_digest_at`, so a window across a week boundary is right), optionally only
+        those whose `next_digest_at` is after `after`. Read-only: the pre-render."""
+        return await self._scan(now, until, after, advance=False, own_time=True)
+
+    async def due_count(self, until: datetime) -> int:
+        """How many workspaces are scheduled by `until` (a count on the index alone)."""
+        async with self._engine.connect() as conn:
+            found = await conn.execute(
+                select(func.count()).where(workspaces.c.next_digest_at <= until)
+            )
+            return int(found.scalar_one())
+
+    async def _scan(
+        self,
+        now: datetime,
+        until: datetime,
+        after: datetime | None,
+        *,
+        advance: bool,
+        own_time: bool,
+    ) -> list[DueDigest]:
         last_day = (
             select(func.max(daily_metrics.c.day))
             .where(daily_metrics.c.workspace_id == workspaces.c.id)
             .scalar_subquery()
         )
+        scope = [
+            workspaces.c.next_digest_at <= until,
+            workspaces.c.active.is_(True),
+            workspaces.c.digest_enabled.is_(True),
+        ]
+        if after is not None:
+            scope.append(workspaces.c.next_digest_at > after)
         async with self._engine.connect() as conn:
             rows = (
                 await conn.execute(
                     select(workspaces, last_day.label("last_day"))
-                    .where(
-                        workspaces.c.active.is_(True),
-                        workspaces.c.digest_enabled.is_(True),
-                    )
-                    .order_by(workspaces.c.id)
+                    .where(*scope)
+                    # The index's order: without it SQLite would rather scan the
+                    # table in id order than sort the few rows it needs.
+                    .order_by(workspaces.c.next_digest_at)
                 )
             ).all()
-            candidates: list[DueDigest] = []
+            rows = sorted(rows, key=lambda r: r.id)
+            candidates: list[tuple[DueDigest, datetime]] = []
+            idle: dict[int, datetime | None] = {}  # workspace id -> its new next_digest_at
             for row in rows:
-                if row.last_day is None:
-                    continue
                 ws = _workspace(row)
-                slot = digest_slot(now, ws.digest_weekday, ws.digest_time, ws.timezone)
-                window_start = slot.report.start - timedelta(days=7 * (SPARK_WEEKS - 1))
-                if row.last_day < window_start or not is_due(slot, now, ws.digest_not_before):
+                at = max(now, _aware(row.next_digest_at)) if own_time else now
+                try:
+                    slot = digest_slot(at, ws.digest_weekday, ws.digest_time, ws.timezone)
+                except (ValueError, KeyError) as error:  # ZoneInfoNotFoundError is a KeyError
+                    # One bad zone never stops the others' digests.
+                    log.warning(
+                        "digest of workspace %s skipped: zone %r: %r", ws.id, ws.timezone, error
+                    )
+                    idle[ws.id] = None
                     continue
-                candidates.append(DueDigest(ws, slot, row.last_day))
-            if not candidates:
-                return []
-            weeks = sorted({c.slot.week for c in candidates})
-            logged = (
-                await conn.execute(
-                    select(
-                        digest_log.c.workspace_id,
-                        digest_log.c.week,
-                        digest_log.c.status,
-                        digest_log.c.updated_at,
-                    ).where(digest_log.c.week.in_(weeks))
+                window_start = slot.report.start - timedelta(days=7 * (SPARK_WEEKS - 1))
+                if (
+                    row.last_day is None
+                    or row.last_day < window_start
+                    or not is_due(slot, at, ws.digest_not_before)
+                ):
+                    idle[ws.id] = scheduled_at(row, now)
+                    continue
+                candidates.append((DueDigest(ws, slot, row.last_day), at))
+            logged: Sequence[Any] = ()
+            if candidates:
+                weeks = sorted({c.slot.week for c, _ in candidates})
+                logged = (
+                    await conn.execute(
+                        select(
+                            digest_log.c.workspace_id,
+                            digest_log.c.week,
+                            digest_log.c.status,
+                            digest_log.c.updated_at,
+                        ).where(digest_log.c.week.in_(weeks))
+                    )
+                ).all()
+        log_rows = {(r.workspace_id, r.week): r for r in logged}
+        due: list[DueDigest] = []
+        for c, at in candidates:
+            r = log_rows.get((c.workspace.id, c.slot.week))
+            if r is None:
+                due.append(c)
+            elif r.status != FAILED:
+                idle[c.workspace.id] = _next_slot(c.workspace, now)  # done: the next slot
+            elif _aware(r.updated_at) > at - RETRY_FAILED_AFTER:
+                idle[c.workspace.id] = _aware(r.updated_at) + RETRY_FAILED_AFTER
+            else:
+                due.append(c)  # failed a while ago: again
+        if advance and idle:
+            async with write_transaction(self._engine) as wconn:
+                await wconn.execute(
+                    update(workspaces)
+                    .where(workspaces.c.id == bindparam("ws_id"))
+                    .values(next_digest_at=bindparam("at")),
+                    [{"ws_id": ws_id, "at": at} for ws_id, at in idle.items()],
                 )
-            ).all()
-        retry_before = now - RETRY_FAILED_AFTER
-        taken = {
-            (r.workspace_id, r.week)
-            for r in logged
-            if r.status != FAILED or _aware(r.updated_at) > retry_before
-        }
-        return [c for c in candidates if (c.workspace.id, c.slot.week) not in taken]
+        return due
+
+    async def reschedule_all(self, since: datetime) -> int:
+        """Recompute every workspace's `next_digest_at` as its first slot after `since`
+        (what the migration's backfill does with "a week ago"); returns how many rows."""
+        async with write_transaction(self._engine) as conn:
+            return await reschedule(conn, since)
+
+    async def next_digest_at(self, workspace_id: int) -> datetime | None:
+        async with self._engine.connect() as conn:
+            value = (
+                await conn.execute(
+                    select(workspaces.c.next_digest_at).where(workspaces.c.id == workspace_id)
+                )
+            ).scalar()
+        return _aware(value) if value is not None else None
 
     # Series -------------------------------------------------------------------
 

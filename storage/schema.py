@@ -66,6 +66,11 @@ workspaces = Table(
     # When the schedule last changed: slots before it are never sent.
     Column("digest_changed_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # The UTC moment of the next weekly digest (kpi/schedule.py); NULL: none is
+    # scheduled (digest off, inactive, unusable zone). The minute tick reads
+    # `next_digest_at <= now` through this index instead of every workspace.
+    Column("next_digest_at", DateTime(timezone=True)),
+    Index("ix_workspaces_next_digest_at", "next_digest_at"),
 )
 
 accounts = Table(

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from kpi.schedule import first_digest_at
 from storage.db import Reader, write_transaction
 from storage.records import Account, Workspace
 from storage.schema import accounts, alert_rules, workspaces
 
+log = logging.getLogger(__name__)
+
 DEFAULT_ACCOUNT = "main"
+# A change to any of these moves the workspace's `next_digest_at`.
+SCHEDULE_COLUMNS = frozenset(
+    ("timezone", "active", "digest_enabled", "digest_weekday", "digest_time")
+)
 
 # New workspaces start with these alert rules on (SPEC, "Alerts").
 DEFAULT_ALERT_RULES: tuple[dict[str, Any], ...] = (
@@ -49,6 +57,38 @@ def _workspace(row: Any) -> Workspace:
         user_language=row.user_language,
         digest_changed_at=_as_utc(row.digest_changed_at) if row.digest_changed_at else None,
     )
+
+
+def scheduled_at(row: Any, since: datetime) -> datetime | None:
+    """The `next_digest_at` for a workspace row: its first slot strictly after `since`
+    (and after its creation); None when no digest is due at all (off, inactive, or a
+    time zone that does not load — logged, and the other workspaces are unaffected)."""
+    if not (row.active and row.digest_enabled):
+        return None
+    try:
+        return first_digest_at(
+            since, int(row.digest_weekday), row.digest_time, row.timezone, _as_utc(row.created_at)
+        )
+    except (ValueError, KeyError) as error:  # ZoneInfoNotFoundError is a KeyError
+        log.warning(
+            "workspace %s: no digest scheduled, zone %r / time %r: %r",
+            row.id, row.timezone, row.digest_time, error,
+        )  # fmt: skip
+        return None
+
+
+async def reschedule(conn: AsyncConnection, since: datetime, *where: Any) -> int:
+    """Recompute `next_digest_at` from `since` for the workspaces matching `where`."""
+    rows = (await conn.execute(select(workspaces).where(*where))).all()
+    if not rows:
+        return 0
+    await conn.execute(
+        update(workspaces)
+        .where(workspaces.c.id == bindparam("ws_id"))
+        .values(next_digest_at=bindparam("at")),
+        [{"ws_id": row.id, "at": scheduled_at(row, since)} for row in rows],
+    )
+    return len(rows)
 
 
 def _account(row: Any) -> Account:
@@ -157,6 +197,7 @@ class WorkspaceRepo:
                             digest_weekday=0,
                             digest_time="10:00",
                             created_at=now,
+                            next_digest_at=first_digest_at(now, 0, "10:00", timezone, now),
                         )
                         .returning(workspaces.c.id)
                     )
@@ -186,11 +227,15 @@ class WorkspaceRepo:
         assert created is not None
         return created, True
 
-    async def _set(self, chat_id: int, **values: Any) -> bool:
+    async def _set(self, chat_id: int, *, since: datetime | None = None, **values: Any) -> bool:
         async with write_transaction(self._engine) as conn:
             result = await conn.execute(
                 update(workspaces).where(workspaces.c.chat_id == chat_id).values(**values)
             )
+            if SCHEDULE_COLUMNS.intersection(values):
+                # Counted from now (`since`: the moment of the change, the handler's
+                # clock): a schedule change never makes a digest due at once.
+                await reschedule(conn, since or _utcnow(), workspaces.c.chat_id == chat_id)
         self._invalidate(chat_id)
         return bool(result.rowcount)
 
@@ -224,9 +269,10 @@ class WorkspaceRepo:
         time: str | None = None,
         changed_at: datetime | None = None,
     ) -> bool:
-        """Change the digest schedule. `changed_at` (the moment of the change) keeps a
-        slot that passed before it from being sent: the first digest after a change is
-        the next occurrence, never one "due" a minute ago."""
+        """Change the digest schedule. `next_digest_at` becomes the first slot strictly
+        after `changed_at` (the moment of the change; now if None), and `digest_changed_at`
+        keeps a slot that passed before it from ever being sent: the first digest after
+        a change is the next occurrence, never one "due" a minute ago."""
         values: dict[str, Any] = {}
         if enabled is not None:
             values["digest_enabled"] = enabled
@@ -236,7 +282,7 @@ class WorkspaceRepo:
             values["digest_time"] = time
         if values and changed_at is not None:
             values["digest_changed_at"] = changed_at
-        return await self._set(chat_id, **values) if values else False
+        return await self._set(chat_id, since=changed_at, **values) if values else False
 
     async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> bool:
         """A group became a supergroup: its workspace follows the new chat id.
@@ -246,13 +292,16 @@ class WorkspaceRepo:
         the newer workspace is dropped.
         """
         async with write_transaction(self._engine) as conn:
-            old = (
+            found = (
                 await conn.execute(
-                    select(workspaces.c.id).where(workspaces.c.chat_id == old_chat_id)
+                    select(workspaces.c.id, workspaces.c.active).where(
+                        workspaces.c.chat_id == old_chat_id
+                    )
                 )
-            ).scalar()
-            if old is None:
+            ).first()
+            if found is None:
                 return False
+            old = found.id
             # `id != old`: both service messages (migrate_to/_from) run this concurrently;
             # the later one must not delete the workspace the earlier one just moved.
             await conn.execute(
@@ -265,6 +314,8 @@ class WorkspaceRepo:
                 .where(workspaces.c.id == old)
                 .values(chat_id=new_chat_id, chat_type="supergroup", active=True)
             )
+            if not found.active:
+                await reschedule(conn, _utcnow(), workspaces.c.id == old)
         self._invalidate(old_chat_id, new_chat_id)
         return True
 

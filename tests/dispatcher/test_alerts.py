@@ -112,8 +112,8 @@ async def test_a_data_change_fires_the_default_bounce_rule_once(h: Harness) -> N
     assert photo.files["photo"].data.startswith(b"\x89PNG")
     assert photo.visible_text == "\n".join(
         (
-            "🔴 Bounce rate: up 50% on the usual level",
-            "Week Nov 16 – Nov 22, 2026 · all accounts",
+            "🔴 Bounce rate: 50% above the usual level",
+            "Week Nov 16–22, 2026 · all accounts",
             "Bounce rate = 600 / 1,000 × 100 = 60%; median of the 4 weeks before: 40% → +50%",
             "Rule: Bounce rate +20% vs the median of 4 weeks · all accounts; "
             "at least 100 sessions a week.",
@@ -144,12 +144,12 @@ async def test_the_alert_in_russian(h: Harness) -> None:
     (photo,) = await changed(h, ws)
     assert photo.visible_text == "\n".join(
         (
-            f"🔴 Показатель отказов: рост на 50{NBSP}% к обычному уровню",
-            "Неделя 16.11–22.11.2026 · все аккаунты",
+            f"🔴 Показатель отказов: на 50{NBSP}% выше обычного уровня",
+            "Неделя 16–22 ноя 2026 · все аккаунты",
             f"Показатель отказов = 600 / 1{NBSP}000 × 100 = 60{NBSP}%; "
-            f"медиана 4 недель до: 40{NBSP}% → +50{NBSP}%",
-            f"Правило: Показатель отказов +20{NBSP}% к медиане 4 недель · все аккаунты; "
-            "не меньше 100 сессий в неделю.",
+            f"медиана за 4 нед. до этого: 40{NBSP}% → +50{NBSP}%",
+            f"Правило: Показатель отказов +20{NBSP}% к медиане за 4 недели · все аккаунты; "
+            "не меньше 100 визитов в неделю.",
         )
     )
     assert photo.reply_markup is not None
@@ -187,7 +187,7 @@ async def test_recovery_says_how_long_the_alert_lasted(h: Harness, clock: Clock)
     assert msg.method == "sendMessage"
     assert msg.visible_text == "\n".join(
         (
-            "✅ Bounce rate is back to normal: 41% for the week Nov 16 – Nov 22, 2026.",
+            "✅ Bounce rate is back to normal: 41% for the week Nov 16–22, 2026.",
             "Median of the 4 weeks before: 40%.",
             "Rule: Bounce rate +20% vs the median of 4 weeks · all accounts. "
             "The alert lasted 2 d 3 h.",
@@ -243,7 +243,7 @@ async def test_rejected_html_falls_back_to_plain_text(h: Harness) -> None:
     calls = await changed(h, ws)
     assert [(c.method, c.status) for c in calls] == [("sendPhoto", 400), ("sendPhoto", 200)]
     assert calls[1].params.get("parse_mode") is None
-    assert calls[1].text is not None and calls[1].text.startswith("🔴 Bounce rate: up 50%")
+    assert calls[1].text is not None and calls[1].text.startswith("🔴 Bounce rate: 50% above")
     assert "<b>" not in calls[1].text
     assert (await rule_of(h, ws)).state == "firing"
 
@@ -264,7 +264,7 @@ async def test_threshold_rule_on_one_account_with_the_threshold_in_the_text(
     threshold = next(p for p in photos if "threshold" in (p.visible_text or ""))
     assert (threshold.visible_text or "").splitlines()[:3] == [
         "🔴 Bounce rate: 60%, above the 55% threshold",
-        "Week Nov 16 – Nov 22, 2026 · vk:brand",
+        "Week Nov 16–22, 2026 · vk:brand",
         "Bounce rate = 600 / 1,000 × 100 = 60%; threshold 55%; "
         "median of the 4 weeks before: 40% → +50%",
     ]
@@ -295,7 +295,7 @@ async def test_alert_adds_rules_in_english_and_russian(h: Harness) -> None:
     await h.say("/lang ru")
     text = await h.say_text("/alert охват -30% мин=5000", language_code="ru")
     assert text.startswith(
-        f"Правило добавлено: Охват −30{NBSP}% к медиане 4 недель · все аккаунты; "
+        f"Правило добавлено: Охват −30{NBSP}% к медиане за 4 недели · все аккаунты; "
         f"охват не меньше 5{NBSP}000 в неделю."
     )
     rules = await h.storage.alerts.list_rules(ws.id)
@@ -383,11 +383,11 @@ async def test_alerts_lists_rules_with_state_snooze_and_minimum(h: Harness, cloc
         (
             "Alert rules",
             "1. Bounce rate +20% vs the median of 4 weeks · all accounts",
-            "    at least 100 sessions a week · 🔴 alert since 25.11.2026 12:00",
+            "    at least 100 sessions a week · 🔴 alert since Nov 25, 2026 12:00",
             "2. CAC +25% vs the median of 4 weeks · all accounts",
             # No CAC inputs last week: not "✅ ok" (before), it says so.
             "    at least 3 new customers a week · ⚪ no data last week · 🔕 snoozed until "
-            "02.12.2026 12:00",
+            "Dec 2, 2026 12:00",
             "",
             "Add: /alert bounce > 60%, /alert cac +25% vk:brand. "
             "Weeks run Monday–Sunday, time zone Europe/Moscow.",
@@ -439,10 +439,11 @@ async def fired_group(h: Harness) -> tuple[Workspace, int, int]:
 async def test_admin_snoozes_for_a_day_and_a_week(h: Harness) -> None:
     ws, rule_id, message_id = await fired_group(h)
     calls = await h.press(GROUP, message_id, f"al:d:{rule_id}:0", user_id=ADMIN, language_code="en")
-    assert answers(calls)[0].get("text") == "Snoozed until 26.11.2026 12:00."
+    assert answers(calls)[0].get("text") == "Snoozed until Nov 26, 2026 12:00."
     (note,) = [c for c in calls if c.method == "sendMessage"]
     assert note.visible_text == (
-        "🔕 Bounce rate +20% vs the median of 4 weeks · all accounts: quiet until 26.11.2026 12:00."
+        "🔕 Bounce rate +20% vs the median of 4 weeks · all accounts: "
+        "quiet until Nov 26, 2026 12:00."
     )
     assert (await rule_of(h, ws)).snoozed_until == START + timedelta(days=1)
     await h.press(GROUP, message_id, f"al:w:{rule_id}:0", user_id=ADMIN, language_code="en")
@@ -495,7 +496,7 @@ async def test_week_report_for_anyone(h: Harness) -> None:
     assert [c.method for c in calls] == ["answerCallbackQuery", "sendMessage"]
     assert calls[1].visible_text == "\n".join(
         (
-            "📊 Week Nov 16 – Nov 22, 2026 · all accounts",
+            "📊 Week Nov 16–22, 2026 · all accounts",
             "Bounce rate: 60% (+50% vs the week before)",
         )
     )
@@ -519,7 +520,7 @@ async def test_log_fires_and_a_corrected_log_recovers(h: Harness) -> None:
     await seed_bounce(h, ws, 400)  # every week at 40 %
     calls = await h.say("/log 2026-11-18 sessions=1000 bounces=600", language_code="en")
     (photo,) = [c for c in calls if c.method == "sendPhoto"]
-    assert (photo.visible_text or "").startswith("🔴 Bounce rate: up 50% on the usual level")
+    assert (photo.visible_text or "").startswith("🔴 Bounce rate: 50% above the usual level")
     # Today's numbers do not touch the week judged: no evaluation, no message.
     calls = await h.say("/log 2026-11-25 sessions=10 bounces=10", language_code="en")
     assert [c.method for c in calls] == ["sendMessage"]
@@ -527,7 +528,7 @@ async def test_log_fires_and_a_corrected_log_recovers(h: Harness) -> None:
     texts = [c.visible_text or "" for c in calls if c.method == "sendMessage"]
     assert len(texts) == 2
     assert any(
-        t.startswith("✅ Bounce rate is back to normal: 41% for the week Nov 16 – Nov 22, 2026.")
+        t.startswith("✅ Bounce rate is back to normal: 41% for the week Nov 16–22, 2026.")
         for t in texts
     )
     assert [e.event for e in await h.storage.alerts.events(ws.id)] == ["fired", "recovered"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -152,9 +153,15 @@ async def test_chart_unknown_kpi_lists_names(clocked: Harness) -> None:
 
 async def test_chart_bad_period_and_unknown_account(clocked: Harness) -> None:
     text = await clocked.say_text("/chart reach 7x", chat_id=507, **EN)
-    assert text.startswith("I can't read the period “7x”. Accepted: 7d, 30d")
+    first, forms, example = text.split("\n")
+    assert first == "“7x” is not a period."
+    assert forms.startswith("Periods: today, yesterday, May, May 2024, 05.2024, 31.05.24,")
+    assert example == "Example: /chart reach 30d vk:brand (period and account in any order)."
     text = await clocked.say_text("/chart reach 7d vk:nobody", chat_id=507, **EN)
-    assert text == "There is no account vk:nobody."
+    assert text == (
+        "There is no account “vk:nobody” in this chat.\n"
+        "Accounts: main. Add one: /account add vk:brand"
+    )
 
 
 async def test_chart_for_one_account(clocked: Harness) -> None:
@@ -316,6 +323,7 @@ async def test_digest_job_sends_once_per_week_silently(
 
     async with clocked.storage.engine.begin() as conn:
         await conn.execute(update(workspaces).values(created_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    await clocked.storage.digests.reschedule_all(datetime(2026, 1, 1, tzinfo=UTC))
     before = len(clocked.session.calls)
     report = await digest_tick(_job(clocked, renderer, NOW))
     calls = clocked.session.calls[before:]
@@ -346,6 +354,7 @@ async def test_digest_job_text_only_when_rendering_fails(
 
     async with clocked.storage.engine.begin() as conn:
         await conn.execute(update(workspaces).values(created_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    await clocked.storage.digests.reschedule_all(datetime(2026, 1, 1, tzinfo=UTC))
 
     async def broken(func: object, spec: object) -> bytes:
         raise RuntimeError("no fonts today")
@@ -360,7 +369,7 @@ async def test_digest_job_text_only_when_rendering_fails(
 
 
 async def test_create_jobs_wires_the_digest_tick(clocked: Harness) -> None:
-    from apscheduler.triggers.interval import IntervalTrigger
+    from apscheduler.triggers.cron import CronTrigger
 
     from bot.app import create_jobs
 
@@ -371,27 +380,122 @@ async def test_create_jobs_wires_the_digest_tick(clocked: Harness) -> None:
 
     async with clocked.storage.engine.begin() as conn:
         await conn.execute(update(workspaces).values(created_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    await clocked.storage.digests.reschedule_all(datetime(2026, 1, 1, tzinfo=UTC))
     (spec,) = [j for j in create_jobs(clocked.bot, clocked.dp) if j.id == "digest"]
-    assert isinstance(spec.trigger, IntervalTrigger)
-    assert spec.trigger.interval == timedelta(minutes=1)
+    # On the minute (tests/unit/test_digest_timing.py checks the fire times).
+    assert isinstance(spec.trigger, CronTrigger)
+    assert spec.options == {"coalesce": True, "misfire_grace_time": 30, "max_instances": 1}
     before = len(clocked.session.calls)
     await spec.func(**spec.kwargs)  # what APScheduler calls every minute
     calls = clocked.session.calls[before:]
     assert [(c.method, c.chat_id) for c in calls] == [("sendPhoto", 704)]
 
 
-def test_digest_cache_is_bounded_by_bytes_and_age() -> None:
+def test_digest_cache_is_bounded_by_bytes_and_age(tmp_path: Path) -> None:
     from kpi.charts import DashboardSpec, DashboardTile
 
     now = [0.0]
-    cache = DigestCache(max_bytes=250, max_age_s=60, clock=lambda: now[0])
+    cache = DigestCache(max_bytes=250, max_age_s=60, clock=lambda: now[0], directory=tmp_path)
     specs = [DashboardSpec(f"t{i}", "s", (DashboardTile("n", "1"),)) for i in range(4)]
-    for spec in specs[:3]:
-        cache.put(spec, b"x" * 100)
-    assert len(cache) == 2 and cache.size == 200  # the oldest made room
-    assert cache.take(specs[0]) is None and cache.take(specs[2]) == b"x" * 100
-    assert cache.take(specs[2]) is None  # a picture is used once
+    assert [cache.put(spec, b"x" * 100) for spec in specs[:3]] == [True, True, False]
+    # Full: the third is refused (rendered at send time), nothing about to be sent is evicted.
+    assert len(cache) == 2 and cache.size == 200
+    assert sorted(p.stat().st_size for p in tmp_path.iterdir()) == [100, 100]
+    assert cache.take(specs[2]) is None and cache.take(specs[0]) == b"x" * 100
+    assert cache.take(specs[0]) is None  # a picture is used once, its file deleted
+    assert len(list(tmp_path.iterdir())) == 1
     now[0] = 61.0
-    cache.put(specs[3], b"y" * 10)
-    assert len(cache) == 1 and cache.size == 10  # specs[1] expired
+    assert cache.put(specs[3], b"y" * 10)
+    assert len(cache) == 1 and cache.size == 10  # specs[1] expired, its file too
+    assert [p.read_bytes() for p in tmp_path.iterdir()] == [b"y" * 10]
     assert (cache.hits, cache.misses) == (1, 2)
+
+
+async def test_identical_dashboards_render_once_and_are_resent_by_file_id(
+    clocked: Harness, renderer: ChartRenderer, tmp_path: Path
+) -> None:
+    """Issue #16: pre-rendered into the disk cache before the slot, deleted once sent;
+    an identical dashboard later goes by the file_id Telegram gave the first upload."""
+    days = {TODAY - timedelta(days=k): full_day(k) for k in range(100)}
+    for chat in (711, 712, 713):
+        await seed(clocked, chat, days)
+    from sqlalchemy import update
+
+    from storage.schema import workspaces
+
+    async with clocked.storage.engine.begin() as conn:
+        await conn.execute(update(workspaces).values(created_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    await clocked.storage.digests.reschedule_all(datetime(2026, 11, 30, 12, 0, tzinfo=UTC))
+    await clocked.storage.workspaces.set_digest(713, time="11:00")  # an hour after the others
+    await clocked.storage.digests.reschedule_all(datetime(2026, 11, 30, 12, 0, tzinfo=UTC))
+    cache = DigestCache(directory=tmp_path / "cache")
+
+    def files() -> list[Path]:
+        return list((tmp_path / "cache").iterdir())
+
+    def job(now: datetime) -> DigestJob:
+        j = _job(clocked, renderer, now)
+        j.cache = cache
+        return j
+
+    # Monday 2026-12-07 09:50 Moscow: 711 and 712 are due within the look-ahead.
+    warm = await digest_tick(job(datetime(2026, 12, 7, 6, 50, tzinfo=UTC)))
+    assert warm.sent == 0 and cache.warming is not None
+    assert await cache.warming == 1  # one picture for both
+    assert len(files()) == 1 and len(cache) == 1
+    before = len(clocked.session.calls)
+    report = await digest_tick(job(datetime(2026, 12, 7, 7, 0, tzinfo=UTC)))
+    photos = [c for c in clocked.session.calls[before:] if c.method == "sendPhoto"]
+    assert report.sent == 2 and sorted(c.chat_id for c in photos) == [711, 712]
+    # Nothing rendered in the send run: both from the cache, or the second by the
+    # file_id of the first when the first was already through (the sends overlap).
+    assert cache.misses == 0 and cache.hits + cache.reused == 2 and cache.hits >= 1
+    reused = cache.reused
+    assert files() == [] and cache.size == 0  # deleted after sending
+    # 713 at 11:00: its dashboard equals the others', so it goes by file_id.
+    before = len(clocked.session.calls)
+    report = await digest_tick(job(datetime(2026, 12, 7, 8, 0, tzinfo=UTC)))
+    (photo,) = [c for c in clocked.session.calls[before:] if c.method == "sendPhoto"]
+    assert report.sent == 1 and photo.chat_id == 713
+    uploaded = {c.result["photo"][-1]["file_id"] for c in photos}
+    assert photo.params["photo"] in uploaded and cache.reused == reused + 1
+    assert cache.misses == 0
+
+
+def test_prerender_window_grows_with_the_number_due() -> None:
+    from handlers.digest import PRERENDER_AHEAD, PRERENDER_MAX, prerender_window
+
+    # No measurement yet, or few due: the 15-minute base.
+    assert prerender_window(10_000, None) == PRERENDER_AHEAD
+    assert prerender_window(1_000, 20.0) == PRERENDER_AHEAD  # 75 s of rendering × 1.5
+    # 10,000 due at 15 dashboards/s: 667 s × 1.5 = 1,000 s.
+    assert prerender_window(10_000, 15.0) == timedelta(seconds=1000)
+    assert prerender_window(10**7, 1.0) == PRERENDER_MAX
+
+
+async def test_tick_sizes_the_window_from_the_count_due_and_the_render_rate(
+    clocked: Harness, renderer: ChartRenderer
+) -> None:
+    from handlers.digest import _sized_window
+
+    counts: list[datetime] = []
+    due_by = {timedelta(minutes=15): 20_000, timedelta(seconds=2000): 40_000}
+
+    class Digests:
+        async def due_count(self, until: datetime) -> int:
+            counts.append(until)
+            window = until - NOW
+            return next((n for w, n in sorted(due_by.items()) if w >= window), 60_000)
+
+    job = _job(clocked, renderer, NOW)
+    job.cache.render_rate = 15.0
+    job.storage = type("S", (), {"digests": Digests()})()  # type: ignore[assignment]
+    # 20,000 due in 15 min → 2,000 s; 40,000 in that → 4,000 s; 60,000 beyond → 6,000 s.
+    assert await _sized_window(job, NOW) == timedelta(seconds=6000)
+    assert [c - NOW for c in counts] == [
+        timedelta(minutes=15), timedelta(seconds=2000), timedelta(seconds=4000),
+        timedelta(seconds=6000),
+    ]  # fmt: skip
+    job.cache.render_rate = None  # nothing measured: the base window, one count
+    counts.clear()
+    assert await _sized_window(job, NOW) == timedelta(minutes=15) and len(counts) == 1

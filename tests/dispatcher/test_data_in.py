@@ -117,7 +117,7 @@ async def test_log_in_english_replies_with_what_was_stored(h: Harness) -> None:
         "/log 2024-05-30 vk:brand reach=12 000 likes=340 comments=1,234", CHAT, language_code="en"
     )
     assert text == (
-        "Saved for 2024-05-30, vk:brand: (new account — created)\n"
+        "Saved for May 30, 2024, vk:brand: (new account — created)\n"
         "• Reach: 12,000\n"
         "• Likes: 340\n"
         "• Comments: 1,234\n"
@@ -130,7 +130,7 @@ async def test_log_in_english_replies_with_what_was_stored(h: Harness) -> None:
 async def test_log_in_russian_with_russian_names_and_default_account(h: Harness) -> None:
     text = await h.say_text("/log вчера охват=12 000 лайки=340 выручка=1500,5", CHAT)
     assert text == (
-        "Записано за 04.06.2024, main:\n"
+        "Записано за 4 июн 2024, main:\n"
         f"• Охват: 12{NBSP}000\n"
         "• Лайки: 340\n"
         f"• Выручка: 1{NBSP}500,50{NBSP}₽\n"
@@ -179,10 +179,12 @@ async def test_log_time_on_site_multiplies_stored_sessions_in_russian(h: Harness
 async def test_log_ratio_without_any_sessions_stores_nothing(h: Harness) -> None:
     text = await h.say_text("/log 2024-06-01 site bounce_rate=45%", CHAT, language_code="en")
     assert text.startswith(
-        "To store bounce rate 45% I need the sessions of site for 2024-06-01, "
+        "To store bounce rate 45% I need the sessions of site for Jun 1, 2024, "
         "and there are none yet. Nothing was saved."
     )
-    assert "/log bounce_rate=45% sessions=1200" in text
+    assert "/log bounce rate=45% sessions=1200" in text
+    ru = await h.say_text("/log 2024-06-01 site отказы=45%", CHAT, language_code="ru")
+    assert ru.endswith("Укажите оба в одной команде: /log показатель отказов=45% визиты=1200")
     ws_id = await _ws_id(h)
     assert (await h.storage.metrics.data_span(ws_id)).rows == 0
 
@@ -196,7 +198,7 @@ async def test_relogging_a_day_replaces_and_undo_brings_the_old_value_back(h: Ha
     undo = await h.say_text("/undo", CHAT, language_code="en")
     assert undo.startswith("Undone: /log from ")
     assert "(1 account-days)" in undo
-    assert "Days affected: 2024-06-01." in undo
+    assert "Days affected: Jun 1, 2024." in undo
     assert "Earlier values restored on 1 account-days." in undo
     assert await _sums(h) == {"reach": 1000.0, "likes": 10.0}
     await h.say("/undo", CHAT, language_code="en")
@@ -277,7 +279,7 @@ async def test_add_walkthrough_with_buttons_stores_one_batch(h: Harness) -> None
         "Adding numbers for vk:brand (new account). Step 2 of 3: which day?"
     )
     assert [b["text"] for row in panel.reply_markup["inline_keyboard"] for b in row] == [  # type: ignore[index]
-        "Today, 2024-06-05", "Yesterday, 2024-06-04", "Type a date", "Cancel",
+        "Today, Jun 5, 2024", "Yesterday, Jun 4, 2024", "Type a date", "Cancel",
     ]  # fmt: skip
     calls = await h.press(CHAT, pid, "add:day:type", language_code="en")
     assert _texts(calls) == ["Type the date, e.g. 31.05.2024 or 2024-05-31."]
@@ -285,7 +287,7 @@ async def test_add_walkthrough_with_buttons_stores_one_batch(h: Harness) -> None
     calls = await h.say("01.06.2024", CHAT, language_code="en")
     panel = _panel(calls)
     assert panel.visible_text is not None
-    assert panel.visible_text.startswith("Adding numbers for vk:brand (new account), 2024-06-01.")
+    assert panel.visible_text.startswith("Adding numbers for vk:brand (new account), Jun 1, 2024.")
     assert "add:metric:link_clicks" in panel.callback_data
     assert "add:save:" not in panel.callback_data  # nothing to save yet
     await h.press(CHAT, pid, "add:metric:reach", language_code="en")
@@ -303,7 +305,7 @@ async def test_add_walkthrough_with_buttons_stores_one_batch(h: Harness) -> None
     panel = _panel(await h.say("1 500,50", CHAT, language_code="en"))
     calls = await h.press(CHAT, _message_id(panel), "add:save:", language_code="en")
     assert _final(calls) == (
-        "Saved for 2024-06-01, vk:brand: (new account — created)\n"
+        "Saved for Jun 1, 2024, vk:brand: (new account — created)\n"
         "• Reach: 12,000\n"
         "• Ad spend: $1,500.50\n"
         "/undo takes this back."
@@ -322,12 +324,12 @@ async def test_add_existing_account_and_today(h: Harness) -> None:
     pid = _message_id(panel)
     await h.press(CHAT, pid, "add:acc:1")
     panel = _panel(await h.press(CHAT, pid, "add:day:today"))
-    assert (panel.visible_text or "").startswith("Добавляем цифры для main, 05.06.2024.")
+    assert (panel.visible_text or "").startswith("Добавляем цифры для main, 5 июн 2024.")
     await h.press(CHAT, pid, "add:metric:followers")
     panel = _panel(await h.say("4 321", CHAT))
     calls = await h.press(CHAT, _message_id(panel), "add:save:")
     assert _final(calls) == (
-        f"Записано за 05.06.2024, main:\n• Подписчики: 4{NBSP}321\n/undo отменит эту запись."
+        f"Записано за 5 июн 2024, main:\n• Подписчики: 4{NBSP}321\n/undo отменит эту запись."
     )
     ws_id = await _ws_id(h)
     data = await h.storage.metrics.period_data(ws_id, Period(TODAY, TODAY))
@@ -353,8 +355,10 @@ async def test_add_cancel_at_every_step_saves_nothing(h: Harness, step: str) -> 
             await h.press(CHAT, pid, "add:metric:reach", language_code="en")
     calls = await h.press(CHAT, pid, "add:cancel:", language_code="en")
     assert _final(calls) == "Cancelled, nothing was saved."
-    # A number typed now is not taken as a value any more.
-    assert await h.say_text("100", CHAT, language_code="en") == ""
+    # A number typed now is not taken as a value any more: it gets the general hint.
+    assert (await h.say_text("100", CHAT, language_code="en")).startswith(
+        "I answer commands and questions like"
+    )
     assert await _sums(h) == {}
     assert await h.storage.metrics.last_batch(await _ws_id(h)) is None
 
@@ -386,7 +390,7 @@ async def test_upload_daily_views_with_caption_account(h: Harness) -> None:
         "Recognised: daily table (a date column and metric columns).",
         "Why: a date column beside numbers.",
         f"Rows: {n} read, {n} used.",
-        f"Dates: {first.isoformat()} – {last.isoformat()}.",
+        f"Dates: {first:%b} {first.day}, {first.year} – {last:%b} {last.day}, {last.year}.",
         "Accounts: site (new).",
         "Metrics:",
         f"• Pageviews: Σ {total:,}",
@@ -410,7 +414,7 @@ async def test_upload_summary_in_russian(h: Harness) -> None:
     lines = text.splitlines()
     assert lines[0] == "Импортирован «website_daily_views.csv»"
     assert f"Строк: {n} прочитано, {n} использовано." in lines
-    assert "Даты: 01.06.2021 – 26.06.2022." in lines
+    assert "Даты: 1 июн 2021 – 26 июн 2022." in lines
     assert "Аккаунты: site (новый)." in lines
     assert f"• Просмотры страниц: Σ {total:,}".replace(",", NBSP) in lines
     assert lines[-1] == "/undo отменит этот импорт."
@@ -433,7 +437,7 @@ async def test_upload_posts_without_dates_asks_for_the_day(h: Harness) -> None:
         "impday:today", "impday:yesterday", "impday:lastmonth", "impday:type", "impday:cancel",
     ]  # fmt: skip
     labels = [b["text"] for row in question.reply_markup["inline_keyboard"] for b in row]  # type: ignore[index]
-    assert "End of last month, 2024-05-31" in labels
+    assert "End of last month, May 31, 2024" in labels
     assert await _sums(h) == {}  # nothing stored while asking
     getfiles = len([c for c in h.session.calls if c.method == "getFile"])
     calls = await h.press(CHAT, _message_id(question), "impday:lastmonth", language_code="en")
@@ -462,7 +466,7 @@ async def test_upload_day_typed_after_the_question(h: Harness) -> None:
     assert _texts(calls) == ["Type the date, e.g. 31.05.2024 or 2024-05-31."]
     assert "is not a date" in await h.say_text("someday", CHAT, language_code="en")
     text = _final(await h.say("20.05.2024", CHAT, language_code="en"))
-    assert "Dates: 2024-05-20." in text
+    assert "Dates: May 20, 2024." in text
     assert "Accounts: ig:brand (new)." in text
     assert f"• Likes: Σ {likes:,}" in text
     assert "• followers of other authors, not of this account: “Followers”" in text
@@ -515,7 +519,7 @@ async def test_upload_mentions_in_cp1252(h: Harness) -> None:
     text = _final(await upload(h, path.name, caption="tw:apple"))
     assert f"Rows: {len(rows):,} read, {len(relevant):,} used." in text
     assert "Skipped: marked not relevant: 82." in text
-    assert "Dates: 2014-12-01 – 2014-12-10." in text
+    assert "Dates: Dec 1–10, 2014." in text
     assert f"• Mentions: Σ {len(relevant):,}" in text
     sums = await _sums(h, "tw:apple")
     assert sums == {
@@ -651,7 +655,7 @@ async def test_undo_takes_back_a_file_import(h: Harness) -> None:
     await upload(h, "website_daily_views.csv", caption="site")
     text = await h.say_text("/undo", CHAT, language_code="en")
     assert text.startswith("Undone: the file “website_daily_views.csv” from 05.06.2024"[:30])
-    assert "Days affected: 2021-06-01 – 2022-06-26." in text
+    assert "Days affected: Jun 1, 2021 – Jun 26, 2022." in text
     assert "Earlier values restored on 1 account-days." in text
     assert await _sums(h, "site") == {"pageviews": 5.0}
 
@@ -671,7 +675,7 @@ async def test_export_neutralises_formulas_and_round_trips(h: Harness) -> None:
     calls = await h.say("/export csv 2024-05-01..2024-05-31", CHAT, language_code="en")
     (doc,) = [c for c in calls if c.method == "sendDocument"]
     assert doc.visible_text == (
-        "Data for 2024-05-01 – 2024-05-31 (all accounts): 4 account-day rows, 2 metrics, "
+        "Data for May 1–31, 2024 (all accounts): 4 account-day rows, 2 metrics, "
         "3 accounts. CSV: commas, decimal points."
     )
     raw = doc.files["document"].data
@@ -696,7 +700,7 @@ async def test_export_neutralises_formulas_and_round_trips(h: Harness) -> None:
 async def test_export_without_data_answers_in_text(h: Harness) -> None:
     text = await h.say_text("/export 7d", CHAT, language_code="en")
     assert text == (
-        "No data for 2024-05-30 – 2024-06-05 (all accounts). "
+        "No data for May 30 – Jun 5, 2024 (all accounts). "
         "Send a file or use /log, then /export again."
     )
     assert "is not a period" in await h.say_text("/export 13x", CHAT, language_code="en")

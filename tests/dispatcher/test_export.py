@@ -61,7 +61,7 @@ async def test_export_is_an_excel_workbook_with_real_cells_in_russian(h: Harness
     await seed(h, RU)
     doc = document(await h.say(f"/export {MAY}", **RU))
     assert doc.visible_text == (
-        "Данные за 01.05.2024 – 31.05.2024 (все аккаунты): 3 строки (аккаунт за день), "
+        "Данные за 1–31 мая 2024 (все аккаунты): 3 строки (аккаунт за день), "
         "3 метрики, 2 аккаунта. Книга Excel: метрики по дням, публикации (1), аудитория (2). "
         "Нужен CSV: /export csv"
     )
@@ -98,7 +98,7 @@ async def test_export_workbook_in_english_has_english_headers_and_dollars(h: Har
     await seed(h, EN)
     doc = document(await h.say(f"/export xlsx {MAY} vk:brand", **EN))
     assert doc.visible_text == (
-        "Data for 2024-05-01 – 2024-05-31 (vk:brand): 2 account-day rows, 3 metrics, "
+        "Data for May 1–31, 2024 (vk:brand): 2 account-day rows, 3 metrics, "
         "1 account. Excel workbook: daily metrics, posts (1), audience (2). "
         "CSV instead: /export csv"
     )
@@ -141,7 +141,7 @@ async def test_csv_in_english_uses_commas_and_points(h: Harness) -> None:
 async def test_nothing_to_export_is_said_in_text(h: Harness) -> None:
     await h.say("/start", **RU)
     assert await h.say_text("/export 2020-01", **RU) == (
-        "Нет данных за 01.01.2020 – 31.01.2020 (все аккаунты). "
+        "Нет данных за 1–31 янв 2020 (все аккаунты). "
         "Пришлите файл или используйте /log, потом снова /export."
     )
 

@@ -347,7 +347,7 @@ async def test_missing_metrics_say_how_to_add_them(bot_at: Harness) -> None:
         "Конверсия · 1–30 ноя 2026 · все аккаунты",
         "Не посчитать: за период нет данных — конверсии.",
         "Добавьте: /log конверсии=… или пришлите файл CSV/XLSX с этими колонками.",
-        "Прошлый период (2–31 окт 2026): нет значения",
+        "Прошлый период (2–31 окт 2026): данных не хватает",
         "Формула: CR = Σ конверсий / Σ кликов × 100",
     ]
     en = lines(await bot_at.say_text("/er", **EN))
@@ -406,7 +406,7 @@ async def test_tiny_ctr_keeps_significant_digits(bot_at: Harness) -> None:
     text = await bot_at.say_text("/ctr", **RU)
     assert f"CTR: 0,0179{NB}% (клики / показы × 100)" in lines(text)
     assert "Prev" not in text
-    assert "Прошлый период (2–31 окт 2026): нет значения" in lines(text)
+    assert "Прошлый период (2–31 окт 2026): данных не хватает" in lines(text)
 
 
 # --- arguments: period, account, errors --------------------------------------------------
@@ -449,14 +449,17 @@ async def test_unknown_account_lists_the_workspace_accounts(bot_at: Harness) -> 
         "Аккаунты: main, ig:brand. Добавить: /account add vk:brand",
     ]
     text = await bot_at.say_text("/roi <b>x</b>", **EN)
-    assert text.startswith("There is no account “<b>x</b>” in this chat.")
+    assert text.startswith("“<b>x</b>” is neither a period nor an account of this chat.")
 
 
 async def test_bad_period_lists_accepted_forms(bot_at: Harness) -> None:
     await seed(bot_at.storage)
     ru = lines(await bot_at.say_text("/roi 2026-13 vk:brand", **RU))
     assert ru[0] == "«2026-13»: такой даты нет."
-    assert ru[1].startswith("Периоды: 7d, 30d, 12w, 3m, week, неделя, last-week,")
+    assert ru[1].startswith(
+        "Периоды: сегодня, вчера, май, май 2024, 05.2024, 31.05.24, с 1 по 15 мая, "
+        "последние 7 дней, прошлый квартал, этот год, 7d, 30d, 12w, 3m, week, неделя, last-week,"
+    )
     assert ru[1].endswith("2024-05-01..2024-05-31, 01.05.2024-31.05.2024.")
     assert ru[2] == "Пример: /roi 30d vk:brand (период и аккаунт — в любом порядке)."
     en = lines(await bot_at.say_text("/reach 30days", **EN))

@@ -174,7 +174,7 @@ async def test_a_rule_like_an_existing_one_is_refused_by_name(h: Harness) -> Non
         "See /alerts."
     )
     assert await h.say_text("/alert отказы +20% min=100", **RU) == (
-        f"Такое правило уже есть: 1. Показатель отказов +20{NB}% к медиане 4 недель · "
+        f"Такое правило уже есть: 1. Показатель отказов +20{NB}% к медиане за 4 недели · "
         "все аккаунты. Все правила: /alerts."
     )
     assert len(await h.storage.alerts.list_rules((await ws_of(h)).id)) == 2
@@ -191,19 +191,19 @@ async def test_an_alert_set_off_by_log_comes_after_its_reply_and_only_once(
     calls = await h.say(f"/log {day} bounces=650", **EN)
     kinds = [(c.method, (c.visible_text or "").splitlines()[0]) for c in calls if c.status == 200]
     assert kinds == [
-        ("sendMessage", f"Saved for {day}, main:"),
-        ("sendPhoto", "🔴 Bounce rate: up 62.5% on the usual level"),
+        ("sendMessage", "Saved for Nov 25, 2026, main:"),
+        ("sendPhoto", "🔴 Bounce rate: 62.5% above the usual level"),
     ]
     # The breach moves back inside the rule and out again as more data comes in: the
     # team already heard about this week (before: one photo per import).
     back = await h.say(f"/log {day} bounces=400", **EN)
     assert [c.method for c in back if c.method == "sendPhoto"] == []
     assert [t.splitlines()[0] for t in texts(back)] == [
-        f"Saved for {day}, main:",
-        "✅ Bounce rate is back to normal: 40% for the week Nov 23 – Nov 29, 2026.",
+        "Saved for Nov 25, 2026, main:",
+        "✅ Bounce rate is back to normal: 40% for the week Nov 23–29, 2026.",
     ]
     again = await h.say(f"/log {day} bounces=700", **EN)
-    assert [t.splitlines()[0] for t in texts(again)] == [f"Saved for {day}, main:"]
+    assert [t.splitlines()[0] for t in texts(again)] == ["Saved for Nov 25, 2026, main:"]
     events = [e.event for e in await h.storage.alerts.events(ws.id)]
     assert events == ["fired", "recovered", "fired"]
 
@@ -245,6 +245,9 @@ async def test_changing_the_schedule_never_sends_at_once(
         "Еженедельный дайджест: включён, вт в 09:00 (Europe/Moscow).",
         "Следующий: 8 дек 2026 в 09:00.",
     ]
+    # The change moved the stored next slot past now (i16's next_digest_at), not to today.
+    ws = await ws_of(h)
+    assert await h.storage.digests.next_digest_at(ws.id) == datetime(2026, 12, 8, 6, 0, tzinfo=UTC)
     assert (await digest_tick(digest_job(h, renderer, TUESDAY_10 + timedelta(minutes=1)))).sent == 0
     next_tuesday = datetime(2026, 12, 8, 6, 1, tzinfo=UTC)  # 09:01 in Moscow
     assert (await digest_tick(digest_job(h, renderer, next_tuesday))).sent == 1
@@ -286,7 +289,7 @@ async def test_a_private_chat_keeps_its_users_language_for_scheduled_alerts(
     before = len(h.session.calls)
     assert await runner.run_all(h.bot) == 1  # the scheduled job, outside any update
     (photo,) = texts(h.session.calls[before:])
-    assert photo.splitlines()[0] == "🔴 Bounce rate: up 62.5% on the usual level"
+    assert photo.splitlines()[0] == "🔴 Bounce rate: 62.5% above the usual level"
     # /lang changes it for everything, the schedule included.
     assert await h.say_text("/lang ru", **EN) == "Язык бота: русский."
     assert (await ws_of(h)).own_language == "ru"
@@ -308,6 +311,6 @@ async def test_an_alert_set_off_by_an_import_comes_after_the_import_reply(h: Har
     calls = [c for c in await h.feed(update) if c.status == 200]
     sends = [(c.method, (c.visible_text or "").splitlines()[0]) for c in calls
              if c.method in ("sendMessage", "sendPhoto", "editMessageText")]  # fmt: skip
-    assert sends[-1] == ("sendPhoto", "🔴 Bounce rate: up 75% on the usual level")
+    assert sends[-1] == ("sendPhoto", "🔴 Bounce rate: 75% above the usual level")
     assert [s for s in sends[:-1] if s[1].startswith("Imported “site.csv”")]
     assert [m for m, _ in sends].count("sendPhoto") == 1

@@ -54,7 +54,7 @@ async def test_scheduled_alert_fires_once_recovers_once_and_guards_its_buttons(
 
     (photo,) = await api.wait_for("sendPhoto", chat_id=GROUP, timeout=20)
     caption = (photo.visible_text or "").splitlines()
-    assert caption[0] == "🔴 Bounce rate: up 50% on the usual level"
+    assert caption[0] == "🔴 Bounce rate: 50% above the usual level"
     assert caption[2] == (
         "Bounce rate = 600 / 1,000 × 100 = 60%; median of the 4 weeks before: 40% → +50%"
     )

@@ -62,6 +62,7 @@ async def add_workspace(storage: Storage, chat_id: int, *, data: bool = True) ->
 async def backdate(storage: Storage) -> None:
     async with storage.engine.begin() as conn:
         await conn.execute(update(workspaces).values(created_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    await storage.digests.reschedule_all(datetime(2026, 1, 1, tzinfo=UTC))
 
 
 def job(bot: Bot, storage: Storage, renderer: ChartRenderer) -> DigestJob:

@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -265,8 +265,15 @@ async def make_digest_due(storage: Storage, chats: Iterable[int]) -> None:
                 digest_enabled=True,
                 digest_weekday=0,
                 digest_time="00:00",
+                # This week's slot, already passed: what the tick reads (storage/digests.py).
+                next_digest_at=_this_monday(),
             )
         )
+
+
+def _this_monday() -> datetime:
+    today = datetime.now(UTC).date()
+    return datetime.combine(today - timedelta(days=today.weekday()), time(0, 0), UTC)
 
 
 async def help_answered_once(api: Any, chats: list[int], timeout: float = 20) -> None:  # noqa: ASYNC109

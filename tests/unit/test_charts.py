@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import pickle
 import struct
 import warnings
@@ -11,6 +12,8 @@ from datetime import date, timedelta
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 
 from kpi.charts import (
@@ -23,10 +26,14 @@ from kpi.charts import (
     DashboardSpec,
     DashboardTile,
     LineChartSpec,
+    _Frame,
+    _tick_labels,
+    _y_ticks,
     bar_chart_size,
     change_colour,
     dashboard_size,
     format_value,
+    place_value_label,
     render_bar_chart,
     render_dashboard,
     render_line_chart,
@@ -267,3 +274,59 @@ def test_specs_and_functions_pickle_for_a_process_pool() -> None:
     assert pickle.loads(pickle.dumps(spec)) == spec
     assert pickle.loads(pickle.dumps(line([1.0, None]))) == line([1.0, None])
     assert pickle.loads(pickle.dumps(render_dashboard)) is render_dashboard
+
+
+# --- round ticks and value labels that never overlap (issue #14) ---------------------
+
+
+@given(
+    low=st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),
+    span=st.floats(min_value=1e-3, max_value=1e6, allow_nan=False),
+    kind=st.sampled_from(["number", "percent", "money"]),
+)
+def test_ticks_step_by_1_2_or_5_and_labels_tell_them_apart(
+    low: float, span: float, kind: str
+) -> None:
+    ticks = _y_ticks(low, low + span, kind)  # type: ignore[arg-type]
+    assert len(ticks) >= 2
+    slack = span * 1e-6  # a sub-pixel overhang (-6e-8 below a 0 tick) is not worth a tick
+    assert ticks[0] <= low + slack and ticks[-1] >= low + span - slack
+    steps = [b - a for a, b in itertools.pairwise(ticks)]
+    assert max(steps) - min(steps) <= 1e-9 * max(1.0, abs(ticks[-1]))
+    leading = f"{steps[0]:.2e}"  # 3 digits: ticks near 1e6 apart by 1e-3 lose the rest
+    assert leading[0] in "125" and float(leading[1:].split("e")[0] or 0) == 0, steps[0]
+    labels = _tick_labels(ticks, kind, "en", "")  # type: ignore[arg-type]
+    assert len(set(labels)) == len(labels)
+
+
+def test_percent_ticks_from_the_issue_are_round() -> None:
+    # Before: steps of 2.5 with whole-number labels read 38 / 40 / 42 / 45 / 48 %.
+    ticks = _y_ticks(37.2, 47.9, "percent")
+    assert _tick_labels(ticks, "percent", "en", "") == ["35%", "40%", "45%", "50%"]
+    assert _tick_labels(_y_ticks(1.5, 2.5, "percent"), "percent", "ru", "") == [
+        "1,5\u00a0%", "2,0\u00a0%", "2,5\u00a0%",
+    ]  # fmt: skip
+
+
+# A 1000 × 500 px plot area: days 0..10 across, values 0..100 up.
+FRAME = _Frame(100.0, 50.0, 1100.0, 550.0, (0.0, 10.0), (0.0, 100.0))
+
+
+def test_value_label_stays_inside_the_plot_and_off_the_line() -> None:
+    xs = np.arange(11, dtype=float)
+    rising = np.linspace(10.0, 90.0, 11)
+    point = FRAME.to_pixels(10.0, 90.0)
+    placed = place_value_label(FRAME, [(xs, rising, 3)], point, (120.0, 40.0), 18.0, rising=True)
+    assert placed is not None
+    x0, y0, _ha, va = placed
+    # Above the point there is little room: the label is pushed down to the plot's top.
+    assert va == "bottom" and y0 == FRAME.top and y0 + 40.0 <= FRAME.bottom
+    assert FRAME.crossings([(xs, rising, 3)], x0, y0, x0 + 120.0, y0 + 40.0) == 0
+
+
+def test_value_label_is_dropped_when_every_place_covers_the_line() -> None:
+    xs = np.linspace(0.0, 10.0, 201)
+    zigzag = np.where(np.arange(201) % 2 == 0, 20.0, 80.0)  # fills the band on both sides
+    point = FRAME.to_pixels(10.0, 50.0)
+    placed = place_value_label(FRAME, [(xs, zigzag, 3)], point, (300.0, 60.0), 18.0, rising=True)
+    assert placed is None

@@ -278,6 +278,8 @@ async def test_due_workspaces_across_time_zones_and_dst(storage: Storage) -> Non
 
     async with storage.engine.begin() as conn:
         await conn.execute(update(workspaces).values(created_at=created))
+    # Created in January: each workspace's next digest is its first slot after that.
+    await storage.digests.reschedule_all(created)
 
     async def due(now: datetime) -> set[int]:
         return {d.workspace.id for d in await storage.digests.workspaces_due_for_digest(now)}
