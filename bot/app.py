@@ -133,6 +133,18 @@ def digest_trigger(tick_seconds: int) -> BaseTrigger:
     return IntervalTrigger(seconds=tick_seconds)
 
 
+# Update types Telegram sends only when asked for: a channel's reactions and members.
+CHANNEL_UPDATES = (
+    "channel_post", "edited_channel_post", "message_reaction_count", "chat_member",
+    "my_chat_member", "chat_join_request",
+)  # fmt: skip
+
+
+def allowed_updates(dp: Dispatcher) -> list[str]:
+    """What the handlers use plus the channel updates (handlers/channels.py)."""
+    return sorted(set(dp.resolve_used_update_types()) | set(CHANNEL_UPDATES))
+
+
 def create_jobs(bot: Bot, dp: Dispatcher) -> list[JobSpec]:
     """The periodic jobs; each body is a plain async function tested on its own."""
     jobs: list[JobSpec] = []

@@ -10,7 +10,13 @@ import sys
 from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
 from pydantic import ValidationError
 
-from bot.app import create_bot, create_dispatcher, create_jobs, register_commands
+from bot.app import (
+    allowed_updates,
+    create_bot,
+    create_dispatcher,
+    create_jobs,
+    register_commands,
+)
 from bot.config import Settings
 from bot.i18n import create_i18n
 from bot.logs import setup_logging
@@ -71,7 +77,9 @@ async def run(settings: Settings) -> None:
 
         dp.startup.register(start_scheduler)
         dp.shutdown.register(stop_scheduler)
-        await dp.start_polling(bot, handle_signals=False, close_bot_session=False)
+        await dp.start_polling(
+            bot, handle_signals=False, close_bot_session=False, allowed_updates=allowed_updates(dp)
+        )
     finally:
         renderer.close()
         await bot.session.close()

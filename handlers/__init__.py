@@ -7,6 +7,8 @@ from aiogram import Router
 from handlers import (
     accounts,
     alerts,
+    campaigns,
+    channels,
     charts,
     conversation,
     data_add,
@@ -26,12 +28,15 @@ from handlers import (
 def create_routers() -> list[Router]:
     features = [
         errors.create_router(),
+        channels.create_membership_router(),
         start.create_router(),
         # The most asked-for commands early: every router ahead of them checks its
         # filters first. Only commands reach it, so nothing behind is shadowed.
         kpi.create_router(),
         settings.create_router(),
         accounts.create_router(),
+        channels.create_router(),
+        campaigns.create_router(),
         alerts.create_router(),
         charts.create_router(),
         digest.create_router(),

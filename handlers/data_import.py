@@ -112,7 +112,6 @@ TABLE_MIMES = frozenset(
 # Refused without a download: nothing with these names or types is a table.
 NOT_TABLE_EXTENSIONS = (
     ".pdf",
-    ".json",
     ".jpg",
     ".jpeg",
     ".png",
@@ -134,7 +133,8 @@ NOT_TABLE_EXTENSIONS = (
     ".ods",
     ".numbers",
 )
-NOT_TABLE_MIME_PREFIXES = ("image/", "video/", "audio/", "application/pdf", "application/json")
+# JSON is downloaded: Telegram's channel statistics come as JSON (kpi/importing/telegram_stats.py).
+NOT_TABLE_MIME_PREFIXES = ("image/", "video/", "audio/", "application/pdf")
 
 
 class ImportFlow(StatesGroup):
@@ -435,6 +435,7 @@ def map_accounts(
             shares=p.shares,
             saves=p.saves,
             link_clicks=p.link_clicks,
+            reactions=p.reactions,
         )
         for p in parsed.posts
     ]

@@ -179,6 +179,7 @@ def layout_name(layout: str) -> str:
         "sessions": _("visits (one row per session)"),
         "customers": _("customers (one row per customer)"),
         "audience": _("audience breakdown"),
+        "telegram_stats": _("Telegram channel statistics (graphs JSON)"),
     }
     return names.get(layout, layout)
 
@@ -191,6 +192,11 @@ def _platform_name(platform: str | None) -> str | None:
         "vk": _("VK"),
         "ads": _("ad cabinet"),
         "facebook": "Facebook / Meta",
+        "telegram": "Telegram",
+        "telegram_unnamed": _(
+            "series without names: the green and red lines of the first graph read as "
+            "joined and left (Telegram's colours for them)"
+        ),
     }
     return names.get(platform, platform) if platform else None
 
@@ -216,6 +222,8 @@ def column_reason(code: str) -> str:
         "redundant_net": _("a net change of the followers columns beside it"),
         "repeated_items": _("ids that repeat: one row per item and day, not per post"),
         "ignored_by_you": _("you chose to ignore it"),
+        "unnamed_series": _("a graph whose series have no names"),
+        "duplicate_graph": _("another graph of the same figures for the same days"),
     }
     return reasons.get(code, code.replace("_", " "))
 

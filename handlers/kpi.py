@@ -230,6 +230,14 @@ async def _groups_answer(
         lines += _ranked_lines(rows, lang, hashtag=by_hashtag)
         if rows[0].basis == "impressions":
             lines.append("ℹ️ " + _("The posts have no reach: ERR is by impressions."))
+        elif rows[0].basis is None:
+            lines.append(
+                "ℹ️ "
+                + _(
+                    "The posts have no reach or impressions (the Bot API gives no views): "
+                    "ranked by interactions per post; reactions count as interactions."
+                )
+            )
         if by_hashtag:
             lines.append("ℹ️ " + _("Hashtags used in fewer than 2 posts are left out."))
     lines.append(t.hashtag_formula())

@@ -524,6 +524,10 @@ def group_line(rank: int, row: GroupRow, lang: str, *, hashtag: bool) -> str:
         parts.append(_("avg reach {value}").format(value=format_number(row.avg_reach, lang)))
     if row.err is not None:
         parts.append(f"ERR {format_percent(row.err, lang)}")
+    elif row.avg_interactions is not None:  # no reach (a Telegram channel): per post
+        parts.append(
+            _("avg interactions {value}").format(value=format_number(row.avg_interactions, lang))
+        )
     if row.lift is not None:
         parts.append(_("{lift} vs all posts").format(lift=format_change(row.lift, lang)))
     return f"{rank}. <b>{label}</b> — " + " · ".join(parts)

@@ -661,7 +661,8 @@ _HASHTAG = re.compile(r"#(\w+)")
 
 
 def _post_interactions(post: PostRecord) -> float | None:
-    parts = [v for v in (post.likes, post.comments, post.shares, post.saves) if v is not None]
+    counts = (post.likes, post.comments, post.shares, post.saves, post.reactions)
+    parts = [v for v in counts if v is not None]
     return sum(parts) if parts else None
 
 

@@ -138,6 +138,7 @@ class PostRecord:
     shares: float | None = None
     saves: float | None = None
     link_clicks: float | None = None
+    reactions: float | None = None  # Telegram reaction total, counted as interactions
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,8 @@ MIN_PREVIOUS_COVERAGE = 0.5
 # Followers moving by more than this share in one day look misread.
 FOLLOWER_JUMP = _FOLLOWER_JUMP
 
-INTERACTION_PARTS: tuple[str, ...] = ("likes", "comments", "shares", "saves")
+# Telegram reaction totals count as interactions, under their own name (SPEC, "Metrics").
+INTERACTION_PARTS: tuple[str, ...] = ("likes", "comments", "shares", "saves", "reactions")
 # The platform's total counts only on account-days without any of the parts.
 INTERACTIONS: tuple[str, ...] = (*INTERACTION_PARTS, "interactions")
 COST: tuple[str, ...] = ("ad_spend", "content_cost")

@@ -7,6 +7,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.alerts import AlertRepo
+from storage.channels import ChannelRepo
 from storage.db import DatabaseUnavailable, Reader, create_engine, migrate
 from storage.digests import DigestRepo
 from storage.mappings import MappingRepo
@@ -27,6 +28,7 @@ class Storage:
         self.alerts = AlertRepo(engine)
         self.digests = DigestRepo(engine)
         self.mappings = MappingRepo(engine)
+        self.channels = ChannelRepo(engine)
 
     @classmethod
     async def open(cls, url: str) -> Storage:

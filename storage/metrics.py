@@ -48,7 +48,9 @@ from storage.records import DataSpan, ImportBatch, UndoResult
 from storage.schema import accounts, audience, daily_metrics, import_batches, import_undo, posts
 from storage.workspaces import WorkspaceRepo
 
-_POST_COUNTERS = ("reach", "impressions", "likes", "comments", "shares", "saves", "link_clicks")
+_POST_COUNTERS = (
+    "reach", "impressions", "likes", "comments", "shares", "saves", "link_clicks", "reactions",
+)  # fmt: skip
 
 # Rows per executemany chunk: keeps memory flat for big imports.
 _CHUNK = 2000

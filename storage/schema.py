@@ -119,6 +119,9 @@ posts = Table(
     Column("shares", Float),
     Column("saves", Float),
     Column("link_clicks", Float),
+    # Telegram channel posts (handlers/channels.py): reaction total and publication time.
+    Column("reactions", Float),
+    Column("published_at", DateTime(timezone=True)),
     Column("batch_id", _Id),
     UniqueConstraint("workspace_id", "account_id", "post_key"),
     Index("ix_posts_ws_day", "workspace_id", "day"),
@@ -225,4 +228,87 @@ alert_events = Table(
     Column("period_end", Date),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_alert_events_ws", "workspace_id", "created_at"),
+)
+
+# --- Telegram channels the bot administers (handlers/channels.py) ---------------------
+
+# One row per linked channel account: when collecting started, which of the rights it
+# needs the bot was missing then, and the salt that hashes subscriber ids (README, privacy).
+channels = Table(
+    "channels",
+    metadata,
+    Column("account_id", _Id, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("workspace_id", _Id, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("linked_at", DateTime(timezone=True), nullable=False),
+    Column("missing_rights", String(256), nullable=False, default=""),
+    Column("salt", String(64), nullable=False),
+    Index("ix_channels_chat", "chat_id"),
+)
+
+# A channel message and the post it belongs to (an album is several messages, one post);
+# its reaction total is the last message_reaction_count Telegram sent for it.
+channel_messages = Table(
+    "channel_messages",
+    metadata,
+    Column("workspace_id", _Id, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", _Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("message_id", BigInteger, nullable=False),
+    Column("post_key", String(512), nullable=False),
+    Column("reactions", Float),
+    # The update that brought the total: updates are handled concurrently, so an older
+    # total that is written late must not replace a newer one.
+    Column("reactions_update_id", BigInteger),
+    PrimaryKeyConstraint("workspace_id", "account_id", "message_id"),
+)
+
+# Named invite links (/campaign) with what the team attached to them.
+campaign_links = Table(
+    "campaign_links",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("workspace_id", _Id, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", _Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(32), nullable=False),
+    Column("invite_link", String(256), nullable=False),
+    Column("cost", Float),
+    Column("revenue", Float),
+    Column("conversions", Float),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    UniqueConstraint("workspace_id", "name"),
+    Index("ix_campaign_links_link", "invite_link"),
+)
+
+# One row per join (or unmatched leave) seen in chat_member updates: the subscriber only
+# as a salted hash (to match a leave to its join), the campaign link it came through, and
+# when it left. No name, username or raw id is stored.
+channel_joins = Table(
+    "channel_joins",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("workspace_id", _Id, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", _Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("member_hash", String(64), nullable=False),
+    Column("link_id", _Id, ForeignKey("campaign_links.id", ondelete="SET NULL")),
+    # NULL: a leave seen without its join (the person joined before the bot collected, or
+    # the join's update is handled after the leave's: updates run concurrently, the update
+    # ids put them in order).
+    Column("joined_at", DateTime(timezone=True)),
+    Column("left_at", DateTime(timezone=True)),
+    Column("joined_update_id", BigInteger),
+    Column("left_update_id", BigInteger),
+    Index("ix_channel_joins_member", "workspace_id", "account_id", "member_hash"),
+    Index("ix_channel_joins_link", "link_id"),
+)
+
+# Join requests per day (channels that approve joins by request).
+channel_join_requests = Table(
+    "channel_join_requests",
+    metadata,
+    Column("workspace_id", _Id, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("account_id", _Id, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("requests", Integer, nullable=False),
+    PrimaryKeyConstraint("workspace_id", "account_id", "day"),
 )

@@ -179,6 +179,11 @@ def parse_table(
     if not data.strip():
         raise ImportFailure(E.EMPTY, detail="the file is empty")
     cap_day, cap_account = parse_caption(caption)
+    if data.lstrip()[:1] in (b"{", b"["):  # Telegram's channel statistics (graphs JSON)
+        from kpi.importing import telegram_stats
+
+        if telegram_stats.looks_like_stats(data):
+            return telegram_stats.parse_telegram_stats(data, cap_account)
     source = open_source(data, filename, sheet)
     if source.sheet_choices:
         return ParsedImport(layout="", sheet_choices=source.sheet_choices)

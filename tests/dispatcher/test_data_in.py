@@ -546,15 +546,15 @@ async def test_upload_customers_file(h: Harness) -> None:
     assert await _sums(h, "main") == {"new_customers": len(rows)}
 
 
-@pytest.mark.shared_data
-async def test_json_is_refused_without_download(h: Harness) -> None:
-    calls = await upload(h, "telegram_stats_graphs_2019.json")
+async def test_json_that_is_not_statistics_is_refused(h: Harness) -> None:
+    # JSON is downloaded (Telegram's channel statistics come as JSON); other JSON is refused.
+    calls = await upload(h, "export.json", b'{"rows": [1, 2, 3]}')
+    assert [c.method for c in calls if c.method == "getFile"] == ["getFile"]
     assert _final(calls) == (
-        "“telegram_stats_graphs_2019.json” is not a table.\n"
+        "Nothing was imported from “export.json”.\nThis is not a table.\n"
         "I read tables: CSV or TXT (comma, semicolon or tab separated; UTF-8 or Windows-1251) "
         "and Excel .xlsx, up to 20 MB. Save an old .xls as .xlsx or CSV first."
     )
-    assert not [c for c in calls if c.method == "getFile"]
 
 
 async def test_a_bad_cell_stores_nothing_and_is_named(h: Harness) -> None:
@@ -734,7 +734,8 @@ async def test_channel_account_is_linked_when_the_bot_is_admin(h: Harness) -> No
     text = await h.say_text("/account add tg:@brandchannel", CHAT, language_code="en")
     assert text == (
         "Account tg:brandchannel added.\n"
-        "I'm an administrator of @brandchannel: I'll record its followers every day.\n"
+        "I'm an administrator of @brandchannel: I'll record its followers every day and its "
+        "posts, reactions, joins and leaves as they happen (/channels).\n"
         "Followers today: 5,321."
     )
     ws_id = await _ws_id(h)
@@ -750,9 +751,10 @@ async def test_channel_account_explains_how_to_make_the_bot_admin(h: Harness) ->
     text = await h.say_text("/account add tg:otherchannel", CHAT, language_code="en")
     assert text == (
         "Account tg:otherchannel added.\n"
-        "To count its followers every day, make me an administrator of @otherchannel: "
-        "channel → Manage channel → Administrators → Add administrator → @smm_test_bot "
-        "(no rights need to be switched on). Then send /account add tg:otherchannel again."
+        "To collect its followers, posts, reactions, joins and leaves, make me an administrator "
+        "of @otherchannel: channel → Manage channel → Administrators → Add administrator → "
+        "@smm_test_bot, with “Add subscribers” switched on (for campaign links). "
+        "Then send /account add tg:otherchannel again."
     )
     acc = await h.storage.workspaces.find_account(await _ws_id(h), "tg:otherchannel")
     assert acc is not None and acc.channel_chat_id is None

@@ -352,8 +352,9 @@ async def test_missing_metrics_say_how_to_add_them(bot_at: Harness) -> None:
     ]
     en = lines(await bot_at.say_text("/er", **EN))
     assert en[1:3] == [
-        "Can't compute: no data on likes, comments, shares, saves, reach in this period.",
-        "Add them: /log likes=… comments=… shares=… saves=… reach=… "
+        "Can't compute: no data on likes, comments, shares, saves, reactions, reach in this "
+        "period.",
+        "Add them: /log likes=… comments=… shares=… saves=… reactions=… reach=… "
         "or send a CSV/XLSX file with these columns.",
     ]
     roi = lines(await bot_at.say_text("/roi", **RU))

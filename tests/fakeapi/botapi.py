@@ -132,6 +132,18 @@ METHODS: dict[str, dict[str, P]] = {
     "getChatMember": {"chat_id": P(CHAT_ID, required=True), "user_id": P(INT, required=True)},
     "getChatAdministrators": {"chat_id": P(CHAT_ID, required=True)},
     "getChatMemberCount": {"chat_id": P(CHAT_ID, required=True)},
+    # ---- invite links (campaign links of a channel, handlers/campaigns.py)
+    "createChatInviteLink": {
+        "chat_id": P(CHAT_ID, required=True),
+        "name": P(STR, length=(0, 32)),
+        "expire_date": P(INT),
+        "member_limit": P(INT, value=(1, 99999)),
+        "creates_join_request": P(BOOL),
+    },
+    "revokeChatInviteLink": {
+        "chat_id": P(CHAT_ID, required=True),
+        "invite_link": P(STR, required=True),
+    },
     "getFile": {"file_id": P(STR, required=True)},
 }
 

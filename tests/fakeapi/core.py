@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import spec
+from .channels import ChannelMixin
 
 DEFAULT_TOKEN = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"
 
@@ -283,7 +284,7 @@ def _update_type(update: Mapping[str, Any]) -> str:
     return next((k for k in update if k != "update_id"), "")
 
 
-class FakeTelegram:
+class FakeTelegram(ChannelMixin):
     """State and behaviour of a fake Bot API (no transport)."""
 
     def __init__(
@@ -323,6 +324,8 @@ class FakeTelegram:
         self.blocked: dict[int | str, str] = {}
         self.migrated: dict[int | str, int] = {}
         self.callbacks: dict[str, dict[str, Any]] = {}
+        self.usernames: dict[str, int] = {}  # "@name" -> channel id (tests/fakeapi/channels.py)
+        self.invite_links: dict[str, dict[str, Any]] = {}
 
         self._raw_content: dict[tuple[int | str, int], tuple[Any, ...]] = {}
         self._message_ids: dict[int | str, int] = {}
@@ -874,7 +877,7 @@ class FakeTelegram:
         for key, part in files.items():
             if part not in by_param.values():
                 by_param[key] = part
-        chat_id = _norm_chat_id(params.get("chat_id"))
+        chat_id = self.resolve_username(_norm_chat_id(params.get("chat_id")))
         if chat_id is None and "callback_query_id" in params:
             chat_id = self.callbacks.get(str(params["callback_query_id"]), {}).get("chat_id")
         call = Call(

@@ -1,7 +1,7 @@
 """workspace currency, the private chat user's language, digest schedule changes
 
 Revision ID: 0004_f14_workspace_currency
-Revises: 0004_i16_next_digest_at
+Revises: 0004_g17_channels
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_f14_workspace_currency"
-down_revision = "0004_i16_next_digest_at"
+down_revision = "0004_g17_channels"
 branch_labels = None
 depends_on = None
 
