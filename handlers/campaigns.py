@@ -16,7 +16,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.data_log import format_day, local_today
+from handlers.data_log import format_day, format_days, local_today
 from handlers.permissions import AdminCache, require_admin
 from handlers.replies import answer_long, current_language
 from kpi.accounts import normalize_account
@@ -362,8 +362,8 @@ async def cmd_campaigns(
     if period is None:
         title = _("<b>Campaign links</b>, all time")
     else:
-        title = _("<b>Campaign links</b>, {first} – {last}").format(
-            first=format_day(period.start, lang), last=format_day(period.end, lang)
+        title = _("<b>Campaign links</b>, {days}").format(
+            days=format_days(period.start, period.end, lang)
         )
     lines = [title]
     for link in links:

@@ -249,7 +249,8 @@ async def test_telegram_statistics_json_uploads_as_metrics(h: Harness) -> None:
         "series without names: the green and red lines of the first graph read as joined and "
         "left (Telegram's colours for them).\n"
         f"Rows: {2 * len(days)} read, {2 * len(days)} used.\n"
-        f"Dates: {days[0].isoformat()} – {days[-1].isoformat()}.\n"
+        f"Dates: {days[0]:%b} {days[0].day}, {days[0].year} – "
+        f"{days[-1]:%b} {days[-1].day}, {days[-1].year}.\n"
         "Accounts: tg:brandchannel (new).\n"
     )
     assert f"• New followers: Σ {joined:,}" in text and f"• Unfollows: Σ {left:,}" in text
@@ -403,6 +404,6 @@ async def test_campaigns_over_a_period_show_cac_only_for_whole_links(hd: Harness
     assert "  joins 3, left 0, still subscribed 3" in week
     assert "  CAC = 900 / 3 = 300 per subscriber" in week
     today = await hd.say_text("/campaigns 2026-12-02..2026-12-02", CHAT, language_code="en")
-    assert today.startswith("Campaign links, 2026-12-02 – 2026-12-02")
+    assert today.startswith("Campaign links, Dec 2, 2026\n")
     assert "  joins 2, left 0, still subscribed 2" in today
     assert "  cost 900; CAC only over the link's whole life: /campaigns" in today
