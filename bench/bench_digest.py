@@ -47,7 +47,7 @@ except ImportError:  # `python bench/bench_digest.py`
     )
 
 from bot.i18n import create_i18n
-from handlers.delivery import PacedSender
+from bot.services.delivery import Outbox, PacedSender
 from handlers.digest import DigestCache, DigestJob, digest_tick
 from handlers.rendering import ChartRenderer
 from kpi.charts import dashboard_size, render_dashboard
@@ -104,7 +104,7 @@ async def _seed(storage: Storage, count: int) -> list[int]:
 
 
 async def digest_run(count: int) -> dict[str, Any]:
-    logging.getLogger("handlers.delivery").setLevel(logging.ERROR)
+    logging.getLogger("bot.services.delivery").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
         storage = await Storage.open(f"sqlite+aiosqlite:///{tmp}/bench.sqlite3")
         renderer = ChartRenderer.processes()
@@ -115,6 +115,7 @@ async def digest_run(count: int) -> dict[str, Any]:
             async with FakeBotAPI(token=TOKEN) as api:
                 api.rate_limit(per_second=FLOOR_RATE)
                 session = AiohttpSession(api=TelegramAPIServer.from_base(api.base_url))
+                session.middleware(Outbox())
                 bot = Bot(
                     TOKEN, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
                 )

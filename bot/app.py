@@ -22,13 +22,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Settings
 from bot.i18n import LANGUAGES, WorkspaceI18nMiddleware, create_i18n
-from bot.retry import RetryMiddleware
 from bot.scheduler import JobSpec
+from bot.services.delivery import Outbox, PacedSender, ReplyOrderMiddleware, SendBudget
 from bot.texts import COMMANDS
 from handlers import create_routers
 from handlers.alerts import AlertRunner
 from handlers.channels import record_channel_followers
-from handlers.delivery import PacedSender
 from handlers.digest import DigestCache, run_digest_tick
 from handlers.digest_cache import cache_directory
 from handlers.events import DataChanged
@@ -41,10 +40,15 @@ from storage import Storage
 log = logging.getLogger(__name__)
 
 
-def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
+def create_bot(
+    settings: Settings, session: BaseSession | None = None, *, outbox: Outbox | None = None
+) -> Bot:
+    """The bot; every request it makes goes through one `Outbox` (pacing and retries)."""
     if session is None:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.bot_api_url))
-    session.middleware(RetryMiddleware())
+    if outbox is None:
+        outbox = Outbox(SendBudget() if settings.send_pacing else SendBudget.unlimited())
+    session.middleware(outbox)
     return Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,
@@ -92,6 +96,9 @@ def create_dispatcher(
     dp["data_changed"].subscribe(dp["goal_alerts"].on_data_changed)
     # Pre-rendered dashboards as files in the data directory (handlers/digest_cache.py).
     dp["digest_cache"] = DigestCache(directory=cache_directory(settings.database_url))
+    # First of ours, before anything awaits: an update's place in its chat's
+    # outgoing queue is the order it arrived in.
+    dp.update.outer_middleware(ReplyOrderMiddleware())
     dp.update.outer_middleware(WorkspaceMiddleware(storage, settings.default_timezone))
     WorkspaceI18nMiddleware(i18n).setup(dp)
     dp.include_routers(*create_routers())

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # and after how long without one a crashed holder's lock is taken over.
     instance_heartbeat_seconds: float = Field(default=10.0, gt=0)
     instance_stale_seconds: float = Field(default=30.0, gt=0)
+    # Telegram's flood limits on what the bot sends (bot/services/delivery.py). Off only
+    # for in-process tests against a fake that enforces none.
+    send_pacing: bool = True
 
     @field_validator("bot_token")
     @classmethod

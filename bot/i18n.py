@@ -8,6 +8,9 @@ and `python -m bot` runs at start-up when a catalog is missing or stale.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +72,37 @@ def user_language(user: User | None) -> str | None:
     return code if code in LANGUAGES else None
 
 
+_currency: ContextVar[str | None] = ContextVar("workspace_currency", default=None)
+
+
+@contextmanager
+def use_currency(code: str | None) -> Iterator[None]:
+    """Money inside is in `code` (a workspace's `/currency`; None: the language's)."""
+    token = _currency.set(code)
+    try:
+        yield
+    finally:
+        _currency.reset(token)
+
+
+def chosen_currency() -> str | None:
+    """The workspace's own currency, if it set one (see `use_currency`)."""
+    return _currency.get()
+
+
 class WorkspaceI18nMiddleware(I18nMiddleware):
-    """Language: the workspace setting, else the user's Telegram language, else the default."""
+    """Language: the workspace setting, else the user's Telegram language, else the default.
+    Also the workspace's currency, for every money value the handlers show."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        workspace = data.get("workspace")
+        with use_currency(workspace.currency if workspace is not None else None):
+            return await super().__call__(handler, event, data)
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
         workspace = data.get("workspace")

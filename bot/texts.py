@@ -56,6 +56,7 @@ COMMANDS: tuple[CommandInfo, ...] = (
     CommandInfo("lang", __("Language: /lang ru or /lang en"), "setup", in_menu=False),
     CommandInfo("timezone", __("Time zone: /timezone Europe/Moscow"), "setup", in_menu=False),
     CommandInfo("margin", __("Profit margin for ROI: /margin 35%"), "setup", in_menu=False),
+    CommandInfo("currency", __("Currency of money values: /currency USD"), "setup", in_menu=False),
     CommandInfo("delete_all", __("Delete all data of this chat"), "setup", in_menu=False),
     CommandInfo("help", __("Commands"), "setup"),
     CommandInfo("start", __("Start"), "setup", in_menu=False),

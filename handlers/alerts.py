@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import html
 import logging
+import math
 import re
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -32,12 +33,18 @@ from aiogram.types import (
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.i18n import use_currency
+from bot.services.delivery import Delivery, Outcome, PacedSender
 from handlers import kpi_texts
-from handlers.delivery import Delivery, Outcome, PacedSender
 from handlers.kpi_texts import format_day, format_period
 from handlers.permissions import AdminOnly
 from handlers.rendering import ChartRenderer
-from handlers.replies import CAPTION_LIMIT, current_language
+from handlers.replies import (
+    CAPTION_LIMIT,
+    currency_mismatch_text,
+    current_currency,
+    current_language,
+)
 from kpi.alerts import (
     ALERT_KPIS,
     BASELINE_WEEKS,
@@ -48,6 +55,7 @@ from kpi.alerts import (
     Evaluation,
     RuleError,
     RuleSpec,
+    Status,
     decide,
     evaluate,
     evaluation_window,
@@ -62,7 +70,7 @@ from kpi.alerts import (
 )
 from kpi.charts import LineChartSpec, render_line_chart
 from kpi.models import Period, PeriodData
-from kpi.numbers import format_change, format_number, format_value
+from kpi.numbers import currencies_in, currency_sign, format_change, format_number, format_value
 from storage import Storage
 from storage.alerts import AlertRule
 from storage.records import Workspace
@@ -123,7 +131,7 @@ def _minimum_text(kpi: str, minimum: float | None, lang: str) -> str:
 
 
 def _value(kpi: str, value: float, lang: str) -> str:
-    return format_value(value, UNITS[kpi], lang)
+    return format_value(value, UNITS[kpi], lang, current_currency())
 
 
 def describe(spec: RuleSpec, lang: str) -> str:
@@ -152,6 +160,17 @@ def duration_text(delta: timedelta) -> str:
     if hours:
         return _("{hours} h {minutes} min").format(hours=hours, minutes=minutes)
     return _("{minutes} min").format(minutes=minutes)
+
+
+def same_rule(a: RuleSpec, b: RuleSpec) -> bool:
+    """Rules that watch the same thing the same way (a default minimum volume is the
+    KPI's default, however it was written; account names are case-blind)."""
+    return (
+        (a.kpi, a.kind, a.op, a.effective_min_volume)
+        == (b.kpi, b.kind, b.op, b.effective_min_volume)
+        and math.isclose(a.value, b.value)
+        and (a.account or "").casefold() == (b.account or "").casefold()
+    )
 
 
 def spec_of(rule: AlertRule) -> RuleSpec:
@@ -198,6 +217,9 @@ def rule_error_text(exc: RuleError) -> str:
         "percent_unit": _(
             "“{token}”: this KPI is not a percentage; give the threshold as a plain number."
         ),
+        "currency_unit": _(
+            "“{token}”: this KPI is not money; give the threshold without a currency."
+        ),
         "bad_spike": _("“{token}”: a change must be from 1 % to 1000 % (a fall: up to 100 %)."),
         "bad_account": _("“{token}” is not an account name. Use platform:handle, e.g. vk:brand."),
         "bad_min": _("“{token}”: the minimum volume must be a number, e.g. min=500."),
@@ -237,7 +259,7 @@ def alert_text(spec: RuleSpec, ev: Evaluation, lang: str) -> str:
         _("Week {week} · {scope}").format(week=week_text(ev.week, lang), scope=scope),
     ]
     if ev.result is not None:
-        math_line = f"{name} = {expression(spec.kpi, ev.result, lang)}"
+        math_line = f"{name} = {expression(spec.kpi, ev.result, lang, current_currency())}"
     else:
         math_line = f"{name} = {value}"
     if spec.kind == "threshold":
@@ -309,6 +331,7 @@ def chart_spec(spec: RuleSpec, ev: Evaluation, lang: str) -> LineChartSpec:
         threshold_label=_("threshold") if spec.kind == "threshold" else "",
         higher_is_better=higher_is_better(spec.kpi),
         value_format=_CHART_FORMATS[UNITS[spec.kpi]],
+        currency=currency_sign(current_currency(), lang),
         granularity="week",
         lang=lang,
         small=True,
@@ -348,8 +371,8 @@ class AlertRunner:
     def _locale(self, workspace: Workspace) -> Iterator[str]:
         # Inside an update the i18n middleware already chose the user's language;
         # in the scheduled job it is the default one.
-        lang = workspace.language or self.i18n.current_locale
-        with self.i18n.context(), self.i18n.use_locale(lang):
+        lang = workspace.own_language or self.i18n.current_locale
+        with self.i18n.context(), self.i18n.use_locale(lang), use_currency(workspace.currency):
             yield lang
 
     async def on_data_changed(
@@ -381,6 +404,18 @@ class AlertRunner:
         return await self.storage.metrics.aggregate(
             workspace.id, weeks, account_id=account_id, margin=workspace.margin
         )
+
+    async def statuses(self, workspace: Workspace, rules: Sequence[AlertRule]) -> dict[int, Status]:
+        """How each rule reads the latest complete week right now (for /alerts)."""
+        weeks = recent_weeks(self.today(workspace))
+        data: dict[int | None, list[PeriodData]] = {}
+        out: dict[int, Status] = {}
+        for rule in rules:
+            key = rule.account_id
+            if key not in data:
+                data[key] = await self._weeks(workspace, weeks, key)
+            out[rule.id] = evaluate(spec_of(rule), [measure(rule.kpi, d) for d in data[key]]).status
+        return out
 
     async def evaluate_workspace(
         self, bot: Bot, workspace: Workspace, *, rule_ids: Collection[int] | None = None
@@ -421,6 +456,13 @@ class AlertRunner:
                 )  # fmt: skip
             if event_id is None or action is Action.RECOVER_SILENTLY:
                 continue  # another run made this transition, or the rule is snoozed
+            if action is Action.FIRE and await self.storage.alerts.fired_for_week(
+                workspace.id, rule.id, period, besides=event_id
+            ):
+                # Imports moved this week's figures back and forth across the limit:
+                # the team already heard about this breach once.
+                log.info("alert rule %s: week %s already reported", rule.id, period)
+                continue
             log.info("alert rule %s of workspace %s: %s", rule.id, workspace.id, action.value)
             if action is Action.FIRE:
                 delivery = await self._send_alert(bot, workspace, rule, ev)
@@ -544,6 +586,10 @@ async def cmd_alert(
     except RuleError as exc:
         await message.reply(rule_error_text(exc))
         return
+    other = currencies_in(args) - {current_currency()}
+    if other:
+        await message.reply(currency_mismatch_text(other, lang))
+        return
     account_id: int | None = None
     if spec.account is not None:
         account = await storage.workspaces.find_account(workspace.id, spec.account)
@@ -556,8 +602,13 @@ async def cmd_alert(
             return
         account_id = account.id
     rules = await storage.alerts.list_rules(workspace.id)
-    if any(spec_of(r) == spec for r in rules):
-        await message.reply(_("This rule already exists. See /alerts."))
+    twin = next((n for n, r in enumerate(rules, 1) if same_rule(spec_of(r), spec)), None)
+    if twin is not None:
+        await message.reply(
+            _("The same rule is already there: {n}. {rule}. See /alerts.").format(
+                n=twin, rule=describe(spec_of(rules[twin - 1]), lang)
+            )
+        )
         return
     if len(rules) >= MAX_RULES:
         await message.reply(
@@ -586,12 +637,21 @@ async def cmd_alert(
     await alerts.evaluate_workspace(bot, workspace, rule_ids={rule.id})
 
 
-def _state_text(rule: AlertRule, workspace: Workspace, now: datetime) -> str:
+def _state_text(
+    rule: AlertRule, workspace: Workspace, now: datetime, status: Status | None = None
+) -> str:
     if not rule.enabled:
         return _("🔇 off")
     if rule.state == "firing":
         since = rule.state_since or now
         text = _("🔴 alert since {when}").format(when=_local(since, workspace))
+    elif status is Status.NO_DATA:
+        # Not "✅": a week without the KPI's inputs says nothing about it.
+        text = _("⚪ no data last week")
+    elif status is Status.LOW_VOLUME:
+        text = _("⚪ too little data last week to judge")
+    elif status is Status.NO_BASELINE:
+        text = _("⚪ not enough earlier weeks to compare with yet")
     else:
         text = _("✅ ok")
     if rule.snoozed_until is not None and rule.snoozed_until > now:
@@ -602,7 +662,11 @@ def _state_text(rule: AlertRule, workspace: Workspace, now: datetime) -> str:
 
 
 def rules_view(
-    rules: Sequence[AlertRule], workspace: Workspace, now: datetime, lang: str
+    rules: Sequence[AlertRule],
+    workspace: Workspace,
+    now: datetime,
+    lang: str,
+    statuses: Mapping[int, Status] | None = None,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     lines = [_("<b>Alert rules</b>")]
     if not rules:
@@ -613,7 +677,7 @@ def rules_view(
         lines.append(f"{n}. {describe(spec, lang)}")
         lines.append(
             f"    {_minimum_text(spec.kpi, spec.effective_min_volume, lang)} · "
-            f"{_state_text(rule, workspace, now)}"
+            f"{_state_text(rule, workspace, now, (statuses or {}).get(rule.id))}"
         )
         toggle = _("🔇 Off {n}") if rule.enabled else _("🔔 On {n}")
         rows.append(
@@ -638,10 +702,15 @@ def rules_view(
 
 
 async def cmd_alerts(
-    message: Message, storage: Storage, workspace: Workspace, clock: Callable[[], datetime]
+    message: Message,
+    storage: Storage,
+    workspace: Workspace,
+    clock: Callable[[], datetime],
+    alerts: AlertRunner,
 ) -> None:
     rules = await storage.alerts.list_rules(workspace.id)
-    text, keyboard = rules_view(rules, workspace, clock(), current_language())
+    statuses = await alerts.statuses(workspace, rules)
+    text, keyboard = rules_view(rules, workspace, clock(), current_language(), statuses)
     await message.answer(text, reply_markup=keyboard)
 
 
@@ -744,7 +813,9 @@ async def on_alert_button(
         await storage.alerts.delete_rule(workspace.id, rule.id)
         await query.answer(_("Rule deleted."))
     rules = await storage.alerts.list_rules(workspace.id)
-    text, keyboard = rules_view(rules, workspace, now, lang)
+    text, keyboard = rules_view(
+        rules, workspace, now, lang, await alerts.statuses(workspace, rules)
+    )
     await bot.edit_message_text(
         text, chat_id=workspace.chat_id, message_id=query.message.message_id, reply_markup=keyboard
     )

@@ -26,7 +26,7 @@ from aiogram.utils.i18n import gettext as _
 from handlers.insights_texts import model_name
 from handlers.kpi_texts import change_text, format_period, kpi_name, value_text
 from handlers.rendering import ChartRenderer
-from handlers.replies import CAPTION_LIMIT, current_language
+from handlers.replies import CAPTION_LIMIT, current_currency, current_language
 from handlers.selection import read_period_account
 from kpi.charts import LineChartSpec, ValueFormat, render_line_chart
 from kpi.digest import Granularity, chart_buckets, granularity_for, kpi_series
@@ -41,7 +41,7 @@ from kpi.kpis import (
     resolve_kpi,
 )
 from kpi.metrics import display_name
-from kpi.numbers import format_change, format_number
+from kpi.numbers import currency_sign, format_change, format_number
 from kpi.projections import CHART_HORIZON, forecast_points, history_buckets, series_forecast
 from storage import Storage
 from storage.records import Workspace
@@ -54,7 +54,7 @@ CHARTABLE: tuple[str, ...] = tuple(k for k in KPI_KEYS if k in KPI_FUNCTIONS)
 def unit_text(unit: str) -> str:
     return {
         "percent": "%",
-        "money": _("money"),
+        "money": currency_sign(current_currency(), current_language()),
         "duration": _("min:sec"),
     }.get(unit) or _("count")
 
@@ -157,6 +157,7 @@ async def cmd_chart(
         previous_label=_("previous period"),
         higher_is_better=current.higher_is_better,
         value_format=value_format(unit),
+        currency=currency_sign(current_currency(), lang) if unit == "money" else "",
         granularity=granularity,
         lang=lang,
     )

@@ -1,19 +1,18 @@
-"""/export [period] [account]: the workspace's daily metrics as a CSV document.
+"""/export [xlsx|csv] [period] [account]: the workspace's data as a file people open.
 
 Format decisions:
-* One row per account and day, one column per metric that has any value in
-  the period (canonical metric names as headers: the bot's own importer, pandas
-  and BI tools read them back without a mapping), empty cells for missing values.
-* Comma-separated, UTF-8 with a BOM. The BOM makes Excel (Windows and Mac) open
-  Cyrillic account names correctly; the comma is RFC 4180's delimiter, which
-  Google Sheets, LibreOffice, Numbers, pandas and our own upload read without a
-  dialog. Numbers are written with a decimal point, so a comma delimiter is
-  never ambiguous. (A Russian-locale Excel splits a double-clicked CSV on `;`;
-  its Data → From Text/CSV import reads this file as is.)
-* Text cells that start with `=`, `+`, `-`, `@`, a tab or a carriage return
-  get a leading apostrophe, so a spreadsheet shows them as text instead of
-  running them as a formula (an account name can come from an uploaded file's
-  account column). Numbers are written by us from floats and are left alone.
+* XLSX by default: one sheet per kind of data (daily metrics, posts, audience; a sheet
+  only when the period has such data, the daily one always), headers in the
+  workspace's language, real number and date cells, so Excel, LibreOffice and Google
+  Sheets sort, sum and chart them without a text-to-columns step. Money columns say
+  the workspace's currency in their header (`Выручка, ₽`).
+* `/export csv`: the daily metrics as CSV, UTF-8 with a BOM (Excel then reads Cyrillic
+  names right). Russian: `;` between cells, decimal commas and `31.05.2024` dates —
+  what a Russian-locale Excel splits on a double click. English: `,`, decimal points,
+  ISO dates. Headers in the workspace language; the bot's own upload reads them back.
+* Text that starts with `=`, `+`, `-`, `@`, a tab or a carriage return cannot run as a
+  formula: in CSV it gets a leading apostrophe; in XLSX it is written as a string cell
+  (never a formula), unchanged (an account name can come from an uploaded file).
 """
 
 from __future__ import annotations
@@ -22,24 +21,33 @@ import csv
 import html
 import io
 import re
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.worksheet.worksheet import Worksheet
 
 from handlers.data_log import format_days
 from handlers.kpi import read_selection
-from handlers.replies import CAPTION_LIMIT
-from kpi.metrics import METRIC_NAMES
-from kpi.models import Period
-from kpi.numbers import format_number
+from handlers.replies import CAPTION_LIMIT, current_currency
+from kpi.metrics import METRIC_NAMES, METRICS, Unit, display_name
+from kpi.models import Period, PostRecord
+from kpi.numbers import currency_sign, format_number
 from storage import Storage
+from storage.metrics import AudienceRow
 from storage.records import Workspace
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMATS = {"xlsx": "xlsx", "excel": "xlsx", "csv": "csv"}
+POST_COUNTERS = ("reach", "impressions", "likes", "comments", "shares", "saves", "link_clicks")
+DayRow = tuple[str, date, dict[str, float]]
 
 
 def neutralise(cell: str) -> str:
@@ -47,28 +55,165 @@ def neutralise(cell: str) -> str:
     return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
-def _number(value: float) -> str:
-    if value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(value)
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """How numbers, dates and headers are written for one language."""
+
+    lang: str
+    currency: str
+
+    @property
+    def ru(self) -> bool:
+        return self.lang.startswith("ru")
+
+    def metric_header(self, name: str) -> str:
+        text = display_name(name, self.lang)
+        text = text[:1].upper() + text[1:]
+        if name in METRICS and METRICS[name].unit is Unit.MONEY:
+            return f"{text}, {currency_sign(self.currency, self.lang)}"
+        return text
+
+    def csv_number(self, value: float) -> str:
+        text = str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:.15g}"
+        if "e" in text:
+            text = f"{value:.12f}".rstrip("0").rstrip(".")
+        return text.replace(".", ",") if self.ru else text
+
+    def csv_date(self, day: date) -> str:
+        return f"{day:%d.%m.%Y}" if self.ru else day.isoformat()
+
+    @property
+    def date_format(self) -> str:
+        return "DD.MM.YYYY" if self.ru else "YYYY-MM-DD"
 
 
-def build_csv(rows: list[tuple[str, object, dict[str, float]]]) -> bytes:
-    """CSV bytes (UTF-8 with BOM): account, day, then the metrics present, in catalogue order."""
+def _columns(rows: Sequence[DayRow]) -> list[str]:
     present = {name for _, _, values in rows for name in values}
-    columns = [name for name in METRIC_NAMES if name in present]
+    return [name for name in METRIC_NAMES if name in present]
+
+
+def build_csv(rows: Sequence[DayRow], layout: Layout) -> bytes:
+    """Daily metrics as CSV bytes (UTF-8 with BOM): account, day, the metrics present."""
+    columns = _columns(rows)
     out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["account", "day", *columns])
+    writer = csv.writer(out, delimiter=";" if layout.ru else ",", lineterminator="\r\n")
+    writer.writerow([_("Account"), _("Date"), *(layout.metric_header(c) for c in columns)])
     for account, day, values in rows:
         writer.writerow(
             [
                 neutralise(account),
-                str(day),
-                *(_number(values[c]) if c in values else "" for c in columns),
+                layout.csv_date(day),
+                *(layout.csv_number(values[c]) if c in values else "" for c in columns),
             ]
         )
     return "\ufeff".encode() + out.getvalue().encode("utf-8")
+
+
+def _text_cell(sheet: Worksheet, row: int, column: int, value: str) -> None:
+    cell = sheet.cell(row=row, column=column, value=value)
+    # openpyxl turns a string starting with "=" into a formula: keep it a string.
+    cell.data_type = "s"
+
+
+def _sheet(
+    book: Workbook, title: str, headers: Sequence[str], rows: Iterable[Sequence[object]]
+) -> Worksheet:
+    sheet = book.create_sheet(title=title[:31])
+    for column, header in enumerate(headers, start=1):
+        _text_cell(sheet, 1, column, header)
+        sheet.cell(row=1, column=column).font = Font(bold=True)
+        sheet.column_dimensions[sheet.cell(row=1, column=column).column_letter].width = max(
+            12, min(40, len(header) + 2)
+        )
+    sheet.freeze_panes = "A2"
+    return sheet
+
+
+def _fill(sheet: Worksheet, rows: Iterable[Sequence[object]], layout: Layout) -> None:
+    for r, values in enumerate(rows, start=2):
+        for c, value in enumerate(values, start=1):
+            if value is None:
+                continue
+            if isinstance(value, str):
+                _text_cell(sheet, r, c, value)
+                continue
+            cell = sheet.cell(row=r, column=c, value=value)
+            if isinstance(value, date):
+                cell.number_format = layout.date_format
+            elif isinstance(value, float) and not value.is_integer():
+                cell.number_format = "#,##0.00"
+            else:
+                cell.number_format = "#,##0"
+
+
+def _number(value: float | None) -> float | int | None:
+    if value is None:
+        return None
+    return int(value) if value.is_integer() and abs(value) < 1e15 else value
+
+
+def build_xlsx(
+    days: Sequence[DayRow],
+    posts: Sequence[PostRecord],
+    audience: Sequence[AudienceRow],
+    layout: Layout,
+) -> bytes:
+    """The workbook: daily metrics, then posts and audience when there are any."""
+    book = Workbook()
+    assert book.active is not None
+    book.remove(book.active)
+    columns = _columns(days)
+    daily = _sheet(
+        book, _("Daily metrics"), [_("Account"), _("Date"), *map(layout.metric_header, columns)], ()
+    )
+    _fill(
+        daily,
+        ([a, d, *(_number(v.get(c)) for c in columns)] for a, d, v in days),
+        layout,
+    )
+    if posts:
+        headers = [_("Account"), _("Date"), _("Post"), _("Format"), _("Hashtags"), _("Text")]
+        sheet = _sheet(book, _("Posts"), [*headers, *map(layout.metric_header, POST_COUNTERS)], ())
+        _fill(
+            sheet,
+            (
+                [
+                    p.account, p.day, p.post_id, p.format, " ".join(f"#{t}" for t in p.hashtags),
+                    p.text, *(_number(getattr(p, c)) for c in POST_COUNTERS),
+                ]
+                for p in posts
+            ),
+            layout,
+        )  # fmt: skip
+    if audience:
+        headers = [_("Account"), _("Date"), _("Breakdown"), _("Group"), _("Value"), _("Unit")]
+        sheet = _sheet(book, _("Audience"), headers, ())
+        _fill(
+            sheet,
+            (
+                [
+                    a.account, a.day, _dimension(a.bucket.dimension), a.bucket.bucket,
+                    _number(a.bucket.value), "%" if a.bucket.is_share else _("people"),
+                ]
+                for a in audience
+            ),
+            layout,
+        )  # fmt: skip
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _dimension(key: str) -> str:
+    names = {"age": _("age"), "gender": _("gender"), "city": _("city"), "country": _("country")}
+    return names.get(key, key)
+
+
+def _split_format(command: CommandObject) -> tuple[str, CommandObject]:
+    words = (command.args or "").split()
+    kind = next((FORMATS[w.lower()] for w in words if w.lower() in FORMATS), "xlsx")
+    rest = " ".join(w for w in words if w.lower() not in FORMATS)
+    return kind, replace(command, args=rest or None)
 
 
 async def cmd_export(
@@ -78,43 +223,70 @@ async def cmd_export(
     workspace: Workspace,
     clock: Callable[[], datetime],
 ) -> None:
+    kind, command = _split_format(command)
     sel = await read_selection(message, command, storage, workspace, clock)
     if sel is None:
         return
-    rows = await storage.metrics.export_rows(workspace.id, sel.period, sel.account_id)
     lang = sel.lang
+    rows = await storage.metrics.export_rows(workspace.id, sel.period, sel.account_id)
+    posts: Sequence[PostRecord] = ()
+    audience: Sequence[AudienceRow] = ()
+    if kind == "xlsx":
+        posts = await storage.metrics.posts_in_period(workspace.id, sel.period, sel.account_id)
+        audience = tuple(
+            await storage.metrics.audience_rows(workspace.id, sel.period, sel.account_id)
+        )
     days = format_days(sel.period.start, sel.period.end, lang)
     who = html.escape(sel.account_name) if sel.account_name else _("all accounts")
-    if not rows:
+    if not rows and not posts and not audience:
         await message.reply(
             _("No data for {days} ({who}). Send a file or use /log, then /export again.").format(
                 days=days, who=who
             )
         )
         return
-    data = build_csv([(a, d, v) for a, d, v in rows])
-    metrics = {m for _, _, v in rows for m in v}
-    accounts = {a for a, _, _ in rows}
-    caption = _(
-        "Data for {days} ({who}): {rows} rows (account × day), {metrics} metrics, "
-        "{accounts} accounts. UTF-8 CSV, comma-separated."
-    ).format(
+    layout = Layout(lang, current_currency())
+    n_rows, n_metrics = len(rows), len({m for _, _, v in rows for m in v})
+    n_accounts = len({a for a, _, _ in rows})
+    facts = _("Data for {days} ({who}): {rows}, {metrics}, {accounts}.").format(
         days=days,
         who=who,
-        rows=format_number(len(rows), lang),
-        metrics=len(metrics),
-        accounts=len(accounts),
+        rows=ngettext("{n} account-day row", "{n} account-day rows", n_rows).format(
+            n=format_number(n_rows, lang)
+        ),
+        metrics=ngettext("{n} metric", "{n} metrics", n_metrics).format(n=n_metrics),
+        accounts=ngettext("{n} account", "{n} accounts", n_accounts).format(n=n_accounts),
     )
+    if kind == "csv":
+        data = build_csv(rows, layout)
+        how = (
+            _("CSV for Excel: semicolons, decimal commas.")
+            if layout.ru
+            else _("CSV: commas, decimal points.")
+        )
+    else:
+        data = build_xlsx(rows, posts, audience, layout)
+        how = _("Excel workbook: {sheets}. CSV instead: /export csv").format(
+            sheets=", ".join(
+                name
+                for name, present in (
+                    (_("daily metrics"), True),
+                    (_("posts ({n})").format(n=len(posts)), bool(posts)),
+                    (_("audience ({n})").format(n=len(audience)), bool(audience)),
+                )
+                if present
+            )
+        )
     await message.answer_document(
-        BufferedInputFile(data, filename=_file_name(sel.period, sel.account_name)),
-        caption=caption[:CAPTION_LIMIT],
+        BufferedInputFile(data, filename=_file_name(sel.period, sel.account_name, kind)),
+        caption=f"{facts} {how}"[:CAPTION_LIMIT],
     )
 
 
-def _file_name(period: Period, account: str | None) -> str:
+def _file_name(period: Period, account: str | None, kind: str) -> str:
     # Account names from uploaded files may hold any character: keep the file name plain.
     tail = "_" + re.sub(r"[^a-z0-9_.-]+", "-", account.lower()).strip("-.") if account else ""
-    return f"kpi_{period.start.isoformat()}_{period.end.isoformat()}{tail}.csv"
+    return f"kpi_{period.start.isoformat()}_{period.end.isoformat()}{tail}.{kind}"
 
 
 def create_router() -> Router:

@@ -32,13 +32,24 @@ from handlers.events import DataChanged
 from handlers.kpi_texts import format_day as format_day
 from handlers.kpi_texts import format_period
 from handlers.permissions import AdminOnly
-from handlers.replies import answer_long, current_language
+from handlers.replies import (
+    answer_long,
+    currency_mismatch_text,
+    current_currency,
+    current_language,
+)
 from kpi import logcmd as L
 from kpi.datepolicy import EARLIEST_DAY, latest_data_day
 from kpi.logcmd import LogError, convert_ratios, parse_log_args
 from kpi.metrics import METRICS, RATIO_INPUTS, TYPED_COUNTERS, Unit, display_name
 from kpi.models import Period
-from kpi.numbers import format_duration, format_money, format_number, format_percent
+from kpi.numbers import (
+    currencies_in,
+    format_duration,
+    format_money,
+    format_number,
+    format_percent,
+)
 from kpi.parsing import parse_day
 from storage import Storage
 from storage.records import Workspace
@@ -115,7 +126,7 @@ def format_metric(name: str, value: float, lang: str) -> str:
     """A stored value as the user reads it: money with two decimals, seconds as h:mm:ss."""
     metric = METRICS.get(name)
     if metric is not None and metric.unit is Unit.MONEY:
-        return format_money(value, lang)
+        return format_money(value, lang, current_currency())
     if metric is not None and metric.unit is Unit.SECONDS:
         return format_duration(value)
     return format_number(value, lang)
@@ -205,6 +216,10 @@ async def cmd_log(
     args = command.args or ""
     if not args.strip():
         await answer_long(message, _usage())
+        return
+    other = currencies_in(args) - {current_currency()}
+    if other:
+        await message.reply(currency_mismatch_text(other, lang))
         return
     today = local_today(workspace, clock)
     try:

@@ -52,15 +52,16 @@ from aiogram.types import (
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.i18n import use_currency
+from bot.services.delivery import Delivery, Outcome, PacedSender, before_sending
 from bot.services.insights import DigestInsights, digest_insights
 from handlers.charts import short_change, value_format
-from handlers.delivery import Delivery, Outcome, PacedSender
 from handlers.digest_cache import DigestCache
 from handlers.insights_texts import digest_lead
 from handlers.kpi_texts import compact_change, format_day, format_period, kpi_name, value_text
 from handlers.permissions import AdminOnly
 from handlers.rendering import ChartRenderer
-from handlers.replies import TEXT_LIMIT, current_language, split_text
+from handlers.replies import TEXT_LIMIT, current_currency, current_language, split_text
 from kpi.charts import DashboardSpec, DashboardTile, format_value, render_dashboard
 from kpi.digest import (
     SPARK_WEEKS,
@@ -77,6 +78,7 @@ from kpi.digest import (
     week_buckets,
 )
 from kpi.models import Period
+from kpi.numbers import currency_sign
 from storage import Storage
 from storage.digests import DueDigest
 from storage.records import Workspace
@@ -223,7 +225,12 @@ def compose_digest(workspace: Workspace, data: DigestData, lang: str) -> Prepare
 
 def _dashboard_tile(tile: TileData, lang: str) -> DashboardTile:
     value = (
-        format_value(tile.value, value_format(tile.unit), lang)
+        format_value(
+            tile.value,
+            value_format(tile.unit),
+            lang,
+            currency=currency_sign(current_currency(), lang) if tile.unit == "money" else "",
+        )
         if tile.value is not None
         else _("no data")
     )
@@ -241,8 +248,8 @@ async def prepare(
     storage: Storage, i18n: I18n, workspace: Workspace, report: Period, default_language: str
 ) -> PreparedDigest:
     data = await load_digest_data(storage, workspace, report)
-    lang = workspace.language or default_language
-    with i18n.context(), i18n.use_locale(lang):
+    lang = workspace.own_language or default_language
+    with i18n.context(), i18n.use_locale(lang), use_currency(workspace.currency):
         return compose_digest(workspace, data, lang)
 
 
@@ -266,8 +273,8 @@ async def send_prepared(
 ) -> Delivery:
     """The picture with its caption and the details, or the text-only digest.
 
-    `before_first_request` runs once, after the rate limiter let the first request
-    through and before it is made (the digest log claim).
+    `before_first_request` runs once, after the outbox let the first request through
+    its chat's queue and before it is made (the digest log claim).
     """
     pending = before_first_request
 
@@ -276,7 +283,8 @@ async def send_prepared(
             nonlocal pending
             if pending is not None:
                 hook, pending = pending, None
-                await hook()
+                with before_sending(hook):
+                    return await call()
             return await call()
 
         return run
@@ -747,7 +755,7 @@ async def cmd_digest(
         return
     if words[0] in ("off", "выкл", "выключить", "on", "вкл", "включить") and len(words) == 1:
         await storage.workspaces.set_digest(
-            message.chat.id, enabled=words[0] in ("on", "вкл", "включить")
+            message.chat.id, enabled=words[0] in ("on", "вкл", "включить"), changed_at=clock()
         )
     else:
         parsed = _parse_schedule(words)
@@ -755,7 +763,9 @@ async def cmd_digest(
             await message.reply(_usage())
             return
         weekday, at = parsed
-        await storage.workspaces.set_digest(message.chat.id, enabled=True, weekday=weekday, time=at)
+        await storage.workspaces.set_digest(
+            message.chat.id, enabled=True, weekday=weekday, time=at, changed_at=clock()
+        )
     updated = await storage.workspaces.get_by_chat(message.chat.id)
     assert updated is not None
     await message.answer(schedule_text(updated, clock()), reply_markup=schedule_keyboard(updated))
@@ -793,7 +803,7 @@ async def on_digest_button(
     else:
         await query.answer(_("This button is out of date."), show_alert=True)
         return
-    await storage.workspaces.set_digest(workspace.chat_id, **changes)
+    await storage.workspaces.set_digest(workspace.chat_id, **changes, changed_at=clock())
     updated = await storage.workspaces.get_by_chat(workspace.chat_id)
     assert updated is not None
     await query.answer(_("Saved."))

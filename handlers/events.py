@@ -9,6 +9,7 @@ from datetime import date
 
 from aiogram import Bot
 
+from bot.services.delivery import after_this_update
 from storage.records import Workspace
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,18 @@ class DataChanged:
         self._listeners.append(listener)
 
     async def emit(self, bot: Bot, workspace: Workspace, first: date, last: date) -> None:
-        """Tell every listener; one failing listener never breaks the caller's reply."""
+        """Tell every listener; one failing listener never breaks the caller's reply.
+
+        Inside an update the listeners run once its handler is done, so what they send
+        (an alert) follows the handler's own reply; elsewhere (a job) at once."""
+
+        async def notify() -> None:
+            await self._notify(bot, workspace, first, last)
+
+        if not after_this_update(notify):
+            await notify()
+
+    async def _notify(self, bot: Bot, workspace: Workspace, first: date, last: date) -> None:
         for listener in self._listeners:
             try:
                 await listener(bot, workspace, first, last)

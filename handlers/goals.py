@@ -23,9 +23,9 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.services.delivery import Outcome, PacedSender
 from bot.services.insights import goal_progress, unit_of
 from handlers import insights_texts as t
-from handlers.delivery import Outcome, PacedSender
 from handlers.permissions import AdminOnly
 from handlers.replies import current_language, split_text
 from kpi.accounts import looks_like_account, normalize_account

@@ -16,6 +16,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from babel.support import LazyProxy
 
+from handlers.replies import current_currency
 from kpi import arithmetic
 from kpi.kpis import (
     INTERACTION_PARTS,
@@ -191,7 +192,7 @@ def formula_line(result: KpiResult, lang: str) -> str:
     """`Formula: ERR = Σ interactions / Σ reach × 100 = 375 / 56 789 × 100 = 0.66%`;
     a number is never printed twice (`Reach = Σ reach = 211 000`)."""
     text = formula_words(result.formula)
-    numbers = arithmetic.expression(result, lang)
+    numbers = arithmetic.expression(result, lang, current_currency())
     if numbers is not None:
         text += f" = {numbers}"
     return _("Formula: {formula}").format(formula=text)
@@ -201,7 +202,7 @@ def formula_line(result: KpiResult, lang: str) -> str:
 
 
 def value_text(value: float, unit: str, lang: str) -> str:
-    return format_value(value, unit, lang)
+    return format_value(value, unit, lang, current_currency())
 
 
 def _absolute(delta: float, unit: str, lang: str) -> str:
@@ -211,7 +212,7 @@ def _absolute(delta: float, unit: str, lang: str) -> str:
         body = format_number(magnitude, lang)
         return sign + body + (" п.п." if _ru(lang) else " pp")
     if unit == "money":
-        return sign + format_money(magnitude, lang)
+        return sign + format_money(magnitude, lang, current_currency())
     if unit == "duration":
         return sign + format_duration(magnitude)
     return sign + format_number(magnitude, lang)
@@ -316,7 +317,7 @@ def extras_lines(result: KpiResult, lang: str) -> list[str]:
         return format_percent(x.get(key) or 0.0, lang)
 
     def money(key: str) -> str:
-        return format_money(x.get(key) or 0.0, lang)
+        return format_money(x.get(key) or 0.0, lang, current_currency())
 
     if result.kpi == "reach":
         add("impressions", _("Impressions: {value}").format(value=num("impressions")))

@@ -1,4 +1,4 @@
-"""/settings, /lang, /timezone, /margin and /delete_all."""
+"""/settings, /lang, /timezone, /margin, /currency and /delete_all."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.permissions import AdminOnly
 from handlers.replies import current_language
-from kpi.numbers import format_percent
+from kpi.numbers import currency_code, currency_sign, default_currency, format_percent
 from kpi.parsing import parse_number
 from kpi.timezones import canonical_timezone
 from storage import Storage
@@ -73,6 +73,12 @@ async def cmd_settings(message: Message, workspace: Workspace) -> None:
                 ),
                 _("Margin for ROI: {margin} — change: /margin 35%").format(
                     margin=format_percent(workspace.margin * 100, current_language())
+                ),
+                _("Currency: {currency} — change: /currency USD").format(
+                    currency=_currency_name(
+                        workspace.currency or default_currency(current_language()),
+                        current_language(),
+                    )
                 ),
                 _("Weekly digest: {digest} — change: /digest").format(digest=digest),
             )
@@ -162,6 +168,43 @@ async def cmd_margin(
     await message.answer(_("Margin set: {margin}.").format(margin=format_percent(value, lang)))
 
 
+def _currency_name(code: str, lang: str) -> str:
+    return f"{code} ({currency_sign(code, lang)})"
+
+
+async def cmd_currency(
+    message: Message,
+    command: CommandObject,
+    storage: Storage,
+    workspace: Workspace,
+) -> None:
+    """`/currency USD`: the currency of every money value (CAC, spend, revenue, ROI's sums).
+    Stored numbers are not converted: the setting says what they are in."""
+    arg = (command.args or "").strip()
+    lang = current_language()
+    auto = arg.lower() in ("auto", "авто")
+    code = None if auto else currency_code(arg)
+    if not auto and code is None:
+        now = workspace.currency or default_currency(lang)
+        text = _(
+            "Money is counted in {currency}. Change: /currency USD (or RUB, EUR, KZT, "
+            "UAH, BYN, GBP …); /currency auto follows the language (RUB in Russian, "
+            "USD in English). Numbers already stored are not converted."
+        ).format(currency=_currency_name(now, lang))
+        if arg:
+            text = _("Unknown currency “{value}”.").format(value=html.escape(arg[:16])) + " " + text
+        await message.reply(text)
+        return
+    await storage.workspaces.set_currency(message.chat.id, code)
+    shown = code or default_currency(lang)
+    await message.answer(
+        _(
+            "Currency: {currency}. Every sum of money is shown in it; numbers already "
+            "stored are not converted."
+        ).format(currency=_currency_name(shown, lang))
+    )
+
+
 async def cmd_delete_all(message: Message, workspace: Workspace) -> None:
     keyboard = InlineKeyboardMarkup(
         inline_keyboard=[
@@ -236,6 +279,8 @@ def create_router() -> Router:
     router.message.register(cmd_timezone, Command("timezone", "tz"))
     router.message.register(cmd_margin, Command("margin", magic=F.args), AdminOnly())
     router.message.register(cmd_margin, Command("margin"))
+    router.message.register(cmd_currency, Command("currency", magic=F.args), AdminOnly())
+    router.message.register(cmd_currency, Command("currency"))
     router.message.register(cmd_delete_all, Command("delete_all"), AdminOnly())
     router.callback_query.register(on_delete_all, DeleteAll.filter(F.workspace_id > 0), AdminOnly())
     return router

@@ -115,6 +115,7 @@ class RuleError(ValueError):
 
     Codes: `empty`, `unknown_kpi`, `not_alertable` (hashtags), `no_condition`,
     `bad_number`, `percent_unit` (`%` on a money/count/duration threshold),
+    `currency_unit` (a currency on a threshold that is not money),
     `bad_spike` (0 % or out of range), `bad_account`, `bad_min`, `extra`.
     `token` is the offending word.
     """
@@ -148,8 +149,9 @@ class RuleSpec:
 
 _OPS = "<>+-−–"
 _CONDITION = re.compile(
-    r"\s*(?P<op>[<>]|[+\-−–])\s*(?P<sign>[-−–])?\s*"
+    r"\s*(?P<op>[<>]|[+\-−–])\s*(?P<sign>[-−–])?\s*(?P<pre>us\$|[$€£¥₽₸₴₺])?\s*"
     r"(?P<num>\d+:\d{2}|\d[\d\s\u00a0.,]*(?:тыс\.?|k|к)?)\s*(?P<pct>%)?"
+    r"(?:\s*(?P<cur>[$€£¥₽₸₴₺]|руб\.?|р\.|rub|usd|eur|kzt|тг|тенге)(?=\s|$))?"
     r"(?:\s+(?P<rest>.*))?\s*$",
     re.IGNORECASE | re.DOTALL,
 )
@@ -210,6 +212,9 @@ def parse_rule(text: str) -> RuleSpec:
             value = -value
         if m["pct"] and unit != "percent":
             raise RuleError("percent_unit", f"{m['num'].strip()}%")
+        money_mark = m["pre"] or m["cur"]
+        if money_mark and unit != "money":
+            raise RuleError("currency_unit", money_mark)
     else:
         kind = "spike"
         if m["sign"] or value <= 0 or value > 1000 or (op == "-" and value > 100):
@@ -433,13 +438,15 @@ def is_bad(rule: RuleSpec, evaluation: Evaluation) -> bool:
 # --------------------------------------------------------------------------- arithmetic
 
 
-def expression(kpi: str, result: KpiResult, lang: str) -> str:
+def expression(kpi: str, result: KpiResult, lang: str, currency: str | None = None) -> str:
     """The KPI's formula with the week's sums and the value: `600 / 1 000 × 100 = 60 %`
     (`kpi.arithmetic`, as in the KPI answers)."""
-    text = arithmetic.expression(result, lang)
+    text = arithmetic.expression(result, lang, currency)
     if text is not None:
         return text
-    return format_value(result.value, UNITS[kpi], lang) if result.value is not None else ""
+    if result.value is None:
+        return ""
+    return format_value(result.value, UNITS[kpi], lang, currency)
 
 
 __all__ = [

@@ -65,15 +65,15 @@ def formula_numbers(result: KpiResult, lang: str) -> str | None:
     return _PLACEHOLDER.sub(lambda m: values[m[1]], template)
 
 
-def expression(result: KpiResult, lang: str) -> str | None:
+def expression(result: KpiResult, lang: str, currency: str | None = None) -> str | None:
     """`numbers = value` (`600 / 1 000 × 100 = 60 %`); just the value when the numbers
-    would repeat it (`Σ reach`); None without numbers."""
+    would repeat it (`Σ reach`); None without numbers. Money values carry `currency`."""
     numbers = formula_numbers(result, lang)
     if numbers is None:
         return None
     if result.value is None:
         return numbers
-    value = format_value(result.value, result.unit, lang)
+    value = format_value(result.value, result.unit, lang, currency)
     if _PLACEHOLDER.sub("", FORMULAS[result.formula]).strip(" Σ") == "":
         return value  # a plain sum: the number is the value
     return f"{numbers} = {value}"

@@ -15,6 +15,10 @@ one starting with "ru" is formatted the English way.
 from __future__ import annotations
 
 import math
+import re
+
+from babel import Locale
+from babel.numbers import get_currency_symbol
 
 MINUS = "\u2212"
 NBSP = "\u00a0"
@@ -73,11 +77,100 @@ def format_percent(x: float, lang: str, *, digits: int = 3) -> str:
     return f"{number}{NBSP}%" if _is_ru(lang) else f"{number}%"
 
 
-def format_money(x: float, lang: str) -> str:
-    """Two decimals always (`12 345,60`); no currency sign: the workspace's currency is unknown."""
+# ISO 4217 codes the bot knows, with the sign people write. Babel's own symbols are
+# codes for some of them (`KZT` in Russian, `RUB` in English): the narrow sign reads
+# better in a chat, so these are ours; Babel decides where the sign goes and the
+# separators.
+CURRENCY_SIGNS: dict[str, str] = {
+    "RUB": "₽",
+    "USD": "$",
+    "EUR": "€",
+    "KZT": "₸",
+    "UAH": "₴",
+    "BYN": "Br",
+    "GBP": "£",
+    "CNY": "¥",
+    "TRY": "₺",
+    "UZS": "сум",
+    "AMD": "֏",
+    "GEL": "₾",
+    "AZN": "₼",
+    "KGS": "сом",
+    "INR": "₹",
+}
+# What people type after (or before) an amount, folded to lower case, and its code.
+CURRENCY_WORDS: dict[str, str] = {
+    "₽": "RUB", "руб": "RUB", "руб.": "RUB", "р": "RUB", "р.": "RUB", "rub": "RUB",
+    "rur": "RUB", "рубль": "RUB", "рубля": "RUB", "рублей": "RUB",
+    "$": "USD", "us$": "USD", "usd": "USD", "долл": "USD", "долл.": "USD",
+    "€": "EUR", "eur": "EUR", "евро": "EUR",
+    "₸": "KZT", "kzt": "KZT", "тг": "KZT", "тенге": "KZT",
+    "₴": "UAH", "uah": "UAH", "грн": "UAH",
+    "£": "GBP", "gbp": "GBP", "¥": "CNY", "cny": "CNY", "₺": "TRY", "try": "TRY",
+}  # fmt: skip
+
+
+_SIGNS = "₽$€₸₴£¥₺"
+_CURRENCY_MENTION = re.compile(
+    rf"(?P<sign>us\$|[{_SIGNS}])"
+    r"|(?<=\d)\s?(?P<word>руб(?:лей|ля|ль|\.)?|р\.|rub|rur|usd|eur|kzt|тг|тенге|грн|uah|gbp"
+    r"|евро|долл\.?)(?![\w])",
+    re.IGNORECASE,
+)
+
+
+def currencies_in(text: str) -> set[str]:
+    """ISO codes of the currencies written next to amounts: `500 ₽`, `$20`, `1 000 руб.`"""
+    found = set()
+    for m in _CURRENCY_MENTION.finditer(text):
+        code = currency_code(m["sign"] or m["word"])
+        if code is not None:
+            found.add(code)
+    return found
+
+
+def default_currency(lang: str) -> str:
+    """A workspace without `/currency` counts in roubles in Russian, dollars in English."""
+    return "RUB" if _is_ru(lang) else "USD"
+
+
+def currency_code(word: str) -> str | None:
+    """`₽`, `руб.`, `$`, `eur`, `KZT` … → the ISO code; None for anything else."""
+    folded = word.strip().lower()
+    if folded in CURRENCY_WORDS:
+        return CURRENCY_WORDS[folded]
+    upper = folded.upper()
+    return upper if upper in CURRENCY_SIGNS else None
+
+
+def currency_sign(code: str, lang: str) -> str:
+    return CURRENCY_SIGNS.get(code) or get_currency_symbol(code, locale=_babel_locale(lang))
+
+
+def _babel_locale(lang: str) -> str:
+    return "ru" if _is_ru(lang) else "en"
+
+
+def format_money(x: float, lang: str, currency: str | None = None) -> str:
+    """A sum of money in the language's format: `518 ₽`, `12 345,60 ₽`, `$518`, `−$3.50`.
+
+    Whole amounts have no decimals, others two. Without `currency` the number alone
+    (`12 345,60`), for callers that show the currency elsewhere.
+    """
     if not math.isfinite(x):
         return format_number(x, lang)
-    return _signed(x, _render(abs(x), 2, lang, strip=False))
+    whole = float(round(x, 2)).is_integer()
+    body = _render(abs(x), 0 if whole else 2, lang, strip=False)
+    if currency is None:
+        return _signed(x, body)
+    sign = currency_sign(currency, lang)
+    pattern = Locale.parse(_babel_locale(lang)).currency_formats["standard"].pattern
+    if pattern.split(";")[0].lstrip().startswith("¤"):
+        # `$518`; a sign made of letters gets a space: `Br 518`.
+        text = f"{sign}{NBSP if sign[-1:].isalpha() else ''}{body}"
+    else:
+        text = f"{body}{NBSP}{sign}"
+    return _signed(x, text)
 
 
 def format_duration(seconds: float) -> str:
@@ -98,12 +191,12 @@ def format_change(pct: float, lang: str) -> str:
     return sign + (f"{number}{NBSP}%" if _is_ru(lang) else f"{number}%")
 
 
-def format_value(value: float, unit: str, lang: str) -> str:
+def format_value(value: float, unit: str, lang: str, currency: str | None = None) -> str:
     """A KPI value by its unit (`percent`, `money`, `duration`, `count`, `ratio`)."""
     if unit == "percent":
         return format_percent(value, lang)
     if unit == "money":
-        return format_money(value, lang)
+        return format_money(value, lang, currency)
     if unit == "duration":
         return format_duration(value)
     return format_number(value, lang)

@@ -306,6 +306,28 @@ class AlertRepo:
             ).all()
         return [_event(r) for r in rows]
 
+    async def fired_for_week(
+        self, workspace_id: int, rule_id: int, period: tuple[date, date], *, besides: int
+    ) -> bool:
+        """Whether the rule already fired for this week in an event other than `besides`
+        (one message per breach, however often imports re-open it)."""
+        async with self._engine.connect() as conn:
+            found = (
+                await conn.execute(
+                    select(alert_events.c.id)
+                    .where(
+                        alert_events.c.workspace_id == workspace_id,
+                        alert_events.c.rule_id == rule_id,
+                        alert_events.c.event == "fired",
+                        alert_events.c.period_start == period[0],
+                        alert_events.c.period_end == period[1],
+                        alert_events.c.id != besides,
+                    )
+                    .limit(1)
+                )
+            ).first()
+        return found is not None
+
     async def workspaces_to_check(self) -> list[int]:
         """Ids of active workspaces with a rule switched on, for the scheduled run."""
         async with self._engine.connect() as conn:

@@ -234,7 +234,7 @@ class DigestRepo:
                 if (
                     row.last_day is None
                     or row.last_day < window_start
-                    or not is_due(slot, at, ws.created_at)
+                    or not is_due(slot, at, ws.digest_not_before)
                 ):
                     idle[ws.id] = scheduled_at(row, now)
                     continue

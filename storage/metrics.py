@@ -607,6 +607,32 @@ class MetricsRepo:
                 for r in result
             ]
 
+    async def audience_rows(
+        self, workspace_id: int, period: Period, account_id: int | None = None
+    ) -> list[AudienceRow]:
+        """Every audience snapshot row dated in the period (for /export)."""
+        au = audience.c
+        cond = [au.workspace_id == workspace_id, au.day.between(period.start, period.end)]
+        if account_id is not None:
+            cond.append(au.account_id == account_id)
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(accounts.c.name, au.day, au.dimension, au.bucket, au.value, au.is_share)
+                    .join(accounts, accounts.c.id == au.account_id)
+                    .where(*cond)
+                    .order_by(au.day, accounts.c.name, au.dimension, au.id)
+                )
+            ).all()
+        return [
+            AudienceRow(
+                r.name,
+                r.day,
+                AudienceBucket(r.dimension, r.bucket, float(r.value), bool(r.is_share)),
+            )
+            for r in rows
+        ]
+
     async def record_gauge(
         self, workspace_id: int, account_id: int, day: date, metric: str, value: float
     ) -> None:

@@ -20,6 +20,21 @@ class Workspace:
     digest_weekday: int  # 0 = Monday
     digest_time: str  # "HH:MM"
     created_at: datetime
+    currency: str | None = None  # ISO 4217; None: the language's (kpi.numbers)
+    user_language: str | None = None  # a private chat's user's Telegram language
+    digest_changed_at: datetime | None = None  # the schedule's last change
+
+    @property
+    def digest_not_before(self) -> datetime:
+        """Slots due before this moment are never sent (a new chat, a changed schedule)."""
+        changed = self.digest_changed_at
+        return max(self.created_at, changed) if changed else self.created_at
+
+    @property
+    def own_language(self) -> str | None:
+        """The language of what the bot sends on its own (digests, scheduled alerts):
+        the `/lang` setting, else the language of the private chat's user."""
+        return self.language or self.user_language
 
     @property
     def is_group(self) -> bool:

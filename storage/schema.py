@@ -52,13 +52,19 @@ workspaces = Table(
     Column("title", String(256)),
     # NULL: follow each user's Telegram language.
     Column("language", String(8)),
+    # A private chat's user's Telegram language, for messages sent outside an update.
+    Column("user_language", String(8)),
     Column("timezone", String(64), nullable=False),
     Column("active", Boolean, nullable=False, default=True),
     # Share of revenue that is profit, for ROI; 1.0 = 100 %.
     Column("margin", Float, nullable=False, default=1.0),
+    # ISO 4217 code of every money value; NULL: the language's (RUB for ru, USD for en).
+    Column("currency", String(3)),
     Column("digest_enabled", Boolean, nullable=False, default=True),
     Column("digest_weekday", Integer, nullable=False, default=0),  # 0 = Monday
     Column("digest_time", String(5), nullable=False, default="10:00"),
+    # When the schedule last changed: slots before it are never sent.
+    Column("digest_changed_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     # The UTC moment of the next weekly digest (kpi/schedule.py); NULL: none is
     # scheduled (digest off, inactive, unusable zone). The minute tick reads

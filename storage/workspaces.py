@@ -53,6 +53,9 @@ def _workspace(row: Any) -> Workspace:
         digest_weekday=int(row.digest_weekday),
         digest_time=row.digest_time,
         created_at=_as_utc(row.created_at),
+        currency=row.currency,
+        user_language=row.user_language,
+        digest_changed_at=_as_utc(row.digest_changed_at) if row.digest_changed_at else None,
     )
 
 
@@ -154,12 +157,19 @@ class WorkspaceRepo:
         return _workspace(row) if row else None
 
     async def ensure(
-        self, chat_id: int, chat_type: str, title: str | None, timezone: str
+        self,
+        chat_id: int,
+        chat_type: str,
+        title: str | None,
+        timezone: str,
+        *,
+        user_language: str | None = None,
     ) -> tuple[Workspace, bool]:
         """The chat's workspace, created with its default account and alert rules if new.
 
         Returns (workspace, created). A workspace that was inactive (bot removed)
-        becomes active again.
+        becomes active again. `user_language`: the language of the user who started a
+        private chat (see `Workspace.own_language`).
         """
         existing = await self.get_by_chat(chat_id)
         if existing is not None:
@@ -179,6 +189,7 @@ class WorkspaceRepo:
                             chat_type=chat_type,
                             title=title,
                             language=None,
+                            user_language=user_language,
                             timezone=timezone,
                             active=True,
                             margin=1.0,
@@ -216,19 +227,26 @@ class WorkspaceRepo:
         assert created is not None
         return created, True
 
-    async def _set(self, chat_id: int, **values: Any) -> bool:
+    async def _set(self, chat_id: int, *, since: datetime | None = None, **values: Any) -> bool:
         async with write_transaction(self._engine) as conn:
             result = await conn.execute(
                 update(workspaces).where(workspaces.c.chat_id == chat_id).values(**values)
             )
             if SCHEDULE_COLUMNS.intersection(values):
-                # Counted from now: a schedule change never makes a digest due at once.
-                await reschedule(conn, _utcnow(), workspaces.c.chat_id == chat_id)
+                # Counted from now (`since`: the moment of the change, the handler's
+                # clock): a schedule change never makes a digest due at once.
+                await reschedule(conn, since or _utcnow(), workspaces.c.chat_id == chat_id)
         self._invalidate(chat_id)
         return bool(result.rowcount)
 
     async def set_language(self, chat_id: int, language: str | None) -> bool:
         return await self._set(chat_id, language=language)
+
+    async def set_user_language(self, chat_id: int, language: str | None) -> bool:
+        return await self._set(chat_id, user_language=language)
+
+    async def set_currency(self, chat_id: int, currency: str | None) -> bool:
+        return await self._set(chat_id, currency=currency)
 
     async def set_timezone(self, chat_id: int, timezone: str) -> bool:
         return await self._set(chat_id, timezone=timezone)
@@ -249,7 +267,12 @@ class WorkspaceRepo:
         enabled: bool | None = None,
         weekday: int | None = None,
         time: str | None = None,
+        changed_at: datetime | None = None,
     ) -> bool:
+        """Change the digest schedule. `next_digest_at` becomes the first slot strictly
+        after `changed_at` (the moment of the change; now if None), and `digest_changed_at`
+        keeps a slot that passed before it from ever being sent: the first digest after
+        a change is the next occurrence, never one "due" a minute ago."""
         values: dict[str, Any] = {}
         if enabled is not None:
             values["digest_enabled"] = enabled
@@ -257,7 +280,9 @@ class WorkspaceRepo:
             values["digest_weekday"] = weekday
         if time is not None:
             values["digest_time"] = time
-        return await self._set(chat_id, **values) if values else False
+        if values and changed_at is not None:
+            values["digest_changed_at"] = changed_at
+        return await self._set(chat_id, since=changed_at, **values) if values else False
 
     async def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> bool:
         """A group became a supergroup: its workspace follows the new chat id.

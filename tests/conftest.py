@@ -15,6 +15,9 @@ from tests.shareddata import SHARED_DATA, SMM_DATA
 
 # Tests never talk to Telegram and never read a developer's .env.
 os.environ.pop("BOT_TOKEN", None)
+# In-process tests talk to a fake that enforces no flood limits: no pacing there. The
+# bot process of the end-to-end tests gets the production default (tests/e2e/conftest.py).
+os.environ["SEND_PACING"] = "false"
 
 REPO = shareddata.REPO
 TEST_TOKEN = "123456789:AAH-test-token-not-real-abcdefghijklm"

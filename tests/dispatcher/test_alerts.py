@@ -11,8 +11,8 @@ import pytest
 
 from bot.app import create_bot, create_dispatcher
 from bot.config import Settings
+from bot.services.delivery import PacedSender
 from handlers.alerts import AlertRunner
-from handlers.delivery import PacedSender, RateLimiter
 from storage import Storage
 from storage.records import Workspace
 from tests.dispatcher.conftest import Harness
@@ -46,8 +46,8 @@ def clock() -> Clock:
 async def h(storage: Storage, settings: Settings, clock: Clock) -> AsyncIterator[Harness]:
     session = RecordingSession()
     bot = create_bot(settings, session=session)
-    # No pacing between messages to one chat: the limiter has its own tests.
-    sender = PacedSender(RateLimiter(per_second=1000, chat_gap=0, group_per_minute=1000))
+    # No pacing between messages to one chat (SEND_PACING=false): the budget has its own tests.
+    sender = PacedSender()
     dp = create_dispatcher(storage, settings, sender=sender, clock=clock)
     harness = Harness(dp, bot, session, storage, settings)
     yield harness
@@ -286,7 +286,7 @@ async def test_alert_adds_rules_in_english_and_russian(h: Harness) -> None:
     ws = await workspace(h)
     assert await h.say_text("/alert cac > 1500", language_code="en") == "\n".join(
         (
-            "Rule added: CAC > 1,500.00 · all accounts; at least 3 new customers a week.",
+            "Rule added: CAC > $1,500 · all accounts; at least 3 new customers a week.",
             "I check the latest complete week (Monday–Sunday) after every import and every "
             "hour, and write here once when the rule breaks and once when it is back to "
             "normal. All rules: /alerts",
@@ -305,8 +305,9 @@ async def test_alert_adds_rules_in_english_and_russian(h: Harness) -> None:
         ("cac", "threshold", ">", 1500.0, None),
         ("reach", "spike", "-", 30.0, 5000.0),
     ]
+    # Refused, naming the rule it repeats.
     assert await h.say_text("/alert cac > 1500", language_code="ru") == (
-        "Такое правило уже есть. Все правила: /alerts."
+        f"Такое правило уже есть: 3. CAC > 1{NBSP}500{NBSP}₽ · все аккаунты. Все правила: /alerts."
     )
 
 
@@ -384,7 +385,9 @@ async def test_alerts_lists_rules_with_state_snooze_and_minimum(h: Harness, cloc
             "1. Bounce rate +20% vs the median of 4 weeks · all accounts",
             "    at least 100 sessions a week · 🔴 alert since Nov 25, 2026 12:00",
             "2. CAC +25% vs the median of 4 weeks · all accounts",
-            "    at least 3 new customers a week · ✅ ok · 🔕 snoozed until Dec 2, 2026 12:00",
+            # No CAC inputs last week: not "✅ ok" (before), it says so.
+            "    at least 3 new customers a week · ⚪ no data last week · 🔕 snoozed until "
+            "Dec 2, 2026 12:00",
             "",
             "Add: /alert bounce > 60%, /alert cac +25% vk:brand. "
             "Weeks run Monday–Sunday, time zone Europe/Moscow.",

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from bot.app import create_bot, create_dispatcher
 from bot.config import Settings
-from handlers.delivery import PacedSender, RateLimiter
+from bot.services.delivery import PacedSender
 from kpi.models import Period
 from storage import Storage
 from storage.schema import channel_joins, channels, posts
@@ -275,7 +275,7 @@ DIGEST_NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)  # Wednesday: the digest's 
 async def hd(storage: Storage, settings: Settings) -> AsyncIterator[Harness]:
     session = RecordingSession(token=TEST_TOKEN)
     bot = create_bot(settings, session=session)
-    sender = PacedSender(RateLimiter(per_second=1000, chat_gap=0, group_per_minute=1000))
+    sender = PacedSender()  # pacing is the outbox's (SEND_PACING off in tests)
     dp = create_dispatcher(storage, settings, sender=sender, clock=lambda: DIGEST_NOW)
     yield Harness(dp, bot, session, storage, settings)
     await bot.session.close()

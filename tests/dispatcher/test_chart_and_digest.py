@@ -11,8 +11,8 @@ import pytest
 
 from bot.app import create_bot, create_dispatcher
 from bot.config import Settings
+from bot.services.delivery import PacedSender
 from handlers.charts import CHARTABLE
-from handlers.delivery import PacedSender, RateLimiter
 from handlers.digest import DigestButton, DigestCache, DigestJob, digest_tick
 from handlers.rendering import ChartRenderer
 from storage import Storage
@@ -309,12 +309,11 @@ async def test_digest_now_caption_in_russian(clocked: Harness) -> None:
 
 
 def _job(harness: Harness, renderer: ChartRenderer, now: datetime) -> DigestJob:
-    limiter = RateLimiter(per_second=1000, chat_gap=0.0)
     return DigestJob(
         bot=harness.bot,
         storage=harness.storage,
         renderer=renderer,
-        sender=PacedSender(limiter),
+        sender=PacedSender(),
         i18n=harness.dp["i18n"],
         cache=DigestCache(),
         clock=lambda: now,
@@ -340,7 +339,9 @@ async def test_digest_job_sends_once_per_week_silently(
     assert calls[0].chat_id == 701 and calls[0].params["disable_notification"] is True
     assert len(calls[0].params["caption"]) <= 1024
     text = calls[0].visible_text or ""
-    assert text.startswith("Ваши SMM-KPI · дайджест недели\nНеделя 48, 23–29 ноя 2026\n")
+    # The chat was started by an English-speaking user: its digest is in English
+    # (before: in the default Russian, whatever the user spoke).
+    assert text.startswith("Your SMM KPIs · weekly digest\nWeek 48, Nov 23–29, 2026\n")
     ws = await clocked.storage.workspaces.get_by_chat(701)
     assert ws is not None
     (entry,) = await clocked.storage.digests.entries(ws.id)
@@ -372,7 +373,7 @@ async def test_digest_job_text_only_when_rendering_fails(
     calls = clocked.session.calls[before:]
     assert (report.sent, report.text_only) == (1, 1)
     assert [c.method for c in calls] == ["sendMessage"]
-    assert "Охват: " in (calls[0].visible_text or "")
+    assert "Reach: " in (calls[0].visible_text or "")
 
 
 async def test_create_jobs_wires_the_digest_tick(clocked: Harness) -> None:

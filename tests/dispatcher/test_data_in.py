@@ -133,7 +133,7 @@ async def test_log_in_russian_with_russian_names_and_default_account(h: Harness)
         "Записано за 4 июн 2024, main:\n"
         f"• Охват: 12{NBSP}000\n"
         "• Лайки: 340\n"
-        f"• Выручка: 1{NBSP}500,50\n"
+        f"• Выручка: 1{NBSP}500,50{NBSP}₽\n"
         "/undo отменит эту запись."
     )
     day = Period(date(2024, 6, 4), date(2024, 6, 4))
@@ -307,7 +307,7 @@ async def test_add_walkthrough_with_buttons_stores_one_batch(h: Harness) -> None
     assert _final(calls) == (
         "Saved for Jun 1, 2024, vk:brand: (new account — created)\n"
         "• Reach: 12,000\n"
-        "• Ad spend: 1,500.50\n"
+        "• Ad spend: $1,500.50\n"
         "/undo takes this back."
     )
     assert await _sums(h, "vk:brand") == {"reach": 12000.0, "ad_spend": 1500.5}
@@ -685,28 +685,28 @@ async def test_export_neutralises_formulas_and_round_trips(h: Harness) -> None:
         ("cmd", date(2024, 5, 2)): {"reach": 7.0, "likes": 1.0},
     }
     await h.storage.metrics.apply_import(ws.id, source="legacy", user_id=None, values=values)
-    calls = await h.say("/export 2024-05-01..2024-05-31", CHAT, language_code="en")
+    calls = await h.say("/export csv 2024-05-01..2024-05-31", CHAT, language_code="en")
     (doc,) = [c for c in calls if c.method == "sendDocument"]
     assert doc.visible_text == (
-        "Data for May 1–31, 2024 (all accounts): 4 rows (account × day), 2 metrics, "
-        "3 accounts. UTF-8 CSV, comma-separated."
+        "Data for May 1–31, 2024 (all accounts): 4 account-day rows, 2 metrics, "
+        "3 accounts. CSV: commas, decimal points."
     )
     raw = doc.files["document"].data
     assert doc.files["document"].filename == "kpi_2024-05-01_2024-05-31.csv"
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
     assert rows == [
-        ["account", "day", "reach", "likes"],
+        ["Account", "Date", "Reach", "Likes"],
         ['\'=hyperlink("http://x")', "2024-05-01", "100", "5"],
         ["vk:brand", "2024-05-01", "1200", "30"],
         ["cmd", "2024-05-02", "7", "1"],
         ["vk:brand", "2024-05-02", "1300", ""],
     ]
-    one = await h.say("/export 2024-05 vk:brand", CHAT, language_code="en")
+    one = await h.say("/export 2024-05 csv vk:brand", CHAT, language_code="en")
     (doc,) = [c for c in one if c.method == "sendDocument"]
     body = doc.files["document"].data.decode("utf-8-sig")
     assert body.splitlines() == [
-        "account,day,reach,likes", "vk:brand,2024-05-01,1200,30", "vk:brand,2024-05-02,1300,",
+        "Account,Date,Reach,Likes", "vk:brand,2024-05-01,1200,30", "vk:brand,2024-05-02,1300,",
     ]  # fmt: skip
 
 

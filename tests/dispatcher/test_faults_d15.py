@@ -381,7 +381,7 @@ def test_case07_admin_only_is_declared_where_handlers_are_registered() -> None:
         "cmd_lang", "cmd_timezone", "cmd_margin", "cmd_delete_all", "on_delete_all",
         "cmd_account", "cmd_alert", "on_alert_button", "cmd_digest", "on_digest_button",
         "cmd_log", "cmd_add", "on_save", "cmd_undo", "on_document", "on_import_day",
-        "on_import_again", "cmd_campaign", "cmd_goal", "on_goal_button",
+        "on_import_again", "cmd_campaign", "cmd_goal", "on_goal_button", "cmd_currency",
     }  # fmt: skip
     assert writes <= guarded, writes - guarded
 

@@ -27,7 +27,11 @@ class BotProcess:
         self.stderr = b""
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_"))}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("BOT_", "DATABASE_", "SEND_PACING"))
+        }
         env.update(
             BOT_TOKEN=self.api.token,
             BOT_API_URL=self.api.base_url,

@@ -79,7 +79,11 @@ async def _run_bot(env: dict[str, str], cwd) -> tuple[int, str]:
 
 
 def _base_env(tmp_path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("BOT_", "DATABASE_", "SEND_PACING"))
+    }
     env["PYTHONPATH"] = str(REPO)
     env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path}/db.sqlite3"
     return env

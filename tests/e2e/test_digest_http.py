@@ -18,7 +18,7 @@ from aiogram.enums import ParseMode
 from sqlalchemy import update
 
 from bot.i18n import create_i18n
-from handlers.delivery import PacedSender
+from bot.services.delivery import Outbox, PacedSender
 from handlers.digest import DigestCache, DigestJob, digest_tick
 from handlers.rendering import ChartRenderer
 from storage import Storage
@@ -34,6 +34,7 @@ WEEK = [date(2026, 11, 23) + timedelta(days=i) for i in range(7)]
 @pytest.fixture
 async def bot(api: FakeBotAPI) -> AsyncIterator[Bot]:
     session = AiohttpSession(api=TelegramAPIServer.from_base(api.base_url))
+    session.middleware(Outbox())  # a fresh process: a fresh send budget
     b = Bot(api.token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
     yield b
     await b.session.close()
@@ -69,7 +70,7 @@ def job(bot: Bot, storage: Storage, renderer: ChartRenderer) -> DigestJob:
         bot=bot,
         storage=storage,
         renderer=renderer,
-        sender=PacedSender(),  # a fresh process: a fresh limiter
+        sender=PacedSender(),
         i18n=create_i18n("ru"),
         cache=DigestCache(),
         clock=lambda: NOW,

@@ -8,6 +8,7 @@ import io
 from datetime import datetime
 
 import pytest
+from openpyxl import load_workbook
 
 from tests.conftest import SMM_DATA
 from tests.e2e.conftest import BotProcess
@@ -36,14 +37,25 @@ async def test_upload_over_http_then_export_has_the_same_numbers(
     assert f"Rows: {len(rows)} read, {len(rows)} used." in text
     assert [c.params["file_id"] for c in api.sent("getFile")] == ["views-csv"]
 
-    api.message(401, f"/export {days[0].isoformat()}..{days[-1].isoformat()} site",
-                language_code="en")  # fmt: skip
+    span = f"{days[0].isoformat()}..{days[-1].isoformat()}"
+    api.message(401, f"/export {span} site", language_code="en")
     (doc,) = await api.wait_for("sendDocument", chat_id=401, timeout=20)
+    # An Excel workbook by default: numbers are number cells, days are date cells.
+    sheet = load_workbook(io.BytesIO(doc.files["document"].data))["Daily metrics"]
+    header, *body_rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert header == ["Account", "Date", "Pageviews"]
+    assert len(body_rows) == len(rows)
+    assert sum(r[2] for r in body_rows) == total
+    assert [r[1].date() for r in body_rows] == days
+    assert {r[0] for r in body_rows} == {"site"}
+
+    api.message(401, f"/export csv {span} site", language_code="en")
+    (_xlsx, doc) = await api.wait_for("sendDocument", chat_id=401, count=2, timeout=20)
     body = doc.files["document"].data.decode("utf-8-sig")
     exported = list(csv.DictReader(io.StringIO(body, newline="")))
     assert len(exported) == len(rows)
-    assert sum(float(r["pageviews"]) for r in exported) == total
-    assert {r["account"] for r in exported} == {"site"}
+    assert sum(float(r["Pageviews"]) for r in exported) == total
+    assert {r["Account"] for r in exported} == {"site"}
 
 
 @pytest.mark.shared_data

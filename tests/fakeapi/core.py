@@ -14,6 +14,7 @@ import json
 import math
 import mimetypes
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -191,6 +192,26 @@ class _Bucket:
         self.tokens -= 1
 
 
+class _Window:
+    """At most `limit` sends in any `span` seconds (Telegram's "20 messages per minute
+    in a group", read literally: no burst allowance on top of the minute)."""
+
+    def __init__(self, limit: float, span: float = 60.0) -> None:
+        self.limit = limit
+        self.span = span
+        self.sends: deque[float] = deque()
+
+    def wait_needed(self, now: float) -> float:
+        while self.sends and self.sends[0] <= now - self.span:
+            self.sends.popleft()
+        if len(self.sends) < self.limit:
+            return 0.0
+        return self.sends[-int(self.limit)] + self.span - now
+
+    def take(self, now: float) -> None:
+        self.sends.append(now)
+
+
 class _RateLimiter:
     def __init__(
         self,
@@ -205,12 +226,13 @@ class _RateLimiter:
         self.per_chat_burst = per_chat_burst
         self.global_bucket = _Bucket(per_second, per_second)
         self.chat_buckets: dict[str, _Bucket] = {}
-        self.group_buckets: dict[str, _Bucket] = {}
+        self.group_windows: dict[str, _Window] = {}
 
     def check(self, chat_id: Any) -> int:
         """0 if the send may pass (and is counted), else retry_after seconds."""
         now = time.monotonic()
         buckets = [self.global_bucket]
+        window: _Window | None = None
         if chat_id is not None:
             key = str(chat_id)
             buckets.append(
@@ -219,17 +241,17 @@ class _RateLimiter:
                 )
             )
             if key.startswith("-"):
-                buckets.append(
-                    self.group_buckets.setdefault(
-                        key,
-                        _Bucket(self.per_group_per_minute, self.per_group_per_minute / 60),
-                    )
-                )
-        wait = max(b.wait_needed(now) for b in buckets)
+                window = self.group_windows.setdefault(key, _Window(self.per_group_per_minute))
+        waits = [b.wait_needed(now) for b in buckets]
+        if window is not None:
+            waits.append(window.wait_needed(now))
+        wait = max(waits)
         if wait > 0:
             return max(1, math.ceil(wait))
         for b in buckets:
             b.take()
+        if window is not None:
+            window.take(now)
         return 0
 
 
@@ -445,7 +467,8 @@ class FakeTelegram(ChannelMixin):
     ) -> None:
         """Enforce Telegram-like flood limits on sending methods (token buckets): global
         ``per_second``; per chat ``per_chat_per_second`` with bursts up to
-        ``per_chat_burst``; per group (negative chat id) ``per_group_per_minute``.
+        ``per_chat_burst``; per group (negative chat id) at most ``per_group_per_minute``
+        sends in any 60 seconds (a sliding window, no burst on top).
         Violations answer 429 with ``parameters.retry_after`` and land in ``flood_hits``."""
         self._rate = (
             _RateLimiter(per_second, per_chat_per_second, per_group_per_minute, per_chat_burst)

@@ -398,8 +398,13 @@ def _week(sums: dict[str, float]) -> PeriodData:
 
 def test_expression_shows_the_sums_and_the_value() -> None:
     result = cac(_week({"ad_spend": 42_000, "content_cost": 8_000, "new_customers": 25}))
-    assert expression("cac", result, "ru") == (f"(42{NBSP}000 + 8{NBSP}000) / 25 = 2{NBSP}000,00")
-    assert expression("cac", result, "en") == "(42,000 + 8,000) / 25 = 2,000.00"
+    assert expression("cac", result, "ru") == (f"(42{NBSP}000 + 8{NBSP}000) / 25 = 2{NBSP}000")
+    assert expression("cac", result, "en") == "(42,000 + 8,000) / 25 = 2,000"
+    assert (
+        expression("cac", result, "ru", "RUB")
+        == f"(42{NBSP}000 + 8{NBSP}000) / 25 = 2{NBSP}000{NBSP}₽"
+    )
+    assert expression("cac", result, "en", "USD") == "(42,000 + 8,000) / 25 = $2,000"
     result = bounce(_week({"bounces": 600, "sessions": 1000}))
     assert expression("bounce", result, "ru") == f"600 / 1{NBSP}000 × 100 = 60{NBSP}%"
 

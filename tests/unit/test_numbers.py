@@ -9,6 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kpi.numbers import (
+    currency_code,
+    default_currency,
     format_change,
     format_duration,
     format_money,
@@ -91,16 +93,48 @@ def test_format_percent(x: float, ru: str, en: str) -> None:
     ("x", "ru", "en"),
     [
         (12345.6, f"12{NB}345,60", "12,345.60"),
-        (0, "0,00", "0.00"),
-        (1.005, "1,00", "1.00"),  # 1.005 is 1.00499… in binary
+        (0, "0", "0"),  # whole amounts have no decimals
+        (1.005, "1", "1"),  # 1.005 is 1.00499… in binary
         (2.675, "2,67", "2.67"),
-        (-1500, f"{MINUS}1{NB}500,00", f"{MINUS}1,500.00"),
-        (-0.001, "0,00", "0.00"),  # no "−0,00"
+        (-1500, f"{MINUS}1{NB}500", f"{MINUS}1,500"),
+        (-0.001, "0", "0"),  # no "−0"
     ],
 )
 def test_format_money(x: float, ru: str, en: str) -> None:
     assert format_money(x, "ru") == ru
     assert format_money(x, "en") == en
+
+
+@pytest.mark.parametrize(
+    ("x", "lang", "currency", "expected"),
+    [
+        (518, "ru", "RUB", f"518{NB}₽"),
+        (518, "en", "USD", "$518"),
+        (12345.6, "ru", "RUB", f"12{NB}345,60{NB}₽"),
+        (12345.6, "en", "EUR", "€12,345.60"),
+        (-3.5, "en", "USD", f"{MINUS}$3.50"),
+        (-3.5, "ru", "RUB", f"{MINUS}3,50{NB}₽"),
+        (518.4, "ru", "KZT", f"518,40{NB}₸"),
+        (518, "ru", "USD", f"518{NB}$"),
+        (1000, "en", "BYN", f"Br{NB}1,000"),
+    ],
+)
+def test_format_money_with_currency(x: float, lang: str, currency: str, expected: str) -> None:
+    assert format_money(x, lang, currency) == expected
+
+
+@pytest.mark.parametrize(
+    ("word", "code"),
+    [("₽", "RUB"), ("руб.", "RUB"), ("р.", "RUB"), ("руб", "RUB"), ("$", "USD"),
+     ("€", "EUR"), ("₸", "KZT"), ("kzt", "KZT"), ("тенге", "KZT"), ("GBP", "GBP"),
+     ("деньги", None), ("%", None)],
+)  # fmt: skip
+def test_currency_words(word: str, code: str | None) -> None:
+    assert currency_code(word) == code
+
+
+def test_default_currency_follows_the_language() -> None:
+    assert (default_currency("ru"), default_currency("en")) == ("RUB", "USD")
 
 
 @pytest.mark.parametrize(
