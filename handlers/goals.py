@@ -23,6 +23,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.i18n import use_currency
 from bot.services.delivery import Outcome, PacedSender
 from bot.services.insights import goal_progress, unit_of
 from handlers import insights_texts as t
@@ -234,8 +235,8 @@ class GoalAlerts:
                 workspace.id, goal.id, "ok", "firing"
             ):
                 continue
-            lang = workspace.language or self.i18n.current_locale
-            with self.i18n.context(), self.i18n.use_locale(lang):
+            lang = workspace.own_language or self.i18n.current_locale
+            with self.i18n.context(), self.i18n.use_locale(lang), use_currency(workspace.currency):
                 text = t.goal_at_risk(goal.spec, p, unit_of(goal.spec.kpi), lang)
             delivery = await self.sender.send(
                 workspace.chat_id,

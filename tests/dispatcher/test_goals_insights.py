@@ -78,8 +78,8 @@ async def test_goal_and_goals_with_pace_in_english(h: Harness) -> None:
     ]
     text = await h.say_text("/goal cac < 500 month vk:ads", **EN)
     assert text.split("\n")[1:] == [
-        "🎯 CAC < 500.00 · this month (Nov 1–30, 2026) · vk:ads",
-        "480.00 so far: on track 🟢",
+        "🎯 CAC < $500 · this month (Nov 1–30, 2026) · vk:ads",
+        "$480 so far: on track 🟢",
     ]
     (msg,) = await h.say("/goals", **EN)
     assert msg.visible_text is not None
@@ -402,7 +402,7 @@ async def test_goals_show_in_the_kpi_answer_and_in_report(h: Harness) -> None:
     assert reach[-1] == "🎯 Reach ≥ 300,000: at this pace 85% by Nov 30, 2026 🔴"
     assert not any("CAC" in line for line in reach)
     cac = (await h.say_text("/cac month vk:ads", **EN)).split("\n")
-    assert cac[-1] == "🎯 CAC < 500.00 (vk:ads): 480.00, on track 🟢"
+    assert cac[-1] == "🎯 CAC < $500 (vk:ads): $480, on track 🟢"
     report = (await h.say_text("/report month", **EN)).split("\n")
     assert report[:2] == [
         "Report · Nov 1–20, 2026 · all accounts",
