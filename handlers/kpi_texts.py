@@ -163,6 +163,8 @@ _FORMULA_WORDS: Mapping[str, LazyProxy] = {
     "reach": __("Reach = Σ reach"),
     "err_reach": __("ERR = Σ interactions / Σ reach × 100"),
     "err_impressions": __("ERR = Σ interactions / Σ impressions × 100"),
+    "er_followers": __("ER by followers = Σ interactions / Σ posts / average followers × 100"),
+    "err_views": __("ERR by views = Σ views / Σ posts / average followers × 100"),
     "conversion_clicks": __("CR = Σ conversions / Σ link clicks × 100"),
     "conversion_sessions": __("CR = Σ conversions / Σ sessions × 100"),
     "growth": __("Growth = (followers at end − followers at start) / followers at start × 100"),
@@ -284,6 +286,10 @@ _NOTES: Mapping[str, LazyProxy] = {
     "by_impressions": __(
         "No reach in this period: ERR is by impressions, which gives a lower figure than by reach."
     ),
+    "by_followers": __(
+        "No reach or impressions in this period: engagement is ER by followers, "
+        "interactions per post over the average number of followers."
+    ),
     "sessions_denominator": __("No link clicks in this period: conversion is per session."),
     "from_follower_flows": __(
         "No follower count at the end of the period: the net is new followers − unfollows."
@@ -326,12 +332,19 @@ def extras_lines(result: KpiResult, lang: str) -> list[str]:
         )
     elif result.kpi == "engagement":
         add("interactions", _("Interactions: {value}").format(value=num("interactions")))
-        add(
-            "er_followers",
-            _("ER by followers: {value} per post").format(value=pct("er_followers")),
-        )
+        if result.formula != "er_followers":  # else it is the value itself
+            add(
+                "er_followers",
+                _("ER by followers: {value} per post").format(value=pct("er_followers")),
+            )
         add(
             "err_impressions", _("ERR by impressions: {value}").format(value=pct("err_impressions"))
+        )
+        add(
+            "err_views",
+            _("ERR by views: {value} (Σ views / Σ posts / average followers × 100)").format(
+                value=pct("err_views")
+            ),
         )
     elif result.kpi == "growth":
         lines.extend(_growth_lines(result, lang))
@@ -487,6 +500,8 @@ def denominator_name(result: KpiResult, lang: str) -> str:
     by_formula = {
         "err_reach": ("reach",),
         "err_impressions": ("impressions",),
+        "er_followers": ("posts", "followers"),
+        "err_views": ("posts", "followers"),
         "conversion_clicks": ("link_clicks",),
         "conversion_sessions": ("sessions",),
         "growth": ("followers_start",),
@@ -702,6 +717,8 @@ def report_line(result: KpiResult, change: Change, lang: str) -> str:
     x = result.extras
     if result.kpi == "engagement" and "by_impressions" in result.notes:
         detail = _(" (by impressions)")
+    elif result.kpi == "engagement" and "by_followers" in result.notes:
+        detail = _(" (by followers)")
     elif result.kpi == "growth" and x.get("net") is not None:
         net = x["net"] or 0.0
         detail = f" ({'+' if net > 0 else ''}{format_number(net, lang)})"
@@ -709,6 +726,10 @@ def report_line(result: KpiResult, change: Change, lang: str) -> str:
         detail = f" (CTR {format_percent(x['ctr'] or 0.0, lang)})"
     elif result.kpi == "visitors":
         detail = _(" new")
+    if result.kpi == "engagement" and x.get("err_views") is not None:
+        detail += _(", ERR by views {value}").format(
+            value=format_percent(x["err_views"] or 0.0, lang)
+        )
     line = f"• {kpi_name(result.kpi)}: <b>{value}</b>{detail}"
     change_str = compact_change(change, result.unit, lang)
     return f"{line} · {change_str}" if change_str else line
@@ -749,6 +770,9 @@ def report_answer(
     for result, change in pairs:
         if result.value is None:
             missing.append(result)
+            if result.kpi == "engagement" and result.extras.get("err_views") is not None:
+                views = format_percent(result.extras["err_views"] or 0.0, lang)
+                lines.append(_("• ERR by views: <b>{value}</b>").format(value=views))
         else:
             lines.append(report_line(result, change, lang))
         # Hashtags sit at their place in the SPEC's list of 12.

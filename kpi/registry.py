@@ -68,6 +68,8 @@ PAIRS: Mapping[str, Pair] = MappingProxyType(
             _pair("err_reach", INTERACTIONS, ("reach",)),
             _pair("err_impressions", INTERACTIONS, ("impressions",)),
             _pair("er_posts", INTERACTIONS, ("posts",)),
+            # Telegram channels (TGStat): views per post, read against average followers.
+            _pair("err_views", ("views",), ("posts",)),
             _pair("conversion_clicks", ("conversions",), ("link_clicks",)),
             _pair("conversion_sessions", ("conversions",), ("sessions",)),
             _pair("ctr", ("link_clicks",), ("impressions",)),
@@ -114,6 +116,8 @@ FORMULAS: Mapping[str, str] = MappingProxyType(
         "reach": "Σ {reach}",
         "err_reach": "Σ {interactions} / Σ {reach} × 100",
         "err_impressions": "Σ {interactions} / Σ {impressions} × 100",
+        "er_followers": "Σ {interactions} / Σ {posts} / {followers_avg} × 100",
+        "err_views": "Σ {views} / Σ {posts} / {followers_avg} × 100",
         "conversion_clicks": "Σ {conversions} / Σ {link_clicks} × 100",
         "conversion_sessions": "Σ {conversions} / Σ {sessions} × 100",
         "growth": "Σ ({followers_end} − {followers_start}) / Σ {followers_start} × 100",
@@ -142,8 +146,8 @@ KPIS: Mapping[str, Kpi] = MappingProxyType(
             Kpi(
                 "engagement", "percent", True, ("engagement", "er"),
                 ("er", "err", "вовлеченность", "вовлечение"), "err_reach",
-                (*INTERACTIONS, "reach", "impressions", "posts", "followers"),
-                ("err_reach", "err_impressions", "er_posts"),
+                (*INTERACTIONS, "reach", "impressions", "posts", "followers", "views"),
+                ("err_reach", "err_impressions", "er_posts", "err_views"),
                 alert=AlertFit("reach", 1000.0),
             ),
             Kpi(
