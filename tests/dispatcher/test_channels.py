@@ -314,6 +314,12 @@ async def test_channel_figures_reach_the_digest(hd: Harness) -> None:
     # Growth: followers 1 000 before the week, 1 000 + 12 − 2 = 1 010 at its end.
     lines = (photo.visible_text or "").splitlines()
     assert "Audience growth: 1% · ↑ +1 pp 🟢" in lines
+    # Engagement without reach: ER by followers = Σ reactions / Σ posts / average followers
+    # × 100. Week 48: 60 / 3 = 20 per post over 1 010 followers (the one gauge in the week,
+    # 1 000 + 12 − 2) = 1.98 %; week 47: 20 / 2 = 10 per post over 1 000 = 1 %.
+    er_now, er_before = 60 / 3 / 1010 * 100, 20 / 2 / 1000 * 100
+    assert f"{er_now:.2f}" == "1.98" and f"{er_now - er_before:.2f}" == "0.98"
+    assert "Engagement (ER by followers): 1.98% · ↑ +0.98 pp 🟢" in lines
 
 
 async def test_campaign_commands_refuse_bad_input_and_change_nothing(h: Harness) -> None:
