@@ -746,6 +746,37 @@ def missing_reason(result: KpiResult, lang: str) -> str:
     return _("no data: {metrics}").format(metrics=html.escape(names))
 
 
+# Metrics /report shows as counters, in this order (Σ over the period).
+REPORT_COUNTERS: tuple[str, ...] = ("visitors", "pageviews")
+_COUNTER_FORMULAS: Mapping[str, LazyProxy] = {
+    "visitors": __("Σ visitors"),
+    "pageviews": __("Σ pageviews"),
+}
+
+
+def _counter_lines(
+    counters: Mapping[str, float], period: Period, lang: str
+) -> tuple[list[str], list[str]]:
+    lines = [
+        _("• {name}: <b>{value}</b> ({formula})").format(
+            name=html.escape(metric_name(key, lang).capitalize()),
+            value=format_number(counters[key], lang),
+            formula=_COUNTER_FORMULAS[key],
+        )
+        for key in REPORT_COUNTERS
+        if key in counters
+    ]
+    notes = []
+    if "visitors" in counters and period.days > 1:
+        notes.append(
+            _(
+                "A sum of daily unique visitors counts a person once for every day they came, "
+                "so it overstates unique visitors over the period."
+            )
+        )
+    return lines, notes
+
+
 def report_answer(
     pairs: Sequence[tuple[KpiResult, Change]],
     best_worst: tuple[GroupRow, GroupRow] | None,
@@ -754,8 +785,12 @@ def report_answer(
     account: str | None,
     days_with_data: int,
     lang: str,
+    counters: Mapping[str, float] | None = None,
 ) -> str:
-    """Every KPI the data allows, one or two lines each, then what cannot be computed."""
+    """Every KPI the data allows, one or two lines each, then what cannot be computed.
+
+    `counters`: the period's sums of metrics shown as plain counters (site visitors
+    and pageviews, `REPORT_COUNTERS`), each with its formula."""
     lines = [header(_("Report"), period, account, lang)]
     completeness = _("Data for {n} of {period_days}").format(
         n=days_with_data, period_days=days_of(period.days, lang)
@@ -790,7 +825,10 @@ def report_answer(
                 )
                 + " — /hashtags"
             )
+    counter_lines, counter_notes = _counter_lines(counters or {}, period, lang)
+    lines.extend(counter_lines)
     notes = left_out_block([r for r, _c in pairs if r.value is not None], lang)
+    notes.extend(counter_notes)
     for result, _change in pairs:
         if result.value is not None:
             notes.extend(flag_lines(result.flags, lang))
