@@ -115,6 +115,7 @@ _KPI_NAMES: Mapping[str, LazyProxy] = {
     "mentions": __("Brand mentions"),
     "roi": __("ROI"),
     "audience": __("Audience"),
+    "unfollows": __("Unfollows"),
 }
 
 
@@ -175,6 +176,7 @@ _FORMULA_WORDS: Mapping[str, LazyProxy] = {
     "time_on_page": __("Time on page = Σ time on page, s / Σ pageviews"),
     "cac": __("CAC = (Σ ad spend + Σ content cost) / Σ new customers"),
     "mentions": __("Mentions = Σ mentions"),
+    "unfollows": __("Unfollows = Σ unfollows"),
     "roi": __("ROI = (Σ revenue × margin − cost) / cost × 100, cost = Σ ad spend + Σ content cost"),
 }
 
