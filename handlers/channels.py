@@ -50,7 +50,9 @@ from aiogram.utils.i18n import gettext as _
 from handlers.data_log import format_day, local_today
 from handlers.events import DataChanged
 from handlers.replies import answer_long, current_language
+from kpi.alerts import MAX_RULES, parse_rule
 from kpi.numbers import format_number
+from kpi.registry import CHANNEL_ALERTS
 from storage import Storage
 from storage.channels import ChannelTarget, PostWrite
 from storage.records import Workspace
@@ -138,6 +140,13 @@ async def link_channel(
     if missing:
         lines.append(_("Missing rights, switch them on in the channel's administrators:"))
         lines.extend(f"• {_right_label(r)}" for r in missing)
+    if await _add_channel_alerts(storage, workspace, account.id, clock()):
+        lines.append(
+            _(
+                "Alert on: unfollows 50% above the median of the 4 weeks before, "
+                "checked every week (/alerts)."
+            )
+        )
     try:
         count = await bot.get_chat_member_count(chat.id)
     except TelegramAPIError as exc:
@@ -149,6 +158,26 @@ async def link_channel(
         _("Followers today: {count}.").format(count=format_number(count, current_language()))
     )
     return "\n".join(lines)
+
+
+async def _add_channel_alerts(
+    storage: Storage, workspace: Workspace, account_id: int, now: datetime
+) -> bool:
+    """The registry's default rules for a channel (`CHANNEL_ALERTS`), each once per
+    account: linking again adds nothing. True when a rule was added."""
+    rules = await storage.alerts.list_rules(workspace.id)
+    have = {(r.kpi, r.kind, r.op, r.account_id) for r in rules}
+    added = False
+    for text in CHANNEL_ALERTS:
+        spec = parse_rule(text)
+        if (spec.kpi, spec.kind, spec.op, account_id) in have or len(rules) >= MAX_RULES:
+            continue
+        await storage.alerts.add_rule(
+            workspace.id, kpi=spec.kpi, kind=spec.kind, op=spec.op, value=spec.value,
+            min_volume=spec.min_volume, account_id=account_id, now=now,
+        )  # fmt: skip
+        added = True
+    return added
 
 
 async def record_channel_followers(

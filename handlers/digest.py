@@ -157,6 +157,8 @@ def _week_label(report: Period, lang: str) -> str:
 
 def _tile_line(tile: TileData, lang: str) -> str:
     name = html.escape(kpi_name(tile.kpi))
+    if tile.formula == "er_followers":  # a channel without reach: labelled as it is
+        name = html.escape(_("Engagement (ER by followers)"))
     if tile.value is None:
         return _("{name}: no data this week").format(name=name)
     value = value_text(tile.value, tile.unit, lang)

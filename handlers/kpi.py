@@ -169,6 +169,7 @@ async def cmd_report(
         sel.account_name,
         current.days_with_data,
         sel.lang,
+        counters={k: current.sums[k] for k in t.REPORT_COUNTERS if k in current.sums},
     )
     if goals := await _goal_lines(storage, workspace, clock, sel, None):
         # Goal status first, under the title line.

@@ -116,6 +116,7 @@ _KPI_NAMES: Mapping[str, LazyProxy] = {
     "mentions": __("Brand mentions"),
     "roi": __("ROI"),
     "audience": __("Audience"),
+    "unfollows": __("Unfollows"),
 }
 
 
@@ -164,6 +165,8 @@ _FORMULA_WORDS: Mapping[str, LazyProxy] = {
     "reach": __("Reach = Σ reach"),
     "err_reach": __("ERR = Σ interactions / Σ reach × 100"),
     "err_impressions": __("ERR = Σ interactions / Σ impressions × 100"),
+    "er_followers": __("ER by followers = Σ interactions / Σ posts / average followers × 100"),
+    "err_views": __("ERR by views = Σ views / Σ posts / average followers × 100"),
     "conversion_clicks": __("CR = Σ conversions / Σ link clicks × 100"),
     "conversion_sessions": __("CR = Σ conversions / Σ sessions × 100"),
     "growth": __("Growth = (followers at end − followers at start) / followers at start × 100"),
@@ -174,6 +177,7 @@ _FORMULA_WORDS: Mapping[str, LazyProxy] = {
     "time_on_page": __("Time on page = Σ time on page, s / Σ pageviews"),
     "cac": __("CAC = (Σ ad spend + Σ content cost) / Σ new customers"),
     "mentions": __("Mentions = Σ mentions"),
+    "unfollows": __("Unfollows = Σ unfollows"),
     "roi": __("ROI = (Σ revenue × margin − cost) / cost × 100, cost = Σ ad spend + Σ content cost"),
 }
 
@@ -285,6 +289,10 @@ _NOTES: Mapping[str, LazyProxy] = {
     "by_impressions": __(
         "No reach in this period: ERR is by impressions, which gives a lower figure than by reach."
     ),
+    "by_followers": __(
+        "No reach or impressions in this period: engagement is ER by followers, "
+        "interactions per post over the average number of followers."
+    ),
     "sessions_denominator": __("No link clicks in this period: conversion is per session."),
     "from_follower_flows": __(
         "No follower count at the end of the period: the net is new followers − unfollows."
@@ -327,12 +335,19 @@ def extras_lines(result: KpiResult, lang: str) -> list[str]:
         )
     elif result.kpi == "engagement":
         add("interactions", _("Interactions: {value}").format(value=num("interactions")))
-        add(
-            "er_followers",
-            _("ER by followers: {value} per post").format(value=pct("er_followers")),
-        )
+        if result.formula != "er_followers":  # else it is the value itself
+            add(
+                "er_followers",
+                _("ER by followers: {value} per post").format(value=pct("er_followers")),
+            )
         add(
             "err_impressions", _("ERR by impressions: {value}").format(value=pct("err_impressions"))
+        )
+        add(
+            "err_views",
+            _("ERR by views: {value} (Σ views / Σ posts / average followers × 100)").format(
+                value=pct("err_views")
+            ),
         )
     elif result.kpi == "growth":
         lines.extend(_growth_lines(result, lang))
@@ -488,6 +503,8 @@ def denominator_name(result: KpiResult, lang: str) -> str:
     by_formula = {
         "err_reach": ("reach",),
         "err_impressions": ("impressions",),
+        "er_followers": ("posts", "followers"),
+        "err_views": ("posts", "followers"),
         "conversion_clicks": ("link_clicks",),
         "conversion_sessions": ("sessions",),
         "growth": ("followers_start",),
@@ -703,6 +720,8 @@ def report_line(result: KpiResult, change: Change, lang: str) -> str:
     x = result.extras
     if result.kpi == "engagement" and "by_impressions" in result.notes:
         detail = _(" (by impressions)")
+    elif result.kpi == "engagement" and "by_followers" in result.notes:
+        detail = _(" (by followers)")
     elif result.kpi == "growth" and x.get("net") is not None:
         net = x["net"] or 0.0
         detail = f" ({'+' if net > 0 else ''}{format_number(net, lang)})"
@@ -710,6 +729,10 @@ def report_line(result: KpiResult, change: Change, lang: str) -> str:
         detail = f" (CTR {format_percent(x['ctr'] or 0.0, lang)})"
     elif result.kpi == "visitors":
         detail = _(" new")
+    if result.kpi == "engagement" and x.get("err_views") is not None:
+        detail += _(", ERR by views {value}").format(
+            value=format_percent(x["err_views"] or 0.0, lang)
+        )
     line = f"• {kpi_name(result.kpi)}: <b>{value}</b>{detail}"
     change_str = compact_change(change, result.unit, lang)
     return f"{line} · {change_str}" if change_str else line
@@ -726,6 +749,37 @@ def missing_reason(result: KpiResult, lang: str) -> str:
     return _("no data: {metrics}").format(metrics=html.escape(names))
 
 
+# Metrics /report shows as counters, in this order (Σ over the period).
+REPORT_COUNTERS: tuple[str, ...] = ("visitors", "pageviews")
+_COUNTER_FORMULAS: Mapping[str, LazyProxy] = {
+    "visitors": __("Σ visitors"),
+    "pageviews": __("Σ pageviews"),
+}
+
+
+def _counter_lines(
+    counters: Mapping[str, float], period: Period, lang: str
+) -> tuple[list[str], list[str]]:
+    lines = [
+        _("• {name}: <b>{value}</b> ({formula})").format(
+            name=html.escape(metric_name(key, lang).capitalize()),
+            value=format_number(counters[key], lang),
+            formula=_COUNTER_FORMULAS[key],
+        )
+        for key in REPORT_COUNTERS
+        if key in counters
+    ]
+    notes = []
+    if "visitors" in counters and period.days > 1:
+        notes.append(
+            _(
+                "A sum of daily unique visitors counts a person once for every day they came, "
+                "so it overstates unique visitors over the period."
+            )
+        )
+    return lines, notes
+
+
 def report_answer(
     pairs: Sequence[tuple[KpiResult, Change]],
     best_worst: tuple[GroupRow, GroupRow] | None,
@@ -734,8 +788,12 @@ def report_answer(
     account: str | None,
     days_with_data: int,
     lang: str,
+    counters: Mapping[str, float] | None = None,
 ) -> str:
-    """Every KPI the data allows, one or two lines each, then what cannot be computed."""
+    """Every KPI the data allows, one or two lines each, then what cannot be computed.
+
+    `counters`: the period's sums of metrics shown as plain counters (site visitors
+    and pageviews, `REPORT_COUNTERS`), each with its formula."""
     lines = [header(_("Report"), period, account, lang)]
     completeness = _("Data for {n} of {period_days}").format(
         n=days_with_data, period_days=days_of(period.days, lang)
@@ -750,6 +808,9 @@ def report_answer(
     for result, change in pairs:
         if result.value is None:
             missing.append(result)
+            if result.kpi == "engagement" and result.extras.get("err_views") is not None:
+                views = format_percent(result.extras["err_views"] or 0.0, lang)
+                lines.append(_("• ERR by views: <b>{value}</b>").format(value=views))
         else:
             lines.append(report_line(result, change, lang))
         # Hashtags sit at their place in the SPEC's list of 12.
@@ -767,7 +828,10 @@ def report_answer(
                 )
                 + " — /hashtags"
             )
+    counter_lines, counter_notes = _counter_lines(counters or {}, period, lang)
+    lines.extend(counter_lines)
     notes = left_out_block([r for r, _c in pairs if r.value is not None], lang)
+    notes.extend(counter_notes)
     for result, _change in pairs:
         if result.value is not None:
             notes.extend(flag_lines(result.flags, lang))

@@ -69,6 +69,8 @@ from kpi.registry import (
     CTR_ALERT,
     KPIS,
     LOWER_IS_BETTER,
+    METRIC_ALERT_ALIASES,
+    METRIC_ALERTS,
     PERIOD_KPIS,
     AlertFit,
     resolve_kpi,
@@ -82,10 +84,14 @@ HYSTERESIS = 0.05
 MAX_RULES = 20
 
 # Every period KPI except hashtags (not a single figure), plus CTR.
-ALERT_KPIS: tuple[str, ...] = (*PERIOD_KPIS, "ctr")
+ALERT_KPIS: tuple[str, ...] = (*PERIOD_KPIS, "ctr", *METRIC_ALERTS)
 # How a rule reads each KPI: `kpi.registry.Kpi.alert` (CTR's own fit for the rate).
 FITS: Mapping[str, AlertFit] = MappingProxyType(
-    {**{k: fit for k in PERIOD_KPIS if (fit := KPIS[k].alert) is not None}, "ctr": CTR_ALERT}
+    {
+        **{k: fit for k in PERIOD_KPIS if (fit := KPIS[k].alert) is not None},
+        "ctr": CTR_ALERT,
+        **METRIC_ALERTS,
+    }
 )
 UNITS: Mapping[str, str] = MappingProxyType({k: unit_of(k) for k in ALERT_KPIS})
 # (what is counted, default minimum per week). None: no default minimum.
@@ -96,7 +102,7 @@ COUNT_KPIS = frozenset(k for k, fit in FITS.items() if fit.count)
 
 
 def higher_is_better(kpi: str) -> bool:
-    return kpi not in LOWER_IS_BETTER
+    return kpi not in LOWER_IS_BETTER and kpi not in METRIC_ALERTS
 
 
 def resolve_alert_kpi(word: str) -> str | None:
@@ -104,6 +110,8 @@ def resolve_alert_kpi(word: str) -> str | None:
     folded = word.strip().lstrip("/").lower().replace("ё", "е")
     if folded in ("ctr", "цтр"):
         return "ctr"
+    if folded in METRIC_ALERT_ALIASES:
+        return METRIC_ALERT_ALIASES[folded]
     return resolve_kpi(folded)
 
 
@@ -284,6 +292,14 @@ class Measure:
 def measure(kpi: str, data: PeriodData) -> Measure:
     """The KPI's value and the volume behind it (see `FITS`) for one period: the
     same figure the KPI's answer gives for the period (one engine)."""
+    if kpi in METRIC_ALERTS:  # a metric's Σ over the period: the value is the volume
+        total = data.sums.get(kpi)
+        metric = KpiResult(
+            kpi, total, "count", kpi, ((kpi, total),) if total is not None else (),
+            higher_is_better=False, days_with_data=data.metric_days.get(kpi, 0),
+            days=data.period.days,
+        )  # fmt: skip
+        return Measure(data.period, total, total, metric)
     result = ctr(data) if kpi == "ctr" else KPI_FUNCTIONS[kpi](data)
     fit = FITS[kpi]
     inputs = dict(result.inputs)

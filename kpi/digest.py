@@ -226,6 +226,7 @@ class TileData:
     change: Change
     spark: tuple[float | None, ...]
     higher_is_better: bool
+    formula: str = ""  # the week's formula id (`kpi.registry.FORMULAS`), names the tile
 
     @property
     def score(self) -> float:
@@ -258,7 +259,9 @@ def dashboard_tiles(weeks: Sequence[PeriodData]) -> list[TileData]:
             if before is not None
             else Change(kpi, now.value, None, None, None, None)
         )
-        tiles.append(TileData(kpi, now.unit, now.value, change, spark, now.higher_is_better))
+        tiles.append(
+            TileData(kpi, now.unit, now.value, change, spark, now.higher_is_better, now.formula)
+        )
     return tiles
 
 

@@ -336,38 +336,63 @@ def _interactions(total: PairTotal) -> tuple[list[tuple[str, float]], float | No
     return parts, (sum(v for _, v in parts) if parts else None)
 
 
+def _per_post_followers(data: PeriodData, key: str, avg: float | None) -> float | None:
+    """Σ numerator / Σ posts / average followers × 100 over the account-days of pair `key`."""
+    total = pair_total(data, key)
+    posts = total.sums.get("posts", 0.0)
+    if not total.ok or not posts or not avg:
+        return None
+    per_post = sum(v for n, v in total.sums.items() if n != "posts") / posts
+    return _ratio(per_post, avg, 100)
+
+
 def engagement(data: PeriodData) -> KpiResult:
     """ERR = Σ interactions / Σ reach × 100, over the account-days with both.
 
-    interactions = likes + comments + shares + saves (those given) on each
-    account-day, or the platform's total `interactions` on account-days without
-    any of the four (note `interactions_total` when only totals are used).
+    interactions = likes + comments + shares + saves + reactions (those given) on
+    each account-day, or the platform's total `interactions` on account-days
+    without any of the parts (note `interactions_total` when only totals are used).
     When no account-day pairs interactions with reach, the denominator is Σ
     impressions over the account-days with both (formula `err_impressions`,
-    note `by_impressions`): a different, lower figure, so it is labelled.
+    note `by_impressions`): a different, lower figure, so it is labelled. With
+    neither (a Telegram channel), the value is ER by followers = Σ interactions /
+    Σ posts (paired) / average followers × 100 (formula `er_followers`, note
+    `by_followers`).
 
-    Extras: `interactions`; `er_followers` = Σ interactions / Σ posts (paired) /
-    average followers × 100 when posts and followers are known; `err_impressions`
-    alongside a by-reach ERR when it can be computed.
+    Extras: `interactions`; `er_followers` (above) when posts and followers are
+    known; `err_views` = Σ views / Σ posts (paired) / average followers × 100
+    (TGStat's ERR: views per post over subscribers) when views, posts and
+    followers are known; `err_impressions` alongside a by-reach ERR.
     """
     by_reach, by_impr = pair_total(data, "err_reach"), pair_total(data, "err_impressions")
+    fol = followers(data)
+    extras: dict[str, float | None] = {
+        "interactions": None,
+        "er_followers": _per_post_followers(data, "er_posts", fol.avg),
+        "err_views": _per_post_followers(data, "err_views", fol.avg),
+    }
+    if not by_reach.ok and not by_impr.ok and extras["er_followers"] is not None:
+        per_post = pair_total(data, "er_posts")
+        parts, interactions = _interactions(per_post)
+        extras["interactions"] = interactions
+        notes = ["by_followers"]
+        if parts and all(n == "interactions" for n, _ in parts):
+            notes.insert(0, "interactions_total")
+        inputs = [*parts, ("posts", per_post.sums["posts"]), ("followers_avg", fol.avg or 0.0)]
+        return _result(
+            data, "engagement", extras["er_followers"], inputs, formula="er_followers",
+            notes=notes, extras=extras, days=per_post.days, left_out=per_post.left_out,
+        )  # fmt: skip
     total = by_reach if by_reach.ok or not by_impr.ok else by_impr
     basis = "reach" if total is by_reach else "impressions"
     parts, interactions = _interactions(total)
+    extras["interactions"] = interactions
     notes = []
     if parts and all(n == "interactions" for n, _ in parts):
         notes.append("interactions_total")
     if basis == "impressions":
         notes.append("by_impressions")
     formula = f"err_{basis}"
-    extras: dict[str, float | None] = {"interactions": interactions, "er_followers": None}
-    per_post = pair_total(data, "er_posts")
-    fol = followers(data)
-    if per_post.ok and fol.avg:
-        engaged = sum(v for n, v in per_post.sums.items() if n != "posts")
-        posts = per_post.sums.get("posts", 0.0)
-        if posts:
-            extras["er_followers"] = _ratio(engaged / posts, fol.avg, 100)
     if basis == "reach" and by_impr.ok:
         _, engaged_impr = _interactions(by_impr)
         if engaged_impr is not None:

@@ -68,6 +68,8 @@ PAIRS: Mapping[str, Pair] = MappingProxyType(
             _pair("err_reach", INTERACTIONS, ("reach",)),
             _pair("err_impressions", INTERACTIONS, ("impressions",)),
             _pair("er_posts", INTERACTIONS, ("posts",)),
+            # Telegram channels (TGStat): views per post, read against average followers.
+            _pair("err_views", ("views",), ("posts",)),
             _pair("conversion_clicks", ("conversions",), ("link_clicks",)),
             _pair("conversion_sessions", ("conversions",), ("sessions",)),
             _pair("ctr", ("link_clicks",), ("impressions",)),
@@ -114,6 +116,8 @@ FORMULAS: Mapping[str, str] = MappingProxyType(
         "reach": "Σ {reach}",
         "err_reach": "Σ {interactions} / Σ {reach} × 100",
         "err_impressions": "Σ {interactions} / Σ {impressions} × 100",
+        "er_followers": "Σ {interactions} / Σ {posts} / {followers_avg} × 100",
+        "err_views": "Σ {views} / Σ {posts} / {followers_avg} × 100",
         "conversion_clicks": "Σ {conversions} / Σ {link_clicks} × 100",
         "conversion_sessions": "Σ {conversions} / Σ {sessions} × 100",
         "growth": "Σ ({followers_end} − {followers_start}) / Σ {followers_start} × 100",
@@ -125,6 +129,7 @@ FORMULAS: Mapping[str, str] = MappingProxyType(
         "time_on_page": "Σ {time_on_page_s} / Σ {pageviews}",
         "cac": "(Σ {ad_spend} + Σ {content_cost}) / Σ {new_customers}",
         "mentions": "Σ {mentions}",
+        "unfollows": "Σ {unfollows}",
         "roi": "(Σ {revenue} × {margin} − (Σ {ad_spend} + Σ {content_cost}))"
         " / (Σ {ad_spend} + Σ {content_cost}) × 100",
     }
@@ -142,8 +147,8 @@ KPIS: Mapping[str, Kpi] = MappingProxyType(
             Kpi(
                 "engagement", "percent", True, ("engagement", "er"),
                 ("er", "err", "вовлеченность", "вовлечение"), "err_reach",
-                (*INTERACTIONS, "reach", "impressions", "posts", "followers"),
-                ("err_reach", "err_impressions", "er_posts"),
+                (*INTERACTIONS, "reach", "impressions", "posts", "followers", "views"),
+                ("err_reach", "err_impressions", "er_posts", "err_views"),
                 alert=AlertFit("reach", 1000.0),
             ),
             Kpi(
@@ -204,6 +209,16 @@ KPIS: Mapping[str, Kpi] = MappingProxyType(
 
 # CTR is an extra of `clicks` in answers, but a rule must watch the rate itself.
 CTR_ALERT = AlertFit("impressions", 1000.0)
+# Alerts on a metric itself, not a KPI: its Σ over the week (count, lower is better).
+METRIC_ALERTS: Mapping[str, AlertFit] = MappingProxyType(
+    {"unfollows": AlertFit("unfollows", None, count=True)}
+)
+METRIC_ALERT_ALIASES: Mapping[str, str] = MappingProxyType(
+    {"unfollows": "unfollows", "отписки": "unfollows", "отписавшиеся": "unfollows"}
+)
+# The rules a Telegram channel gets when it is connected (`/alert` grammar, for its
+# account): unfollows 50 % above the median of the 4 weeks before.
+CHANNEL_ALERTS: tuple[str, ...] = ("unfollows +50%",)
 
 KPI_KEYS: tuple[str, ...] = tuple(KPIS)
 PERIOD_KPIS: tuple[str, ...] = tuple(k for k, d in KPIS.items() if d.period)
@@ -215,6 +230,8 @@ COMMANDS: Mapping[str, str] = MappingProxyType(
 
 
 def unit_of(key: str) -> str:
+    if key in METRIC_ALERTS:
+        return "count"
     return "percent" if key == "ctr" else KPIS[key].unit
 
 
@@ -231,6 +248,7 @@ def resolve_kpi(word: str) -> str | None:
 
 
 __all__ = [
+    "CHANNEL_ALERTS",
     "COMMANDS",
     "COST",
     "CTR_ALERT",
@@ -241,6 +259,8 @@ __all__ = [
     "KPIS",
     "KPI_KEYS",
     "LOWER_IS_BETTER",
+    "METRIC_ALERTS",
+    "METRIC_ALERT_ALIASES",
     "MIN_PREVIOUS_COVERAGE",
     "NEGLIGIBLE_CHANGE_PCT",
     "PAIRS",

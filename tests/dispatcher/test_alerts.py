@@ -532,3 +532,24 @@ async def test_log_fires_and_a_corrected_log_recovers(h: Harness) -> None:
         for t in texts
     )
     assert [e.event for e in await h.storage.alerts.events(ws.id)] == ["fired", "recovered"]
+
+
+async def test_an_unfollows_spike_fires_for_its_account(h: Harness) -> None:
+    ws = await workspace(h)
+    await h.say("/account add vk:brand", language_code="en")
+    text = await h.say_text("/alert unfollows +50% vk:brand", language_code="en")
+    assert text.startswith("Rule added: Unfollows +50% vs the median of 4 weeks · vk:brand")
+    # Eleven weeks of 10 unfollows, then 15 in the week judged: median 10, 15 = +50 %.
+    values: dict[tuple[str, date], dict[str, float]] = {
+        ("vk:brand", LATEST - timedelta(days=7 * k)): {"unfollows": 10} for k in range(1, 12)
+    }
+    values[("vk:brand", LATEST)] = {"unfollows": 15}
+    await h.storage.metrics.apply_import(ws.id, source="test", user_id=None, values=values)
+    calls = await changed(h, ws)
+    (photo,) = [c for c in calls if c.method == "sendPhoto"]
+    assert (photo.visible_text or "").splitlines() == [
+        "🔴 Unfollows: 50% above the usual level",  # more unfollows is worse: red
+        "Week Nov 16–22, 2026 · vk:brand",
+        "Unfollows = 15; median of the 4 weeks before: 10 → +50%",
+        "Rule: Unfollows +50% vs the median of 4 weeks · vk:brand; no minimum volume.",
+    ]

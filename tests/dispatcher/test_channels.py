@@ -59,8 +59,17 @@ async def test_connecting_says_which_rights_are_missing(h: Harness) -> None:
         "posts, reactions, joins and leaves as they happen (/channels).\n"
         "Missing rights, switch them on in the channel's administrators:\n"
         "• “Add subscribers” (invite links): needed for /campaign links and join requests\n"
+        "Alert on: unfollows 50% above the median of the 4 weeks before, checked every week "
+        "(/alerts).\n"
         "Followers today: 1,000."
     )
+    # The registry's default channel rule, for this account: a spike of +50 % on unfollows.
+    ws_id = await _ws_id(h)
+    rules = await h.storage.alerts.list_rules(ws_id)
+    (rule,) = [r for r in rules if r.kpi == "unfollows"]
+    assert (rule.kpi, rule.kind, rule.op, rule.value, rule.account, rule.min_volume) == (
+        "unfollows", "spike", "+", 50.0, "tg:brandchannel", None,
+    )  # fmt: skip
     # Without the right, Telegram refuses the link and the bot says why.
     reply = await h.say_text("/campaign new spring 100", CHAT, language_code="en")
     assert reply.startswith("Telegram refused to create the link: ")
@@ -72,6 +81,8 @@ async def test_connecting_says_which_rights_are_missing(h: Harness) -> None:
     h.fake.set_chat_member(CHANNEL, h.bot.id, "administrator", can_invite_users=True)
     again = await h.say_text("/account add tg:brandchannel", CHAT, language_code="en")
     assert "Missing rights" not in again
+    assert "Alert on" not in again  # the rule is there already: not added twice
+    assert len(await h.storage.alerts.list_rules(ws_id)) == len(rules)
     async with h.storage.engine.connect() as conn:
         after = (await conn.execute(select(channels))).one()
     assert (after.linked_at, after.salt, after.missing_rights) == (
@@ -314,6 +325,12 @@ async def test_channel_figures_reach_the_digest(hd: Harness) -> None:
     # Growth: followers 1 000 before the week, 1 000 + 12 − 2 = 1 010 at its end.
     lines = (photo.visible_text or "").splitlines()
     assert "Audience growth: 1% · ↑ +1 pp 🟢" in lines
+    # Engagement without reach: ER by followers = Σ reactions / Σ posts / average followers
+    # × 100. Week 48: 60 / 3 = 20 per post over 1 010 followers (the one gauge in the week,
+    # 1 000 + 12 − 2) = 1.98 %; week 47: 20 / 2 = 10 per post over 1 000 = 1 %.
+    er_now, er_before = 60 / 3 / 1010 * 100, 20 / 2 / 1000 * 100
+    assert f"{er_now:.2f}" == "1.98" and f"{er_now - er_before:.2f}" == "0.98"
+    assert "Engagement (ER by followers): 1.98% · ↑ +0.98 pp 🟢" in lines
 
 
 async def test_campaign_commands_refuse_bad_input_and_change_nothing(h: Harness) -> None:

@@ -749,6 +749,8 @@ async def test_channel_account_is_linked_when_the_bot_is_admin(h: Harness) -> No
         "Account tg:brandchannel added.\n"
         "I'm an administrator of @brandchannel: I'll record its followers every day and its "
         "posts, reactions, joins and leaves as they happen (/channels).\n"
+        "Alert on: unfollows 50% above the median of the 4 weeks before, checked every week "
+        "(/alerts).\n"
         "Followers today: 5,321."
     )
     ws_id = await _ws_id(h)

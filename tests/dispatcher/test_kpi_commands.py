@@ -503,6 +503,8 @@ async def test_report_in_russian(bot_at: Harness) -> None:
         f"• CAC: 600{NB}₽ · ↑ +50{NB}% 🔴",
         f"• Упоминания бренда: 92 · ↑ +53,3{NB}% 🟢",
         f"• ROI: 150{NB}% · ↑ +83,3 п.п. 🟢",
+        # a counter with its formula: 23 days × 100 pageviews
+        f"• Просмотры страниц: 2{NB}300 (Σ просмотров страниц)",
         "",
         "Не посчитать:",
         "• Хэштеги — нет публикаций: пришлите файл, одна строка — одна публикация",
@@ -788,3 +790,44 @@ async def test_growth_completeness_is_the_span_its_follower_counts_cover(bot_at:
     assert growth_lines[1] == "5%"  # (1050 − 1000) / 1000 × 100
     assert "⚠️ Data for 10 of 30 days" in growth_lines
     assert "Data for 30 of 30 days" in lines(await bot_at.say_text("/reach", **EN))
+
+
+async def test_report_counts_site_visitors_and_a_channels_engagement_by_followers(
+    bot_at: Harness,
+) -> None:
+    ws = await workspace(bot_at.storage)
+    # site:lp, Nov 29 and 30: visitors 120 + 80 = 200, pageviews 300 + 250 = 550.
+    # tg:chan, Nov 29 and 30: posts 2 + 1, reactions 30 + 15, views 2 000 + 1 000,
+    # followers 1 000 and 1 500 (average 1 250):
+    # ER by followers = 45 / 3 / 1 250 × 100 = 1.2 %; ERR by views = 3 000 / 3 / 1 250 × 100 = 80 %.
+    d1, d2 = date(2026, 11, 29), date(2026, 11, 30)
+    await put(
+        bot_at.storage,
+        ws,
+        {
+            ("site:lp", d1): {"visitors": 120, "pageviews": 300},
+            ("site:lp", d2): {"visitors": 80, "pageviews": 250},
+            ("tg:chan", d1): {"posts": 2, "reactions": 30, "views": 2000, "followers": 1000},
+            ("tg:chan", d2): {"posts": 1, "reactions": 15, "views": 1000, "followers": 1500},
+        },
+    )
+    assert round(45 / 3 / 1250 * 100, 6) == 1.2 and 3000 / 3 / 1250 * 100 == 80
+    report = lines(await bot_at.say_text("/report", **EN))
+    assert "• Visitors: 200 (Σ visitors)" in report
+    assert "• Pageviews: 550 (Σ pageviews)" in report
+    assert (
+        "A sum of daily unique visitors counts a person once for every day they came, "
+        "so it overstates unique visitors over the period." in report
+    )
+    channel = lines(await bot_at.say_text("/report tg:chan", **EN))
+    assert any(
+        line.startswith("• Engagement (ERR): 1.2% (by followers), ERR by views 80%")
+        for line in channel
+    ), channel
+    assert not any(line.startswith("• Visitors") for line in channel)
+    er = await bot_at.say_text("/engagement tg:chan", **EN)
+    assert (
+        "Formula: ER by followers = Σ interactions / Σ posts / average followers × 100"
+        " = 45 / 3 / 1,250 × 100 = 1.2%" in er
+    ), er
+    assert "ERR by views: 80% (Σ views / Σ posts / average followers × 100)" in er

@@ -63,5 +63,5 @@ def test_alert_names_cover_the_registry_and_keep_their_short_words() -> None:
         "reach": "Reach", "engagement": "ERR", "conversion": "Conversion rate",
         "growth": "Audience growth", "clicks": "Link clicks", "bounce": "Bounce rate",
         "visitors": "New visitors' share", "time_on_page": "Time on page", "cac": "CAC",
-        "mentions": "Brand mentions", "roi": "ROI", "ctr": "CTR",
+        "mentions": "Brand mentions", "roi": "ROI", "ctr": "CTR", "unfollows": "Unfollows",
     }  # fmt: skip
