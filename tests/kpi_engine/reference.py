@@ -97,12 +97,21 @@ def _counter(rows: dict, metric: str) -> Expected:
     return Expected(sum(values) if values else None, {metric: sum(values)} if values else {})
 
 
-def _engagement(rows: dict) -> Expected:
+def _engagement(rows: dict, all_rows: Rows, start: date, end: date, account: str | None) -> Expected:
     for basis in ("reach", "impressions"):
         sums, days, left, count = paired(rows, INTERACTIONS, [basis])
         if count:
             engaged = sum(v for m, v in sums.items() if m in INTERACTIONS)
             return Expected(_ratio(engaged, sums[basis], 100), sums, days, left)
+    # Neither reach nor impressions (a Telegram channel): ER by followers =
+    # Σ interactions / Σ posts over the account-days with both / average followers × 100,
+    # the average being Σ over the accounts growth uses of their mean value inside.
+    sums, days, left, count = paired(rows, INTERACTIONS, ["posts"])
+    used = followers_used(all_rows, start, end, account)[3]
+    avg = sum(sum(v for _, v in inside) / len(inside) for _, _, inside in used if inside)
+    if count and sums.get("posts") and avg:
+        engaged = sum(v for m, v in sums.items() if m in INTERACTIONS)
+        return Expected(engaged / sums["posts"] / avg * 100, sums, days, left)
     return Expected(None, left_out=paired(rows, INTERACTIONS, ["reach"])[2])
 
 
@@ -213,7 +222,7 @@ def kpi(
     if name == "mentions":
         return _counter(inside, "mentions")
     if name == "engagement":
-        return _engagement(inside)
+        return _engagement(inside, rows, start, end, account)
     if name == "conversion":
         return _conversion(inside)
     if name == "bounce":
