@@ -97,7 +97,9 @@ def _counter(rows: dict, metric: str) -> Expected:
     return Expected(sum(values) if values else None, {metric: sum(values)} if values else {})
 
 
-def _engagement(rows: dict, all_rows: Rows, start: date, end: date, account: str | None) -> Expected:
+def _engagement(
+    rows: dict, all_rows: Rows, start: date, end: date, account: str | None
+) -> Expected:
     for basis in ("reach", "impressions"):
         sums, days, left, count = paired(rows, INTERACTIONS, [basis])
         if count:
