@@ -36,7 +36,7 @@ import io
 import logging
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
@@ -84,6 +84,7 @@ from kpi.importing import (
     parse_table,
 )
 from kpi.importing.layouts import LAYOUTS
+from kpi.importing.values import ValueStore
 from kpi.metrics import METRICS
 from kpi.models import PostRecord
 from kpi.numbers import format_number
@@ -498,18 +499,13 @@ def _touched_days(parsed: ParsedImport, audience: list[AudienceRow]) -> tuple[da
 
 def map_accounts(
     parsed: ParsedImport, default_account: str, audience_day: date
-) -> tuple[dict[tuple[str, date], dict[str, float]], list[PostRecord], list[AudienceRow]]:
+) -> tuple[ValueStore[tuple[str, date]], list[PostRecord], list[AudienceRow]]:
     """Rows without an account (None in values, "" in posts) go to the default account.
 
     A caption's account is already applied by `parse_table`.
     """
-    values: dict[tuple[str, date], dict[str, float]] = {}
-    for (account, day), metrics in parsed.values.items():
-        key = (account or default_account, day)
-        if key in values:
-            values[key].update(metrics)
-        else:
-            values[key] = metrics
+    rename = {key: (default_account, key[1]) for key in parsed.values if not key[0]}
+    values = cast("ValueStore[tuple[str, date]]", parsed.values.renamed(rename))
     posts = [
         p
         if p.account

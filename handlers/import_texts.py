@@ -17,6 +17,7 @@ from handlers.replies import current_language
 from kpi.importing import ImportFailure, ParsedImport
 from kpi.importing import errors as E
 from kpi.importing.columns import LOCAL_RATIOS
+from kpi.importing.values import entries
 from kpi.metrics import METRICS, Kind
 from kpi.numbers import format_number
 from storage.metrics import ImportOutcome
@@ -252,8 +253,8 @@ def metric_totals(values: Mapping[tuple[str, date], Mapping[str, float]]) -> dic
     """Σ of each counter over the import; a gauge's latest value summed over accounts."""
     totals: dict[str, float] = {}
     latest: dict[tuple[str, str], tuple[date, float]] = {}
-    for (account, day), metrics in values.items():
-        for name, value in metrics.items():
+    for (account, day), names, vals in entries(values):
+        for name, value in zip(names, vals, strict=True):
             metric = METRICS.get(name)
             if metric is not None and metric.kind is Kind.GAUGE:
                 prev = latest.get((name, account))

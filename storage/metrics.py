@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import (
@@ -30,6 +31,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
+from kpi.importing.values import entries
 from kpi.metrics import COUNTERS, METRIC_NAMES
 from kpi.models import (
     FOLLOWER_JUMP,
@@ -54,6 +56,8 @@ _POST_COUNTERS = (
 
 # Rows per executemany chunk: keeps memory flat for big imports.
 _CHUNK = 2000
+# Account-days written (and their existing rows read back for undo) at a time.
+_WRITE_CHUNK = 10_000
 _ROW_KEYS = ("workspace_id", "account_id", "day", "batch_id")
 _UNDO_KEYS = ("batch_id", "target", "account_id", "day", "key", "previous", "previous_batch_id")
 
@@ -159,15 +163,49 @@ class MetricsRepo:
         ids: Mapping[str, int],
         values: Mapping[tuple[str, date], Mapping[str, float]],
     ) -> int:
+        """Upsert the values and their undo rows, `_WRITE_CHUNK` account-days at a time,
+        so memory stays flat however big the import.
+
+        Rows that already exist are read back (for undo) per chunk, within the
+        chunk's accounts and days; an import into an empty stretch reads none.
+        """
         if not values:
             return 0
-        by_account: dict[int, list[date]] = defaultdict(list)
-        for acc, day in values:
-            by_account[ids[acc]].append(day)
-        touched_cols = sorted({m for vals in values.values() for m in vals})
+        days = [day for _, day in values]
+        account_ids = sorted({ids[acc] for acc, _ in values})
+        clash = await conn.execute(
+            select(daily_metrics.c.day)
+            .where(
+                daily_metrics.c.workspace_id == workspace_id,
+                daily_metrics.c.account_id.in_(account_ids),
+                daily_metrics.c.day.between(min(days), max(days)),
+            )
+            .limit(1)
+        )
+        any_existing = clash.first() is not None
+        del days
+        replaced = 0
+        rows = entries(values)
+        while chunk := list(islice(rows, _WRITE_CHUNK)):
+            replaced += await self._write_metrics_chunk(
+                conn, workspace_id, batch_id, ids, chunk, any_existing
+            )
+        return replaced
+
+    async def _write_metrics_chunk(
+        self,
+        conn: AsyncConnection,
+        workspace_id: int,
+        batch_id: int,
+        ids: Mapping[str, int],
+        chunk: Sequence[tuple[tuple[str, date], tuple[str, ...], Sequence[float]]],
+        any_existing: bool,
+    ) -> int:
         # What already exists in the touched range, to be able to undo a replace.
         existing: dict[tuple[int, date], Any] = {}
-        for account_id, days in by_account.items():
+        if any_existing:
+            touched_cols = sorted({m for _, names, _ in chunk for m in names})
+            days = [day for (_, day), _, _ in chunk]
             rows = await conn.execute(
                 select(
                     daily_metrics.c.account_id,
@@ -176,7 +214,7 @@ class MetricsRepo:
                     *(daily_metrics.c[m] for m in touched_cols),
                 ).where(
                     daily_metrics.c.workspace_id == workspace_id,
-                    daily_metrics.c.account_id == account_id,
+                    daily_metrics.c.account_id.in_(sorted({ids[a] for (a, _), _, _ in chunk})),
                     daily_metrics.c.day.between(min(days), max(days)),
                 )
             )
@@ -188,22 +226,19 @@ class MetricsRepo:
         undo_rows: list[tuple[Any, ...]] = []
         groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
         replaced = 0
-        for (acc, day), vals in values.items():
+        for (acc, day), cols, vals in chunk:
             account_id = ids[acc]
             day_value = day.isoformat() if sqlite_days else day
-            prev = existing.get((account_id, day))
-            if prev is not None:
-                previous = {m: getattr(prev, m) for m in vals}
-                if any(v is not None for v in previous.values()):
-                    replaced += 1
-                undo_rows.append(
-                    (batch_id, "metrics", account_id, day_value, None, previous, prev.batch_id)
-                )
-            cols = tuple(sorted(vals))
-            # Values are floats already (or ints, which REAL columns store as floats).
-            groups[cols].append(
-                (workspace_id, account_id, day_value, batch_id, *map(vals.get, cols))
-            )
+            if existing:
+                prev = existing.get((account_id, day))
+                if prev is not None:
+                    previous = {m: getattr(prev, m) for m in cols}
+                    if any(v is not None for v in previous.values()):
+                        replaced += 1
+                    undo_rows.append(
+                        (batch_id, "metrics", account_id, day_value, None, previous, prev.batch_id)
+                    )
+            groups[cols].append((workspace_id, account_id, day_value, batch_id, *vals))
         for cols, rows_ in groups.items():
             stmt = self._insert(daily_metrics)
             stmt = stmt.on_conflict_do_update(

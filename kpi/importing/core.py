@@ -63,6 +63,7 @@ from kpi.importing.layouts.base import Layout
 from kpi.importing.policy import RowPolicy
 from kpi.importing.reader import Cell, Records, open_source
 from kpi.importing.records import RecordStream
+from kpi.importing.values import ValueStore
 from kpi.metrics import METRICS, Kind, normalize_name
 from kpi.models import AudienceBucket, PostRecord
 from kpi.parsing import (
@@ -93,7 +94,7 @@ class ParsedImport:
     layout: str  # wide, long, posts, mentions, span, aggregate, sessions, customers, audience
     rows_read: int = 0  # data rows below the header, blank lines not counted
     rows_used: int = 0
-    values: dict[Key, dict[str, float]] = field(default_factory=dict)
+    values: ValueStore[Key] = field(default_factory=ValueStore)
     posts: list[PostRecord] = field(default_factory=list)
     audience: list[AudienceBucket] = field(default_factory=list)
     accounts: set[str] = field(default_factory=set)
@@ -236,7 +237,7 @@ class ImportContext:
         self.decimals = self.cells.decimals
         self.flags = self.cells.flags
         self.ratios: list[_Ratio] = []
-        self.gauges_first: dict[Key, dict[str, float]] = {}
+        self.gauges_first: ValueStore[Key] = ValueStore()
         self.authors: set[str] = set()
         self.sentiment: dict[Key, dict[str | float, int]] = {}
         self.long_ratios: dict[Key, dict[str, float]] = {}
@@ -712,20 +713,22 @@ class ImportContext:
         # (While the real day is still to be asked, rows carry a placeholder: not checked.)
         placeholder = self.result.needs_day
         self.policy.check(self.row_no, key[0], None if placeholder else key[1])
-        group = self.result.values.get(key)
-        if group is None:
+        store = self.result.values
+        slot = store.slot(key)
+        if slot is None:
             # The common case (one row per account and day): take the values as they are.
-            self.result.values[key] = dict(values)
+            store.add_new(key, values)
             if not _GAUGES.isdisjoint(values):
-                self.gauges_first[key] = {k: v for k, v in values.items() if k in _GAUGES}
+                self.gauges_first.add_new(key, {k: v for k, v in values.items() if k in _GAUGES})
             return
         for name, v in values.items():
+            prev = store.get_at(slot, name)
             if name in _GAUGES:
-                if name not in group:
-                    self.gauges_first.setdefault(key, {})[name] = v
-                group[name] = v
+                if prev is None:
+                    self.gauges_first.setdefault(key)[name] = v
+                store.set_at(slot, name, v)
             else:
-                group[name] = group.get(name, 0.0) + v
+                store.set_at(slot, name, v if prev is None else prev + v)
 
     # ------------------------------------------------------------ result
 
@@ -743,7 +746,7 @@ class ImportContext:
         if not totals or len(keys) != 1:
             return
         label, values = max(totals, key=lambda t: sum(t[1].values()))
-        res.values = {keys[0]: dict(values)}
+        res.values = ValueStore({keys[0]: values})
         res.rows_skipped["breakdown"] = res.rows_used
         res.rows_skipped["total"] -= 1
         if not res.rows_skipped["total"]:
@@ -775,12 +778,12 @@ class ImportContext:
                 res.columns.append((c.index, c.header, str(c.role), c.why or "exact"))
         res.ignored_columns.extend(self.ignored.items())
         if res.needs_day:
-            res.values = {}
+            res.values = ValueStore()
             res.posts = []
         days = [d for _, d in res.values] + [p.day for p in res.posts]
         res.date_range = (min(days), max(days)) if days else None
         res.accounts = {a for a, _ in res.values if a} | {p.account for p in res.posts if p.account}
-        res.metrics = {m for group in res.values.values() for m in group}
+        res.metrics = res.values.metrics()
         return res
 
 

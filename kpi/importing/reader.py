@@ -79,10 +79,13 @@ def open_source(data: bytes, filename: str, sheet: int | None = None) -> Source:
     if not stripped:
         raise ImportFailure(E.EMPTY, detail="the file is empty")
     delimiter = sniff_delimiter(text)
+    del text, stripped  # the rows are decoded again as they are read: one copy of the file
 
     def records() -> Iterator[tuple[int, list[Cell]]]:
-        # strict: an unterminated quote (a truncated file) is an error, not one giant cell.
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+        # Decoded a block at a time (a StringIO of the whole text would hold 4 bytes a
+        # character). strict: an unterminated quote (a truncated file) is an error.
+        lines = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, errors="replace", newline="")
+        reader = csv.reader(lines, delimiter=delimiter, strict=True)
         n = 0
         try:
             for n, row in enumerate(reader, start=1):

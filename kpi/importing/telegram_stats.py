@@ -38,6 +38,7 @@ from typing import Any
 from kpi.importing import errors as E
 from kpi.importing.core import ParsedImport
 from kpi.importing.errors import ImportFailure
+from kpi.importing.values import ValueStore
 from kpi.metrics import normalize_name
 from kpi.models import AudienceBucket
 
@@ -296,7 +297,9 @@ def parse_telegram_stats(data: bytes, caption_account: str | None) -> ParsedImpo
     reading = read_telegram_stats(data)
     parsed = ParsedImport(layout=LAYOUT, platform="telegram")
     parsed.rows_read = parsed.rows_used = reading.points
-    parsed.values = {(caption_account, day): m for day, m in sorted(reading.values.items())}
+    parsed.values = ValueStore(
+        {(caption_account, day): m for day, m in sorted(reading.values.items())}
+    )
     parsed.audience = reading.audience
     parsed.accounts = {caption_account} if caption_account else set()
     parsed.metrics = {name for m in reading.values.values() for name in m}
