@@ -80,6 +80,7 @@ async def _measure(quick: bool) -> list[dict[str, Any]]:
             bot_token=TEST_TOKEN,  # type: ignore[arg-type]
             database_url=url,
             bot_api_url="http://127.0.0.1:9",
+            send_pacing=False,  # handler cost, not the flood limiter's waits
             _env_file=None,  # type: ignore[call-arg]
         )
         try:

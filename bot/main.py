@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from aiogram.exceptions import TelegramAPIError, TelegramUnauthorizedError
 from pydantic import ValidationError
 
+from bot import responses
 from bot.app import (
     allowed_updates,
     create_bot,
@@ -113,6 +114,7 @@ async def run(settings: Settings, stopper: Stopper | None = None) -> None:
             stopper.bind(dp.stop_polling)  # from here a stop is the dispatcher's stop
 
         dp.startup.register(polling_started)
+        dp.startup.register(responses.keep_later)  # aiogram's Response models, kept (#16)
         dp.startup.register(start_scheduler)
         dp.shutdown.register(stop_scheduler)
         await dp.start_polling(

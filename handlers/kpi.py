@@ -16,6 +16,7 @@ not narrow it (a breakdown is a state, not a flow).
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 from collections.abc import Callable, Mapping
@@ -148,8 +149,15 @@ async def cmd_report(
     sel = await read_selection(message, command, storage, workspace, clock)
     if sel is None:
         return
-    current, previous = await load_periods(storage, workspace, sel, with_posts=True)
+    # The goals are read beside the sums (each its own reader trip), not after them.
+    goals_read = asyncio.ensure_future(_goal_lines(storage, workspace, clock, sel, None))
+    try:
+        current, previous = await load_periods(storage, workspace, sel, with_posts=True)
+    except BaseException:
+        goals_read.cancel()
+        raise
     if current.days_with_data == 0 and not current.posts:
+        goals_read.cancel()
         span = await storage.metrics.data_span(workspace.id, sel.account_id)
         text = t.no_data_answer(sel.period, sel.account_name, span.last_day, sel.lang)
         await message.answer(text)
@@ -171,7 +179,7 @@ async def cmd_report(
         sel.lang,
         counters={k: current.sums[k] for k in t.REPORT_COUNTERS if k in current.sums},
     )
-    if goals := await _goal_lines(storage, workspace, clock, sel, None):
+    if goals := await goals_read:
         # Goal status first, under the title line.
         title, _sep, rest = text.partition("\n")
         text = f"{title}{goals}\n{rest}"
