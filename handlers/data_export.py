@@ -24,15 +24,13 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.worksheet.worksheet import Worksheet
 
 from handlers.data_log import format_days
 from handlers.kpi import read_selection
@@ -43,6 +41,10 @@ from kpi.numbers import currency_sign, format_number
 from storage import Storage
 from storage.metrics import AudienceRow
 from storage.records import Workspace
+
+if TYPE_CHECKING:  # openpyxl is imported when a workbook is built: not at start-up
+    from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FORMATS = {"xlsx": "xlsx", "excel": "xlsx", "csv": "csv"}
@@ -115,13 +117,19 @@ def _text_cell(sheet: Worksheet, row: int, column: int, value: str) -> None:
     cell.data_type = "s"
 
 
+def _bold() -> object:
+    from openpyxl.styles import Font
+
+    return Font(bold=True)
+
+
 def _sheet(
     book: Workbook, title: str, headers: Sequence[str], rows: Iterable[Sequence[object]]
 ) -> Worksheet:
     sheet = book.create_sheet(title=title[:31])
     for column, header in enumerate(headers, start=1):
         _text_cell(sheet, 1, column, header)
-        sheet.cell(row=1, column=column).font = Font(bold=True)
+        sheet.cell(row=1, column=column).font = _bold()
         sheet.column_dimensions[sheet.cell(row=1, column=column).column_letter].width = max(
             12, min(40, len(header) + 2)
         )
@@ -159,6 +167,8 @@ def build_xlsx(
     layout: Layout,
 ) -> bytes:
     """The workbook: daily metrics, then posts and audience when there are any."""
+    from openpyxl import Workbook
+
     book = Workbook()
     assert book.active is not None
     book.remove(book.active)
