@@ -21,6 +21,7 @@ one-line chart of the same size (see `bench/bench_charts.py`).
 from __future__ import annotations
 
 import functools
+import importlib.util
 import math
 import os
 import struct
@@ -29,27 +30,68 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
-import matplotlib
-import numpy as np
-import numpy.typing as npt
 from babel import Locale
 from babel.numbers import format_decimal
-from matplotlib.artist import Artist
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
-from matplotlib.ft2font import FT2Font, LoadFlags
-from matplotlib.lines import Line2D
-from matplotlib.patches import FancyBboxPatch
-from matplotlib.text import Text
-from matplotlib.ticker import MaxNLocator
-from matplotlib.transforms import Affine2D, Transform
 
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    from matplotlib.artist import Artist
+    from matplotlib.axes import Axes
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.ft2font import FT2Font, LoadFlags
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import FancyBboxPatch
+    from matplotlib.text import Text
+    from matplotlib.ticker import MaxNLocator
+    from matplotlib.transforms import Affine2D, Transform
+
+    FloatArray = npt.NDArray[np.float64]
+    BoolArray = npt.NDArray[np.bool_]
+
+_LOADED = False
+_LOAD_LOCK = threading.Lock()
+
+
+def _load() -> None:
+    """matplotlib and numpy into this module's globals, on the first drawing.
+
+    The bot imports this module at start-up for its specs and number formats;
+    the drawing libraries (~0.5 s and ~40 MB) wait until a chart is drawn,
+    usually in a renderer process (issue #16).
+    """
+    global _LOADED
+    if _LOADED:
+        return
+    with _LOAD_LOCK:
+        if _LOADED:
+            return
+        import numpy
+        from matplotlib.artist import Artist
+        from matplotlib.axes import Axes
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from matplotlib.font_manager import FontProperties
+        from matplotlib.ft2font import FT2Font, LoadFlags
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import FancyBboxPatch
+        from matplotlib.text import Text
+        from matplotlib.ticker import MaxNLocator
+        from matplotlib.transforms import Affine2D, Transform
+
+        globals().update(
+            np=numpy, Artist=Artist, Axes=Axes, FigureCanvasAgg=FigureCanvasAgg, Figure=Figure,
+            FontProperties=FontProperties, FT2Font=FT2Font, LoadFlags=LoadFlags, Line2D=Line2D,
+            FancyBboxPatch=FancyBboxPatch, Text=Text, MaxNLocator=MaxNLocator,
+            Affine2D=Affine2D, Transform=Transform,
+        )  # fmt: skip
+        _LOADED = True
+
+
 ValueFormat = Literal["percent", "money", "count", "duration"]
 Granularity = Literal["day", "week"]
 Trend = Literal["up", "down", "flat"]
@@ -164,7 +206,11 @@ BASELINE: Final = "#334155"
 BAR_COLOURS: Final = ("#2563EB", "#7C3AED", "#0D9488", "#EA580C", "#DB2777")
 BAR_TRACK: Final = "#EEF2F7"
 
-_FONT_DIR = os.path.join(matplotlib.get_data_path(), "fonts", "ttf")
+# matplotlib's own mpl-data folder (what matplotlib.get_data_path() returns), found
+# without importing matplotlib.
+_MPL = importlib.util.find_spec("matplotlib")
+assert _MPL is not None and _MPL.submodule_search_locations
+_FONT_DIR = os.path.join(_MPL.submodule_search_locations[0], "mpl-data", "fonts", "ttf")
 _REGULAR = os.path.join(_FONT_DIR, "DejaVuSans.ttf")
 _BOLD = os.path.join(_FONT_DIR, "DejaVuSans-Bold.ttf")
 
@@ -178,6 +224,7 @@ def _path(prop: FontProperties) -> str:
 
 def _font(size: float, *, bold: bool = False) -> FontProperties:
     """A cached FontProperties pointing straight at the DejaVu file (no font lookup)."""
+    _load()
     key = (bold, size)
     prop = _font_cache.get(key)
     if prop is None:
@@ -341,6 +388,7 @@ def _arrow(tile: DashboardTile) -> str:
 
 
 def _new_figure(width_px: int, height_px: int, facecolor: str) -> Figure:
+    _load()
     fig = Figure(figsize=(width_px / DPI, height_px / DPI), dpi=DPI, facecolor=facecolor)
     FigureCanvasAgg(fig)
     return fig
@@ -394,6 +442,7 @@ _advances: dict[tuple[str, str], float] = {}
 
 @functools.cache
 def _measuring_font(path: str) -> FT2Font:
+    _load()
     font = FT2Font(path)
     font.set_size(_EM_PX, 72)
     return font
@@ -401,6 +450,7 @@ def _measuring_font(path: str) -> FT2Font:
 
 @functools.cache
 def _covered(path: str) -> frozenset[int]:
+    _load()
     with _measure_lock:
         return frozenset(_measuring_font(path).get_charmap())
 
@@ -419,6 +469,7 @@ def _clean(text: str, path: str = _REGULAR) -> str:
 
 def _text_width(text: str, prop: FontProperties) -> float:
     """Width in pixels of `text` drawn with `prop` at the module's DPI."""
+    _load()
     path = _path(prop)
     total = 0.0
     for ch in text:
@@ -481,11 +532,13 @@ def _add(fig: Figure, artist: Artist) -> None:
 
 
 def _values(points: Sequence[tuple[date, float | None]]) -> FloatArray:
+    _load()
     return np.asarray([math.nan if v is None else float(v) for _, v in points], dtype=float)
 
 
 def _isolated(values: FloatArray) -> BoolArray:
     """Finite values with no finite neighbour: a line would not show them."""
+    _load()
     finite = np.isfinite(values)
     left = np.concatenate(([False], finite[:-1]))
     right = np.concatenate((finite[1:], [False]))
@@ -666,6 +719,7 @@ def place_value_label(
     falling one), the other side, then both again twice as far; the first with no
     crossing wins, else the one crossing only the faint previous line least.
     """
+    _load()
     (px_, py_), (w, h) = point, size
     if single:
         offsets = [(-w / 2, -gap - h, "center", "bottom"), (-w / 2, gap, "center", "top")]
@@ -697,6 +751,7 @@ def render_line_chart(spec: LineChartSpec) -> bytes:
 
     Raises ValueError when there is no value at all: the caller answers in text.
     """
+    _load()
     if not spec.points:
         raise ValueError("a line chart needs at least one point")
     current = _values(spec.points)
@@ -934,6 +989,7 @@ _TILE_PAD: Final = 22.0
 
 def dashboard_size(tile_count: int, columns: int | None = None) -> tuple[int, int]:
     """Pixel size of the digest picture for that many tiles."""
+    _load()
     cols = columns or (1 if tile_count <= 1 else 2)
     rows = max(1, math.ceil(tile_count / cols))
     height = _DASH_HEADER + rows * _TILE_HEIGHT + (rows - 1) * _DASH_GAP + _DASH_PAD
@@ -1036,6 +1092,7 @@ def _draw_tile(
 
 def render_dashboard(spec: DashboardSpec) -> bytes:
     """PNG of the weekly digest: a header and a grid of KPI tiles (1080 px wide)."""
+    _load()
     count = len(spec.tiles)
     if not 1 <= count <= 14:
         raise ValueError(f"a dashboard has 1 to 14 tiles, got {count}")
@@ -1114,6 +1171,7 @@ def _shares(group: BarGroup, normalize: bool) -> list[tuple[str, float]]:
 
 def bar_chart_size(spec: BarChartSpec) -> tuple[int, int]:
     """Pixel size of the audience chart: it grows with the number of buckets."""
+    _load()
     rows = sum(len(group.bars) for group in spec.groups if group.bars)
     groups = sum(1 for group in spec.groups if group.bars)
     header = 120.0 if spec.subtitle else 84.0
@@ -1137,6 +1195,7 @@ def _bar(x: float, mid: float, length: float, colour: str, px: Transform) -> Fan
 
 def render_bar_chart(spec: BarChartSpec) -> bytes:
     """PNG of audience shares: horizontal bars per bucket, one block per dimension."""
+    _load()
     groups = [(group, _shares(group, spec.normalize)) for group in spec.groups if group.bars]
     if not groups:
         raise ValueError("an audience chart needs at least one bucket")

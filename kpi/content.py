@@ -25,9 +25,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
+if TYPE_CHECKING:  # imported where the bootstrap runs: not on the bot's start path
+    import numpy as np
 
 from kpi.kpis import _basis, _post_hashtags, _post_interactions
 from kpi.models import PostRecord
@@ -113,6 +114,8 @@ def from_records(records: Iterable[PostRecord]) -> tuple[list[ContentPost], int,
 
 
 def _interval(inter: np.ndarray, base: np.ndarray, rng: np.random.Generator) -> tuple[float, float]:
+    import numpy as np
+
     n = len(inter)
     picks = rng.integers(0, n, size=(BOOTSTRAP_SAMPLES, n))
     totals = base[picks].sum(axis=1)
@@ -127,6 +130,8 @@ def _groups(
     baseline: float,
     min_posts: int,
 ) -> tuple[tuple[GroupInsight, ...], int]:
+    import numpy as np
+
     members: dict[str, list[int]] = {}
     for i, post in enumerate(posts):
         for key in keys(post):
