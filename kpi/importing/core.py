@@ -20,8 +20,10 @@ Decisions (see also the module docstrings next to this one):
   bot asks before storing.
 * Within a day the last gauge in file order is kept; in a file whose rows run
   newest first the first one is, since that is the latest.
-* Memory: rows stream through; only per-(account, day) sums, posts and
-  audience rows are kept, plus a sample of the first 2000 rows.
+* Memory: rows stream through (a CSV is decoded as it is read); only
+  per-(account, day) sums (in a `values.ValueStore`, ~200 bytes an account-day),
+  posts and audience rows are kept, plus a sample of the first 2000 rows. The
+  store writes them in chunks (storage/metrics.py), inside the one transaction.
 """
 
 from __future__ import annotations
