@@ -1,7 +1,9 @@
-"""Texts shared by handlers and the wiring: the command list (menu and /help)."""
+"""Texts shared by handlers and the wiring: the command list (menu and /help) and the
+metrics' display names."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aiogram.utils.i18n import lazy_gettext as __
@@ -61,3 +63,46 @@ COMMANDS: tuple[CommandInfo, ...] = (
     CommandInfo("help", __("Commands"), "setup"),
     CommandInfo("start", __("Start"), "setup", in_menu=False),
 )
+
+# Metric display names: the name a message, a file header or a hint shows.
+# The Russian catalogue holds the Russian names (kpi.metrics keeps both only as
+# spellings accepted on input).
+METRIC_NAMES: Mapping[str, LazyProxy] = {
+    "reach": __("reach"),
+    "impressions": __("impressions"),
+    "likes": __("likes"),
+    "views": __("views"),
+    "reactions": __("reactions"),
+    "comments": __("comments"),
+    "shares": __("shares"),
+    "saves": __("saves"),
+    "interactions": __("interactions"),
+    "posts": __("posts"),
+    "link_clicks": __("link clicks"),
+    "sessions": __("sessions"),
+    "bounces": __("bounces"),
+    "pageviews": __("pageviews"),
+    "time_on_page_s": __("total time on page"),
+    "visitors": __("visitors"),
+    "new_visitors": __("new visitors"),
+    "returning_visitors": __("returning visitors"),
+    "conversions": __("conversions"),
+    "new_customers": __("new customers"),
+    "revenue": __("revenue"),
+    "ad_spend": __("ad spend"),
+    "content_cost": __("content cost"),
+    "mentions": __("mentions"),
+    "mentions_positive": __("positive mentions"),
+    "mentions_negative": __("negative mentions"),
+    "new_followers": __("new followers"),
+    "unfollows": __("unfollows"),
+    "net_followers": __("net followers"),
+    "followers": __("followers"),
+}
+
+
+def metric_display_name(name: str) -> str:
+    """A metric's name in the current language; an unknown name as it is, `_` as spaces."""
+    if name in METRIC_NAMES:
+        return str(METRIC_NAMES[name])
+    return name.replace("_", " ")

@@ -70,7 +70,7 @@ from kpi.alerts import (
 )
 from kpi.charts import LineChartSpec, render_line_chart
 from kpi.models import Period, PeriodData
-from kpi.numbers import currencies_in, currency_sign, format_change, format_number, format_value
+from kpi.numbers import currencies_in, format_change, format_number, format_value
 from storage import Storage
 from storage.alerts import AlertRule
 from storage.records import Workspace
@@ -331,7 +331,7 @@ def chart_spec(spec: RuleSpec, ev: Evaluation, lang: str) -> LineChartSpec:
         threshold_label=_("threshold") if spec.kind == "threshold" else "",
         higher_is_better=higher_is_better(spec.kpi),
         value_format=_CHART_FORMATS[UNITS[spec.kpi]],
-        currency=currency_sign(current_currency(), lang),
+        currency=current_currency(),
         granularity="week",
         lang=lang,
         small=True,

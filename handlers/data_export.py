@@ -30,16 +30,18 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
+from babel.dates import format_date
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
+from bot.texts import metric_display_name
 from handlers.data_log import format_days
 from handlers.kpi import read_selection
 from handlers.replies import CAPTION_LIMIT, current_currency
-from kpi.metrics import METRIC_NAMES, METRICS, Unit, display_name
+from kpi.metrics import METRIC_NAMES, METRICS, Unit
 from kpi.models import Period, PostRecord
-from kpi.numbers import currency_sign, format_number
+from kpi.numbers import currency_sign, decimal_sign, format_number, locale_of
 from storage import Storage
 from storage.metrics import AudienceRow
 from storage.records import Workspace
@@ -61,13 +63,17 @@ class Layout:
 
     lang: str
     currency: str
+    # CLDR pattern of the date cells, chosen by the translator (`dd.MM.yyyy` in Russian).
+    date_pattern: str = "yyyy-MM-dd"
 
     @property
-    def ru(self) -> bool:
-        return self.lang.startswith("ru")
+    def delimiter(self) -> str:
+        """`;` where the decimal sign is a comma (what that locale's Excel splits on),
+        else `,`."""
+        return ";" if decimal_sign(self.lang) == "," else ","
 
     def metric_header(self, name: str) -> str:
-        text = display_name(name, self.lang)
+        text = metric_display_name(name)
         text = text[:1].upper() + text[1:]
         if name in METRICS and METRICS[name].unit is Unit.MONEY:
             return f"{text}, {currency_sign(self.currency, self.lang)}"
@@ -77,14 +83,15 @@ class Layout:
         text = str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:.15g}"
         if "e" in text:
             text = f"{value:.12f}".rstrip("0").rstrip(".")
-        return text.replace(".", ",") if self.ru else text
+        return text.replace(".", decimal_sign(self.lang))
 
     def csv_date(self, day: date) -> str:
-        return f"{day:%d.%m.%Y}" if self.ru else day.isoformat()
+        return format_date(day, self.date_pattern, locale=locale_of(self.lang))
 
     @property
     def date_format(self) -> str:
-        return "DD.MM.YYYY" if self.ru else "YYYY-MM-DD"
+        """The same pattern as an Excel number format (`DD.MM.YYYY`)."""
+        return self.date_pattern.upper()
 
 
 def _columns(rows: Sequence[DayRow]) -> list[str]:
@@ -96,7 +103,7 @@ def build_csv(rows: Sequence[DayRow], layout: Layout) -> bytes:
     """Daily metrics as CSV bytes (UTF-8 with BOM): account, day, the metrics present."""
     columns = _columns(rows)
     out = io.StringIO(newline="")
-    writer = csv.writer(out, delimiter=";" if layout.ru else ",", lineterminator="\r\n")
+    writer = csv.writer(out, delimiter=layout.delimiter, lineterminator="\r\n")
     writer.writerow([_("Account"), _("Date"), *(layout.metric_header(c) for c in columns)])
     for account, day, values in rows:
         writer.writerow(
@@ -245,7 +252,8 @@ async def cmd_export(
             )
         )
         return
-    layout = Layout(lang, current_currency())
+    # Translators: the CLDR pattern of dates in exported files (Russian: dd.MM.yyyy).
+    layout = Layout(lang, current_currency(), _("yyyy-MM-dd"))
     n_rows, n_metrics = len(rows), len({m for _, _, v in rows for m in v})
     n_accounts = len({a for a, _, _ in rows})
     facts = _("Data for {days} ({who}): {rows}, {metrics}, {accounts}.").format(
@@ -261,7 +269,7 @@ async def cmd_export(
         data = build_csv(rows, layout)
         how = (
             _("CSV for Excel: semicolons, decimal commas.")
-            if layout.ru
+            if layout.delimiter == ";"
             else _("CSV: commas, decimal points.")
         )
     else:

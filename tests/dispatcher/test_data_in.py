@@ -130,7 +130,7 @@ async def test_log_in_english_replies_with_what_was_stored(h: Harness) -> None:
 async def test_log_in_russian_with_russian_names_and_default_account(h: Harness) -> None:
     text = await h.say_text("/log вчера охват=12 000 лайки=340 выручка=1500,5", CHAT)
     assert text == (
-        "Записано за 4 июн 2024, main:\n"
+        "Записано за 4 июн. 2024, main:\n"
         f"• Охват: 12{NBSP}000\n"
         "• Лайки: 340\n"
         f"• Выручка: 1{NBSP}500,50{NBSP}₽\n"
@@ -324,12 +324,12 @@ async def test_add_existing_account_and_today(h: Harness) -> None:
     pid = _message_id(panel)
     await h.press(CHAT, pid, "add:acc:1")
     panel = _panel(await h.press(CHAT, pid, "add:day:today"))
-    assert (panel.visible_text or "").startswith("Добавляем цифры для main, 5 июн 2024.")
+    assert (panel.visible_text or "").startswith("Добавляем цифры для main, 5 июн. 2024.")
     await h.press(CHAT, pid, "add:metric:followers")
     panel = _panel(await h.say("4 321", CHAT))
     calls = await h.press(CHAT, _message_id(panel), "add:save:")
     assert _final(calls) == (
-        f"Записано за 5 июн 2024, main:\n• Подписчики: 4{NBSP}321\n/undo отменит эту запись."
+        f"Записано за 5 июн. 2024, main:\n• Подписчики: 4{NBSP}321\n/undo отменит эту запись."
     )
     ws_id = await _ws_id(h)
     data = await h.storage.metrics.period_data(ws_id, Period(TODAY, TODAY))
@@ -414,7 +414,7 @@ async def test_upload_summary_in_russian(h: Harness) -> None:
     lines = text.splitlines()
     assert lines[0] == "Импортирован «website_daily_views.csv»"
     assert f"Строк: {n} прочитано, {n} использовано." in lines
-    assert "Даты: 1 июн 2021 – 26 июн 2022." in lines
+    assert "Даты: 1 июн. 2021 – 26 июн. 2022." in lines
     assert "Аккаунты: site (новый)." in lines
     assert f"• Просмотры страниц: Σ {total:,}".replace(",", NBSP) in lines
     assert lines[-1] == "/undo отменит этот импорт."

@@ -141,7 +141,7 @@ async def test_csv_in_english_uses_commas_and_points(h: Harness) -> None:
 async def test_nothing_to_export_is_said_in_text(h: Harness) -> None:
     await h.say("/start", **RU)
     assert await h.say_text("/export 2020-01", **RU) == (
-        "Нет данных за 1–31 янв 2020 (все аккаунты). "
+        "Нет данных за 1–31 янв. 2020 (все аккаунты). "
         "Пришлите файл или используйте /log, потом снова /export."
     )
 

@@ -64,8 +64,9 @@ def test_format_number_digits_and_unknown_language() -> None:
     # 1.23456 with 5 significant digits: 1.2346
     assert format_number(1.23456, "en", digits=5) == "1.2346"
     assert format_number(0.0123456, "ru", digits=2) == "0,012"
-    # languages other than Russian are formatted the English way
-    assert format_number(1234.5, "de") == "1,234.5"
+    # every language by its own CLDR data; a code Babel does not know, the English way
+    assert format_number(1234.5, "de") == "1.234,5"
+    assert format_number(1234.5, "xx") == "1,234.5"
     assert format_number(1234.5, "ru-RU") == f"1{NB}234,5"
 
 
