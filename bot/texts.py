@@ -7,7 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aiogram.utils.i18n import lazy_gettext as __
+from aiogram.utils.i18n import ngettext
 from babel.support import LazyProxy
+
+from kpi.numbers import format_number
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,3 +109,26 @@ def metric_display_name(name: str) -> str:
     if name in METRIC_NAMES:
         return str(METRIC_NAMES[name])
     return name.replace("_", " ")
+
+
+# Counts with their noun, in the plural form the language wants for `n` (`1 день`,
+# `2 дня`, `5 дней`); the number itself in the language's format (`12 345`).
+
+
+def account_days(n: int, lang: str) -> str:
+    """`1 account-day row`, `5 строк (аккаунт за день)`: stored rows of one account's day."""
+    return ngettext("{n} account-day row", "{n} account-day rows", n).format(
+        n=format_number(n, lang)
+    )
+
+
+def posts_count(n: int, lang: str) -> str:
+    return ngettext("{n} post", "{n} posts", n).format(n=format_number(n, lang))
+
+
+def audience_rows(n: int, lang: str) -> str:
+    return ngettext("{n} audience row", "{n} audience rows", n).format(n=format_number(n, lang))
+
+
+def accounts_count(n: int, lang: str) -> str:
+    return ngettext("{n} account", "{n} accounts", n).format(n=format_number(n, lang))

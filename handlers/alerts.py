@@ -30,7 +30,7 @@ from aiogram.types import (
     Message,
     ReplyParameters,
 )
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import use_currency
@@ -265,9 +265,11 @@ def alert_text(spec: RuleSpec, ev: Evaluation, lang: str) -> str:
     if spec.kind == "threshold":
         math_line += "; " + _("threshold {limit}").format(limit=_value(spec.kpi, spec.value, lang))
     if ev.baseline is not None:
-        part = _("median of the {n} weeks before: {baseline}").format(
-            n=BASELINE_WEEKS, baseline=_value(spec.kpi, ev.baseline, lang)
-        )
+        part = ngettext(
+            "median of the {n} week before: {baseline}",
+            "median of the {n} weeks before: {baseline}",
+            BASELINE_WEEKS,
+        ).format(n=BASELINE_WEEKS, baseline=_value(spec.kpi, ev.baseline, lang))
         if ev.change is not None:
             part += f" → {format_change(ev.change, lang)}"
         math_line += "; " + part
@@ -291,9 +293,11 @@ def recovery_text(spec: RuleSpec, ev: Evaluation, lasted: timedelta | None, lang
     ]
     if ev.baseline is not None:
         lines.append(
-            _("Median of the {n} weeks before: {baseline}.").format(
-                n=BASELINE_WEEKS, baseline=_value(spec.kpi, ev.baseline, lang)
-            )
+            ngettext(
+                "Median of the {n} week before: {baseline}.",
+                "Median of the {n} weeks before: {baseline}.",
+                BASELINE_WEEKS,
+            ).format(n=BASELINE_WEEKS, baseline=_value(spec.kpi, ev.baseline, lang))
         )
     tail = _("Rule: {rule}.").format(rule=describe(spec, lang))
     if lasted is not None:

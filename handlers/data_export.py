@@ -35,13 +35,13 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bot.texts import metric_display_name
+from bot.texts import account_days, accounts_count, metric_display_name
 from handlers.data_log import format_days
 from handlers.kpi import read_selection
 from handlers.replies import CAPTION_LIMIT, current_currency
 from kpi.metrics import METRIC_NAMES, METRICS, Unit
 from kpi.models import Period, PostRecord
-from kpi.numbers import currency_sign, decimal_sign, format_number, locale_of
+from kpi.numbers import currency_sign, decimal_sign, locale_of
 from storage import Storage
 from storage.metrics import AudienceRow
 from storage.records import Workspace
@@ -259,11 +259,9 @@ async def cmd_export(
     facts = _("Data for {days} ({who}): {rows}, {metrics}, {accounts}.").format(
         days=days,
         who=who,
-        rows=ngettext("{n} account-day row", "{n} account-day rows", n_rows).format(
-            n=format_number(n_rows, lang)
-        ),
+        rows=account_days(n_rows, lang),
         metrics=ngettext("{n} metric", "{n} metrics", n_metrics).format(n=n_metrics),
-        accounts=ngettext("{n} account", "{n} accounts", n_accounts).format(n=n_accounts),
+        accounts=accounts_count(n_accounts, lang),
     )
     if kind == "csv":
         data = build_csv(rows, layout)

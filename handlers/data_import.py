@@ -55,6 +55,7 @@ from aiogram.types import (
     ReplyParameters,
 )
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from handlers.data_log import (
     format_day,
@@ -433,7 +434,9 @@ async def _import_file(
         return
     if parsed.rows_read >= 10_000:
         await progress.show(
-            _("Saving {rows} rows…").format(rows=format_number(parsed.rows_read, lang))
+            ngettext("Saving {rows} row…", "Saving {rows} rows…", parsed.rows_read).format(
+                rows=format_number(parsed.rows_read, lang)
+            )
         )
     default = (await storage.workspaces.default_account(workspace.id)).name
     today = local_today(workspace, clock)

@@ -226,9 +226,12 @@ def previous_line(
         return (
             text
             + "\n⚠️ "
-            + _(
+            + ngettext(
+                "No change shown: the previous period has data on {n} day, under half of "
+                "the {m} days of this one.",
                 "No change shown: the previous period has data on {n} days, under half of "
-                "the {m} days of this one."
+                "the {m} days of this one.",
+                previous.days_with_data,
             ).format(n=previous.days_with_data, m=current.days_with_data)
         )
     change_str = change_text(change, previous.unit, lang)
