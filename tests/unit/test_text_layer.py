@@ -4,6 +4,8 @@ ngettext, the committed .pot current, every msgid translated."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -69,3 +71,148 @@ def test_the_allow_list_is_still_in_the_code() -> None:
     for rel, text in ALLOWED:
         assert text in (ROOT / rel).read_text(encoding="utf-8")
         assert BRANCH.search(text)
+
+
+# --- the committed .pot and the catalogues ------------------------------------------
+
+
+def _pot_options() -> list[str]:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    line = next(x for x in makefile.splitlines() if x.startswith("POT_OPTIONS :="))
+    return line.split(":=", 1)[1].split()
+
+
+def _msgids(pot: Path) -> set[object]:
+    from babel.messages.pofile import read_po
+
+    with pot.open("rb") as fh:
+        return {m.id for m in read_po(fh) if m.id}
+
+
+def test_the_committed_pot_is_current(tmp_path: Path) -> None:
+    out = tmp_path / "messages.pot"
+    # `make pot`, with the Makefile's options, from the repository root.
+    subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", "extract", *_pot_options(),
+         "-o", str(out), "bot", "handlers"],
+        cwd=ROOT, check=True, capture_output=True,
+    )  # fmt: skip
+    committed = _msgids(ROOT / "bot" / "locales" / "messages.pot")
+    fresh = _msgids(out)
+    assert sorted(map(str, fresh - committed)) == [], "run `make pot`: new messages"
+    assert sorted(map(str, committed - fresh)) == [], "run `make pot`: messages gone"
+
+
+def _catalogue(lang: str) -> dict[object, object]:
+    from babel.messages.pofile import read_po
+
+    found: dict[object, object] = {}
+    for po in sorted((ROOT / "bot" / "locales" / lang / "LC_MESSAGES").glob("*.po")):
+        with po.open("rb") as fh:
+            for m in read_po(fh, locale=lang):
+                if m.id:
+                    assert m.id not in found, f"{po.name}: {m.id!r} is translated twice"
+                    found[m.id] = m.string
+    return found
+
+
+PLACEHOLDER = re.compile(r"\{(\w*)\}")
+
+
+def test_every_message_has_a_russian_translation_with_the_same_placeholders() -> None:
+    ids = _msgids(ROOT / "bot" / "locales" / "messages.pot")
+    ru = _catalogue("ru")
+    untranslated = sorted(str(i) for i in ids if not ru.get(i))
+    assert untranslated == []
+    stale = sorted(str(i) for i in ru if i not in ids)
+    assert stale == [], "translations of messages the code no longer has"
+    for msgid, msgstr in ru.items():
+        singular = msgid[0] if isinstance(msgid, tuple) else msgid
+        wanted = set(PLACEHOLDER.findall(str(singular)))
+        forms = msgstr if isinstance(msgstr, tuple) else (msgstr,)
+        assert len(forms) == (3 if isinstance(msgid, tuple) else 1), msgid
+        for form in forms:
+            assert form, msgid
+            assert set(PLACEHOLDER.findall(str(form))) == wanted, (msgid, form)
+
+
+def test_english_is_the_msgid() -> None:
+    # No English catalogue is needed: an English user reads the msgids themselves.
+    assert not list((ROOT / "bot" / "locales" / "en" / "LC_MESSAGES").glob("*.po"))
+
+
+# --- plurals ---------------------------------------------------------------------------
+
+
+RU_PLURALS = [
+    # n: the forms for 1, 2, 5, 11, 21
+    ("account_days", ["1 строка (аккаунт за день)", "2 строки (аккаунт за день)",
+                      "5 строк (аккаунт за день)", "11 строк (аккаунт за день)",
+                      "21 строка (аккаунт за день)"]),
+    ("posts_count", ["1 публикация", "2 публикации", "5 публикаций", "11 публикаций",
+                     "21 публикация"]),
+    ("audience_rows", ["1 строка об аудитории", "2 строки об аудитории", "5 строк об аудитории",
+                       "11 строк об аудитории", "21 строка об аудитории"]),
+    ("accounts_count", ["1 аккаунт", "2 аккаунта", "5 аккаунтов", "11 аккаунтов",
+                        "21 аккаунт"]),
+]  # fmt: skip
+EN_PLURALS = [
+    ("account_days", ["1 account-day row", "2 account-day rows"]),
+    ("posts_count", ["1 post", "2 posts"]),
+    ("audience_rows", ["1 audience row", "2 audience rows"]),
+    ("accounts_count", ["1 account", "2 accounts"]),
+]
+
+
+@pytest.fixture
+def i18n():  # type: ignore[no-untyped-def]
+    from bot.i18n import create_i18n
+
+    with create_i18n("ru").context() as i18n:
+        yield i18n
+
+
+@pytest.mark.parametrize(("func", "expected"), RU_PLURALS)
+def test_russian_counts_take_the_plural_the_number_wants(
+    i18n: object, func: str, expected: list[str]
+) -> None:
+    import bot.texts
+
+    with i18n.use_locale("ru"):  # type: ignore[attr-defined]
+        got = [getattr(bot.texts, func)(n, "ru") for n in (1, 2, 5, 11, 21)]
+    assert got == expected
+
+
+@pytest.mark.parametrize(("func", "expected"), EN_PLURALS)
+def test_english_counts_take_the_plural(i18n: object, func: str, expected: list[str]) -> None:
+    import bot.texts
+
+    with i18n.use_locale("en"):  # type: ignore[attr-defined]
+        assert [getattr(bot.texts, func)(n, "en") for n in (1, 2)] == expected
+
+
+def test_coverage_and_left_out_days_in_both_languages(i18n: object) -> None:
+    from handlers.kpi_texts import coverage_text, left_out_text
+    from kpi.models import LeftOut
+
+    def left(days: int, lang: str) -> str:
+        item = LeftOut("site:lp", "unpaired", days=days, have="sessions", lacking="bounces")
+        return left_out_text(item, lang)
+
+    with i18n.use_locale("ru"):  # type: ignore[attr-defined]
+        assert [coverage_text(7, total) for total in (1, 2, 5, 11, 21)] == [
+            "данные за 7 из 1 дня", "данные за 7 из 2 дней", "данные за 7 из 5 дней",
+            "данные за 7 из 11 дней", "данные за 7 из 21 дня",
+        ]  # fmt: skip
+        assert [left(n, "ru") for n in (1, 2, 5, 11, 21)] == [
+            f"site:lp — {n} {word} с данными «визиты» без «число отказов»"
+            for n, word in ((1, "день"), (2, "дня"), (5, "дней"), (11, "дней"), (21, "день"))
+        ]
+    with i18n.use_locale("en"):  # type: ignore[attr-defined]
+        assert [coverage_text(1, t, capital=True) for t in (1, 2)] == [
+            "Data for 1 of 1 day", "Data for 1 of 2 days",
+        ]  # fmt: skip
+        assert [left(n, "en") for n in (1, 2)] == [
+            "site:lp — 1 day of sessions without bounces",
+            "site:lp — 2 days of sessions without bounces",
+        ]
