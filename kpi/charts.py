@@ -619,6 +619,12 @@ def place_value_label(
     return best[1] if best else None
 
 
+def value_label(spec: LineChartSpec) -> str:
+    """The label of the latest value: `kpi.numbers.format_value`, as every text shows it."""
+    latest = next(v for _, v in reversed(spec.points) if v is not None and math.isfinite(v))
+    return numbers.format_value(latest, spec.value_format, spec.lang, spec.currency or None)
+
+
 def render_line_chart(spec: LineChartSpec) -> bytes:
     """PNG line chart of one KPI (1200×675, or 1000×500 with `small=True`).
 
@@ -814,7 +820,7 @@ def render_line_chart(spec: LineChartSpec) -> bytes:
         markeredgewidth=2.0,
         zorder=6,
     )
-    label = numbers.format_value(latest_value, spec.value_format, spec.lang, spec.currency or None)
+    label = value_label(spec)
     frame = _Frame(
         left, top, right, bottom, (view_xs[0] - pad, view_xs[-1] + pad), (y_ticks[0], y_ticks[-1])
     )
@@ -1147,4 +1153,5 @@ __all__ = [
     "render_dashboard",
     "render_line_chart",
     "trend_colour",
+    "value_label",
 ]
