@@ -3,6 +3,7 @@ metrics' display names."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -109,6 +110,22 @@ def metric_display_name(name: str) -> str:
     if name in METRIC_NAMES:
         return str(METRIC_NAMES[name])
     return name.replace("_", " ")
+
+
+# Markup around text: the one place a tag meets a value, always escaped (a name from
+# an uploaded file may hold `<` or `&`). Whole sentences keep their tags in the catalogue.
+
+
+def bold(text: str) -> str:
+    return f"<b>{html.escape(text)}</b>"
+
+
+def italic(text: str) -> str:
+    return f"<i>{html.escape(text)}</i>"
+
+
+def code(text: str) -> str:
+    return f"<code>{html.escape(text)}</code>"
 
 
 # Counts with their noun, in the plural form the language wants for `n` (`1 день`,

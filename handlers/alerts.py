@@ -35,6 +35,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import use_currency
 from bot.services.delivery import Delivery, Outcome, PacedSender
+from bot.texts import bold
 from handlers import kpi_texts
 from handlers.kpi_texts import format_day, format_period
 from handlers.permissions import AdminOnly
@@ -255,7 +256,7 @@ def alert_text(spec: RuleSpec, ev: Evaluation, lang: str) -> str:
         ).format(kpi=name, value=value, limit=limit)
     scope = html.escape(spec.account) if spec.account else _("all accounts")
     lines = [
-        f"{icon} <b>{headline}</b>",
+        f"{icon} {bold(headline)}",
         _("Week {week} · {scope}").format(week=week_text(ev.week, lang), scope=scope),
     ]
     if ev.result is not None:

@@ -23,7 +23,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.texts import metric_display_name
+from bot.texts import bold, code, metric_display_name
 from handlers.insights_texts import model_name
 from handlers.kpi_texts import change_text, format_period, kpi_name, value_text
 from handlers.rendering import ChartRenderer
@@ -74,7 +74,7 @@ def short_change(change: Change, unit: str, lang: str) -> str | None:
 
 
 def kpi_list() -> str:
-    return ", ".join(f"<code>{k}</code> ({kpi_name(k)})" for k in CHARTABLE)
+    return ", ".join(f"{code(k)} ({html.escape(kpi_name(k))})" for k in CHARTABLE)
 
 
 def _usage() -> str:
@@ -219,7 +219,7 @@ def _chart_caption(
     earlier: KpiResult,
     lang: str,
 ) -> str:
-    head = f"<b>{html.escape(name)}</b>"
+    head = bold(name)
     if account:
         head += f" · {html.escape(account)}"
     lines = [f"{head} · {period_text}"]

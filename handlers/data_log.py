@@ -28,7 +28,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import ForceReply, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.texts import metric_display_name
+from bot.texts import code, metric_display_name
 from handlers.events import DataChanged
 from handlers.kpi_texts import format_day as format_day
 from handlers.kpi_texts import format_period
@@ -135,8 +135,7 @@ def format_metric(name: str, value: float, lang: str) -> str:
 
 def metric_names_line(lang: str) -> str:
     return ", ".join(
-        f"<code>{name}</code> ({html.escape(metric_display_name(name))})"
-        for name in LOG_EXAMPLE_METRICS
+        f"{code(name)} ({html.escape(metric_display_name(name))})" for name in LOG_EXAMPLE_METRICS
     )
 
 

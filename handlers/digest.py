@@ -55,6 +55,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.i18n import use_currency
 from bot.services.delivery import Delivery, Outcome, PacedSender, before_sending
 from bot.services.insights import DigestInsights, digest_insights
+from bot.texts import bold
 from handlers.charts import short_change
 from handlers.digest_cache import DigestCache
 from handlers.insights_texts import digest_lead
@@ -161,7 +162,7 @@ def _tile_line(tile: TileData, lang: str) -> str:
     if tile.value is None:
         return _("{name}: no data this week").format(name=name)
     value = value_text(tile.value, tile.unit, lang)
-    line = f"{name}: <b>{value}</b>"
+    line = f"{name}: {bold(value)}"
     moved = compact_change(tile.change, tile.unit, lang)
     return f"{line} · {moved}" if moved else line
 

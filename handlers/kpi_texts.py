@@ -543,8 +543,9 @@ def group_line(rank: int, row: GroupRow, lang: str, *, hashtag: bool) -> str:
 
 
 def audience_dimension(name: str) -> str:
+    """A dimension's name as plain text (the chart draws it; a message escapes it)."""
     names = {"age": _("Age"), "gender": _("Gender"), "city": _("City"), "country": _("Country")}
-    return names.get(name, html.escape(name))
+    return names.get(name, name)
 
 
 def audience_bucket(bucket: str) -> str:

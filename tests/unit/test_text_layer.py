@@ -216,3 +216,43 @@ def test_coverage_and_left_out_days_in_both_languages(i18n: object) -> None:
             "site:lp — 1 day of sessions without bounces",
             "site:lp — 2 days of sessions without bounces",
         ]
+
+
+# --- markup ------------------------------------------------------------------------------
+
+# A tag written next to a value in code: `f"<b>{name}</b>"`, `"<b>" + name`. Sentences
+# keep their tags in the catalogue (`_("<b>Settings</b>")`); a tag around a value goes
+# through `bot.texts.bold/italic/code`, which escape it, or lives in a *_texts module.
+GLUED_TAG = re.compile(
+    r"""\bf["'][^"']*</?(?:b|i|u|s|code|pre|a)\b[^"']*\{"""  # an f-string with a tag and a value
+    r"""|["']</?(?:b|i|u|s|code|pre)>["']\s*\+"""  # "<b>" + …
+    r"""|\+\s*["']</?(?:b|i|u|s|code|pre)>["']"""  # … + "</b>"
+)
+
+
+def test_handlers_glue_no_tags_to_values() -> None:
+    found = []
+    for path in sorted((ROOT / "handlers").glob("*.py")):
+        if path.name.endswith("_texts.py"):
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if GLUED_TAG.search(line):
+                found.append(f"{path.name}:{n}: {line.strip()}")
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    ['head = f"<b>{title}</b> · {x}"', 'x = "<b>" + name', 'y = name + "</b>"',
+     'f"<code>{k}</code>"'],
+)  # fmt: skip
+def test_the_tag_pattern_catches_each_form(line: str) -> None:
+    assert GLUED_TAG.search(line)
+
+
+def test_markup_helpers_escape() -> None:
+    from bot.texts import bold, code, italic
+
+    assert bold("<A&B>") == "<b>&lt;A&amp;B&gt;</b>"
+    assert code("x<y") == "<code>x&lt;y</code>"
+    assert italic("a & b") == "<i>a &amp; b</i>"
