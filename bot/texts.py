@@ -50,7 +50,7 @@ COMMANDS: tuple[CommandInfo, ...] = (
     CommandInfo("undo", __("Remove the last import"), "data"),
     CommandInfo("mappings", __("Remembered file readings"), "data", in_menu=False),
     CommandInfo("cancel", __("Stop /add or a pending file import"), "data", in_menu=False),
-    CommandInfo("export", __("Download the data as CSV"), "data"),
+    CommandInfo("export", __("Download the data: Excel or CSV"), "data"),
     CommandInfo("channels", __("Connected Telegram channels"), "data"),
     CommandInfo("campaigns", __("Campaign links: joins, leaves, CAC"), "data"),
     CommandInfo("campaign", __("Campaign link: /campaign new spring 5000"), "data", in_menu=False),
