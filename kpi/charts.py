@@ -21,6 +21,7 @@ one-line chart of the same size (see `bench/bench_charts.py`).
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import os
 import struct
@@ -450,6 +451,39 @@ def _week_ticks(days: Sequence[date], week_label: str, max_ticks: int) -> list[t
     return [(d.toordinal(), week_label.format(week=d.isocalendar().week)) for d in reversed(picked)]
 
 
+def x_tick_labels(
+    spec: LineChartSpec,
+    view_days: Sequence[date],
+    span_px: tuple[float, float],
+    xlim: tuple[float, float],
+    font: FontProperties,
+    scale: float,
+) -> list[tuple[int, str]]:
+    """The date ticks of a line chart: as many as fit (7, or 6 on a small chart) with at
+    least 8 px between neighbouring labels; fewer when long month names (`3 февр.`) would
+    touch."""
+    (left, right), (x0, x1) = span_px, xlim
+
+    def fits(ticks: list[tuple[int, str]]) -> bool:
+        ends = []
+        for t, label in ticks:
+            middle = left + (t - x0) / (x1 - x0) * (right - left)
+            half = _text_width(label, font) / 2
+            ends.append((middle - half, middle + half))
+        return all(b[0] - a[1] >= 8 * scale for a, b in itertools.pairwise(ends))
+
+    ticks: list[tuple[int, str]] = []
+    for max_ticks in range(6 if spec.small else 7, 1, -1):
+        ticks = (
+            _week_ticks(view_days, spec.week_label, max_ticks)
+            if spec.granularity == "week"
+            else _day_ticks(view_days[0], view_days[-1], spec.lang, max_ticks)
+        )
+        if fits(ticks):
+            break
+    return ticks
+
+
 Dash = Literal["-"] | tuple[float, tuple[float, float]]
 _SOLID: Final[Dash] = "-"
 _PREVIOUS_DASH: Final[Dash] = (0.0, (4.0, 2.5))
@@ -728,11 +762,8 @@ def render_line_chart(spec: LineChartSpec) -> bytes:
     step_days = 7.0 if spec.granularity == "week" else 1.0
     pad = (view_xs[-1] - view_xs[0]) * 0.015 if len(view_xs) > 1 else step_days
     ax.set_xlim(view_xs[0] - pad, view_xs[-1] + pad)
-    max_ticks = 6 if spec.small else 7
-    x_ticks = (
-        _week_ticks(view_days, spec.week_label, max_ticks)
-        if spec.granularity == "week"
-        else _day_ticks(view_days[0], view_days[-1], spec.lang, max_ticks)
+    x_ticks = x_tick_labels(
+        spec, view_days, (left, right), (view_xs[0] - pad, view_xs[-1] + pad), tick_font, scale
     )
     ax.set_xticks(
         [t for t, _ in x_ticks],

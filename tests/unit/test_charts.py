@@ -330,3 +330,40 @@ def test_value_label_is_dropped_when_every_place_covers_the_line() -> None:
     point = FRAME.to_pixels(10.0, 50.0)
     placed = place_value_label(FRAME, [(xs, zigzag, 3)], point, (300.0, 60.0), 18.0, rising=True)
     assert placed is None
+
+
+# --- date ticks never overlap (issue #14) -------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+@pytest.mark.parametrize("small", [False, True])
+@pytest.mark.parametrize("granularity", ["day", "week"])
+def test_date_tick_labels_never_overlap(lang: str, small: bool, granularity: str) -> None:
+    from kpi.charts import _font, _text_width, x_tick_labels
+
+    width = 1000 if small else 1200
+    scale = width / 1200
+    font = _font(14.0 if small else 15.0)
+    # The narrowest plot: a wide money axis label on the left, as render_line_chart lays out.
+    left = 36 * scale + _text_width("−1 234 567 ₽", font) + 18 * scale
+    right = width - 64 * scale
+    first = date(2025, 12, 29)
+    step = 7 if granularity == "week" else 1
+    for span in [*range(1, 70), 90, 120, 180, 365, 400, 730]:
+        days = [first + timedelta(days=k) for k in range(0, span + 1, step)]
+        lo, hi = days[0].toordinal(), days[-1].toordinal()
+        pad = (hi - lo) * 0.015 if hi > lo else step
+        spec = LineChartSpec(
+            points=tuple((d, 1.0) for d in days), title="t", lang=lang, small=small,
+            granularity=granularity, week_label="нед {week}",  # type: ignore[arg-type]
+        )  # fmt: skip
+        ticks = x_tick_labels(spec, days, (left, right), (lo - pad, hi + pad), font, scale)
+        assert len(ticks) >= min(2, len(days)), (lang, span)
+        boxes = []
+        for t, label in ticks:
+            middle = left + (t - lo + pad) / (hi - lo + 2 * pad) * (right - left)
+            boxes.append(
+                (middle - _text_width(label, font) / 2, middle + _text_width(label, font) / 2)
+            )
+        for (_, end), (start, _) in itertools.pairwise(boxes):
+            assert start - end >= 8 * scale, (lang, span, ticks)
