@@ -116,19 +116,34 @@ def _minimum_text(kpi: str, minimum: float | None, lang: str) -> str:
         return _("no minimum volume")
     n = format_number(minimum, lang)
     what = VOLUME[kpi][0]
-    texts = {
-        "sessions": _("at least {n} sessions a week"),
-        "new_customers": _("at least {n} new customers a week"),
-        "link_clicks": _("at least {n} link clicks a week"),
-        "reach": _("reach of at least {n} a week"),
-        "impressions": _("at least {n} impressions a week"),
-        "cost": _("cost of at least {n} a week"),
-        "visitors": _("at least {n} visitors a week"),
-        "pageviews": _("at least {n} page views a week"),
-        "followers": _("at least {n} followers"),
-        "mentions": _("at least {n} mentions a week"),
+    k = int(minimum)  # the plural form follows the whole number
+    texts: dict[str, Callable[[], str]] = {
+        "sessions": lambda: ngettext(
+            "at least {n} session a week", "at least {n} sessions a week", k
+        ),
+        "new_customers": lambda: ngettext(
+            "at least {n} new customer a week", "at least {n} new customers a week", k
+        ),
+        "link_clicks": lambda: ngettext(
+            "at least {n} link click a week", "at least {n} link clicks a week", k
+        ),
+        "reach": lambda: _("reach of at least {n} a week"),
+        "impressions": lambda: ngettext(
+            "at least {n} impression a week", "at least {n} impressions a week", k
+        ),
+        "cost": lambda: _("cost of at least {n} a week"),
+        "visitors": lambda: ngettext(
+            "at least {n} visitor a week", "at least {n} visitors a week", k
+        ),
+        "pageviews": lambda: ngettext(
+            "at least {n} page view a week", "at least {n} page views a week", k
+        ),
+        "followers": lambda: ngettext("at least {n} follower", "at least {n} followers", k),
+        "mentions": lambda: ngettext(
+            "at least {n} mention a week", "at least {n} mentions a week", k
+        ),
     }
-    return texts[what].format(n=n)
+    return texts[what]().format(n=n)
 
 
 def _value(kpi: str, value: float, lang: str) -> str:

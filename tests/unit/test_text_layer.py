@@ -256,3 +256,18 @@ def test_markup_helpers_escape() -> None:
     assert bold("<A&B>") == "<b>&lt;A&amp;B&gt;</b>"
     assert code("x<y") == "<code>x&lt;y</code>"
     assert italic("a & b") == "<i>a &amp; b</i>"
+
+
+def test_alert_minimum_volumes_in_both_languages(i18n: object) -> None:
+    from handlers.alerts import _minimum_text
+
+    with i18n.use_locale("ru"):  # type: ignore[attr-defined]
+        assert [_minimum_text("bounce", n, "ru") for n in (1, 2, 5, 11, 21)] == [
+            f"не меньше {n} {word} в неделю"
+            for n, word in ((1, "визита"), (2, "визитов"), (5, "визитов"), (11, "визитов"),
+                            (21, "визита"))
+        ]  # fmt: skip
+    with i18n.use_locale("en"):  # type: ignore[attr-defined]
+        assert [_minimum_text("bounce", n, "en") for n in (1, 2)] == [
+            "at least 1 session a week", "at least 2 sessions a week",
+        ]  # fmt: skip
