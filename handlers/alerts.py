@@ -37,7 +37,7 @@ from bot.i18n import use_currency
 from bot.services.delivery import Delivery, Outcome, PacedSender
 from bot.texts import bold
 from handlers import kpi_texts
-from handlers.kpi_texts import format_day, format_period
+from handlers.kpi_texts import format_period
 from handlers.permissions import AdminOnly
 from handlers.rendering import ChartRenderer
 from handlers.replies import (
@@ -71,7 +71,7 @@ from kpi.alerts import (
 )
 from kpi.charts import LineChartSpec, render_line_chart
 from kpi.models import Period, PeriodData
-from kpi.numbers import currencies_in, format_change, format_number, format_value
+from kpi.numbers import currencies_in, format_change, format_moment, format_number, format_value
 from storage import Storage
 from storage.alerts import AlertRule
 from storage.records import Workspace
@@ -196,7 +196,7 @@ def spec_of(rule: AlertRule) -> RuleSpec:
 def _local(moment: datetime, workspace: Workspace) -> str:
     """`26 ноя 2026 12:00`, `Nov 26, 2026 12:00` in the workspace's time zone."""
     local = moment.astimezone(ZoneInfo(workspace.timezone))
-    return f"{format_day(local.date(), current_language())} {local:%H:%M}"
+    return format_moment(local, current_language())
 
 
 def plain_text(text: str) -> str:

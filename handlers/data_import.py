@@ -87,7 +87,7 @@ from kpi.importing import (
 from kpi.importing.layouts import LAYOUTS
 from kpi.metrics import METRICS
 from kpi.models import PostRecord
-from kpi.numbers import format_number
+from kpi.numbers import format_moment, format_number
 from storage import Storage
 from storage.metrics import AudienceRow
 from storage.records import Workspace
@@ -261,7 +261,7 @@ async def _imported_before(
             "(Values of the same days are replaced, not added.)"
         ).format(
             name=html.escape(doc.file_name or "file"),
-            when=f"{format_day(when.date(), current_language())} {when:%H:%M}",
+            when=format_moment(when, current_language()),
         ),
         reply_markup=keyboard,
     )

@@ -11,10 +11,11 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.texts import account_days, audience_rows, posts_count
-from handlers.data_log import format_day, format_days
+from handlers.data_log import format_days
 from handlers.events import DataChanged
 from handlers.permissions import AdminOnly
 from handlers.replies import current_language
+from kpi.numbers import format_moment
 from storage import Storage
 from storage.records import Workspace
 
@@ -57,7 +58,7 @@ async def cmd_undo(
     lines = [
         _("Undone: {source} from {when} ({what}).").format(
             source=_source_name(result.batch.source),
-            when=f"{format_day(when.date(), lang)} {when:%H:%M}",
+            when=format_moment(when, lang),
             what=", ".join(parts),
         )
     ]

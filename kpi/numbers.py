@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from datetime import date
+from datetime import date, datetime
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
@@ -48,13 +48,14 @@ def locale_of(lang: str) -> Locale:
         return Locale.parse(FALLBACK_LOCALE)
 
 
-_DIGIT_RANGE = re.compile(r"(?<=\d)\u2009([–—])\u2009(?=\d)")
+# Two days of one month (`Nov 1 – 30`); a year before the dash keeps its spaces.
+_DIGIT_RANGE = re.compile(r"(?<!\d)(\d{1,2})\u2009([–—])\u2009(?=\d)")
 
 
 def _house(text: str) -> str:
     """CLDR's narrow and thin spaces as the chat shows them reliably: a no-break space,
     a plain one, none between the two numbers of a range (`Nov 1–30`)."""
-    text = _DIGIT_RANGE.sub(r"\1", text)
+    text = _DIGIT_RANGE.sub(r"\1\2", text)
     return text.replace("\u202f", NBSP).replace("\u2009", " ")
 
 
@@ -298,6 +299,12 @@ def format_period(start: date, end: date, lang: str) -> str:
     text = format_date(start, _pattern(first), loc) + format_date(end, _pattern(second), loc)
     # A range takes the en dash (CLDR's Russian data has the em dash).
     return _house(text).replace("\u2014", "–")
+
+
+def format_moment(moment: datetime, lang: str) -> str:
+    """A day and a time of day (already in the workspace's zone): `1 дек. 2026 09:56`,
+    `Dec 1, 2026 09:56` — the 24-hour clock in every language, as the schedules are typed."""
+    return f"{format_day(moment.date(), lang)} {moment:%H:%M}"
 
 
 def format_short_day(day: date, lang: str) -> str:
