@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -271,3 +272,39 @@ def test_alert_minimum_volumes_in_both_languages(i18n: object) -> None:
         assert [_minimum_text("bounce", n, "en") for n in (1, 2)] == [
             "at least 1 session a week", "at least 2 sessions a week",
         ]  # fmt: skip
+
+
+def test_a_third_language_is_one_po_folder_and_its_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """German as a translator would add it: a `de` folder with one .po and `de` in the
+    languages; messages, plurals, numbers, dates and money follow without code."""
+    import shutil
+
+    import bot.i18n
+    from bot.texts import posts_count
+    from handlers.kpi_texts import coverage_text
+    from kpi.numbers import format_day, format_money, format_value
+
+    locales = tmp_path / "locales"
+    shutil.copytree(ROOT / "bot" / "locales", locales)
+    folder = locales / "de" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    (folder / "core.po").write_text(
+        'msgid ""\nmsgstr ""\n"Language: de\\n"\n"Plural-Forms: nplurals=2; plural=(n != 1);\\n"\n'
+        '"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+        'msgid "{n} post"\nmsgid_plural "{n} posts"\nmsgstr[0] "{n} Beitrag"\n'
+        'msgstr[1] "{n} Beiträge"\n\n'
+        'msgid "data for {n} of {total} day"\nmsgid_plural "data for {n} of {total} days"\n'
+        'msgstr[0] "Daten für {n} von {total} Tag"\nmsgstr[1] "Daten für {n} von {total} Tagen"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(bot.i18n, "LOCALES_DIR", locales)
+    monkeypatch.setattr(bot.i18n, "LANGUAGES", ("ru", "en", "de"))
+    assert bot.i18n.compile_catalogs()["de"] == 2
+    with bot.i18n.create_i18n("ru").context() as i18n, i18n.use_locale("de"):
+        assert [posts_count(n, "de") for n in (1, 1234)] == ["1 Beitrag", "1.234 Beiträge"]
+        assert coverage_text(3, 7) == "Daten für 3 von 7 Tagen"
+    assert format_value(12.5, "percent", "de") == "12,5\u00a0%"
+    assert format_money(1234.5, "de", "EUR") == "1.234,50\u00a0€"
+    assert format_day(date(2026, 12, 1), "de") == "1. Dez. 2026"
