@@ -320,6 +320,7 @@ def _new_figure(width_px: int, height_px: int, facecolor: str) -> Figure:
 
 def _pixels(fig: Figure, width_px: int, height_px: int) -> Transform:
     """Pixel coordinates with the origin at the top-left corner of the figure."""
+    _load()
     return Affine2D().scale(1 / width_px, -1 / height_px).translate(0, 1) + fig.transFigure
 
 
@@ -336,6 +337,7 @@ def _png(fig: Figure) -> bytes:
     flat-coloured pictures the unfiltered stream is as small and about twice as
     fast to produce, which matters for the digest's throughput.
     """
+    _load()
     canvas = fig.canvas
     assert isinstance(canvas, FigureCanvasAgg)
     # backend_agg has no annotations: these two calls are the typed boundary.
@@ -545,6 +547,7 @@ _THRESHOLD_DASH: Final[Dash] = (0.0, (2.0, 2.0))
 
 
 def _y_ticks(low: float, high: float, value_format: ValueFormat) -> list[float]:
+    _load()
     if math.isclose(low, high, rel_tol=1e-12, abs_tol=1e-12):
         pad = abs(low) * 0.1 or 1.0
         low, high = low - pad, high + pad
@@ -585,6 +588,7 @@ def _draw_legend(
     When they do not fit there they flow left-aligned on rows below. Returns the
     number of header rows used (at least 1).
     """
+    _load()
     swatch, gap, row_h = 44 * scale, 26 * scale, font.get_size_in_points() * DPI / 72 + 14 * scale
     widths = [min(_text_width(i.label, font), x1 - x0 - swatch - 10 * scale) for i in items]
     total = sum(w + swatch + 10 * scale for w in widths) + gap * max(0, len(items) - 1)
@@ -963,6 +967,7 @@ def _spark_line(
     values: Sequence[float | None], x0: float, y0: float, x1: float, y1: float
 ) -> tuple[FloatArray, FloatArray]:
     """Sparkline vertices in pixels inside the box (x0, y0)–(x1, y1), y pointing down."""
+    _load()
     data = np.array([math.nan if v is None else float(v) for v in values], dtype=float)
     finite = data[np.isfinite(data)]
     low, high = float(finite.min()), float(finite.max())
@@ -1002,6 +1007,7 @@ def _draw_tile(
     w: float,
     strokes: dict[str, _Strokes],
 ) -> None:
+    _load()
     h = _TILE_HEIGHT
     _add(
         fig,
@@ -1145,6 +1151,7 @@ def bar_chart_size(spec: BarChartSpec) -> tuple[int, int]:
 
 
 def _bar(x: float, mid: float, length: float, colour: str, px: Transform) -> FancyBboxPatch:
+    _load()
     return FancyBboxPatch(
         (x, mid - _BAR_HEIGHT / 2),
         length,
