@@ -222,7 +222,7 @@ async def build_report(
         found = await asyncio.to_thread(insights, posts, left_out=left_out, basis=basis)
         text = plain(content_answer(found, t.format_period(period, lang), account_name, lang))
         lines = [line for line in text.split("\n")[1:] if line.strip()]
-        sections.append(Section(_("What content worked"), tuple(lines), new_page=not whys))
+        sections.append(Section(_("What content worked"), tuple(lines)))
 
     formulas = [f"{t.kpi_name(r.kpi)}: {plain(t.formula_line(r, lang))}" for r in with_value]
     sections.append(Section(_("Appendix: formulas with this period's sums"), tuple(formulas)))
