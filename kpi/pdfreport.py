@@ -114,7 +114,8 @@ def _covered(path: str) -> frozenset[int]:
 def printable(text: str, *, bold: bool = False) -> str:
     """`text` without the characters DejaVu Sans lacks (colour emoji), tidied."""
     covered = _covered(_BOLD if bold else _REGULAR)
-    kept = "".join(ch for ch in text if ord(ch) in covered)
+    # U+FE0F (emoji presentation) is in the font's map but means nothing in print.
+    kept = "".join(ch for ch in text if ord(ch) in covered and ch != "\ufe0f")
     # Only ASCII spaces collapse: a no-break space inside "18 000" must stay one.
     return re.sub(r"[ \t\r\n]+", " ", kept).strip()
 

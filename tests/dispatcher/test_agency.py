@@ -428,3 +428,19 @@ async def test_done_three_clients_rollup_pdf_and_digest_with_the_alert_first(
     assert lines[0].startswith("• <b>flower-lab</b> · 🔔 alert firing: Bounce rate"), section
     assert "bike-shop" in lines[1] and "last data" in lines[1]
     assert section in prepared.details
+
+
+async def test_report_pdf_for_one_account_and_its_refusals(h: Harness) -> None:
+    await seed(h)
+    reach = await say(h, ZERNO, "/reach 30d vk:zerno")
+    value = re.search(r"^([\d,]+)$", reach, re.M)
+    assert value, reach
+    await say(h, ZERNO, "/report pdf vk:zerno 30d")
+    reader = PdfReader(io.BytesIO(pdf_of(h, ZERNO)))
+    assert "Accounts: vk:zerno" in SPACES.sub(" ", reader.pages[0].extract_text())
+    assert f"Reach {value[1]}" in SPACES.sub(" ", reader.pages[1].extract_text())
+    sent = len(h.session.sent("sendDocument", chat_id=ZERNO))
+    assert "neither a period nor an account" in await say(h, ZERNO, "/report pdf banana")
+    assert "no report" in await say(h, OTHER, "/report pdf")
+    assert len(h.session.sent("sendDocument", chat_id=ZERNO)) == sent
+    assert not h.session.sent("sendDocument", chat_id=OTHER)
