@@ -47,7 +47,7 @@ from kpi.digest import SPARK_WEEKS, dashboard_tiles, report_week, trend, week_bu
 from kpi.kpis import KPI_FUNCTIONS, Change, KpiResult, compare
 from kpi.models import Period
 from kpi.numbers import currency_sign
-from kpi.pdfreport import Cell, ReportSpec, Section, Table, render_report_pdf
+from kpi.pdfreport import Cell, Heading, ReportSpec, Section, Table, render_report_pdf
 from kpi.registry import PERIOD_KPIS, unit_of
 from kpi.why import Why
 from storage import Storage
@@ -56,7 +56,7 @@ from storage.records import Account, Workspace
 log = logging.getLogger(__name__)
 
 _TAG = re.compile(r"<[^>]+>")
-PDF_WORDS = ("pdf", "пдф")
+_BOLD_LINE = re.compile(r"^\s*<b>([^<]*)</b>:?\s*$")
 
 
 def plain(text: str) -> str:
@@ -64,9 +64,15 @@ def plain(text: str) -> str:
     return html.unescape(_TAG.sub("", text))
 
 
-def asks_pdf(args: str | None) -> bool:
-    words = (args or "").split(maxsplit=1)
-    return bool(words) and words[0].lower() in PDF_WORDS
+def _paragraphs(text: str) -> list[str | Heading]:
+    """A chat answer's lines after its title, a bold line alone as a sub-heading."""
+    out: list[str | Heading] = []
+    for line in text.split("\n")[1:]:
+        if not line.strip():
+            continue
+        heading = _BOLD_LINE.match(line)
+        out.append(Heading(plain(heading[1])) if heading else plain(line))
+    return out
 
 
 async def _dashboard(storage: Storage, workspace: Workspace, period: Period, title: str,
@@ -220,11 +226,11 @@ async def build_report(
     if current.posts:
         posts, left_out, basis = from_records(current.posts)
         found = await asyncio.to_thread(insights, posts, left_out=left_out, basis=basis)
-        text = plain(content_answer(found, t.format_period(period, lang), account_name, lang))
-        lines = [line for line in text.split("\n")[1:] if line.strip()]
-        sections.append(Section(_("What content worked"), tuple(lines)))
+        text = content_answer(found, t.format_period(period, lang), account_name, lang)
+        sections.append(Section(_("What content worked"), tuple(_paragraphs(text))))
 
-    formulas = [f"{t.kpi_name(r.kpi)}: {plain(t.formula_line(r, lang))}" for r in with_value]
+    # "Formula: Reach = Σ reach = 53 979": each starts with its KPI's name.
+    formulas = [plain(t.formula_line(r, lang)) for r in with_value]
     sections.append(Section(_("Appendix: formulas with this period's sums"), tuple(formulas)))
     sections.append(Section(_("Data notes"), tuple(_data_notes(current, triples, lang))))
 
@@ -316,13 +322,13 @@ async def cmd_report_pdf(
         )
         return
     caption = _("{title} · {period}: {sections}").format(
-        title=html.escape(spec.client),
+        title=html.escape(spec.client, quote=False),
         period=spec.period,
-        sections=", ".join(html.escape(s.title) for s in spec.sections),
+        sections=", ".join(html.escape(s.title, quote=False) for s in spec.sections),
     )
     await message.answer_document(
         BufferedInputFile(pdf, filename=_filename(workspace, asked.period)), caption=caption[:1024]
     )
 
 
-__all__ = ["asks_pdf", "build_report", "cmd_report_pdf", "plain"]
+__all__ = ["build_report", "cmd_report_pdf", "plain"]

@@ -65,9 +65,16 @@ class Table:
 
 
 @dataclass(frozen=True, slots=True)
+class Heading:
+    """A sub-heading among a section's paragraphs."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Section:
     title: str
-    paragraphs: tuple[str, ...] = ()
+    paragraphs: tuple[str | Heading, ...] = ()
     table: Table | None = None
     images: tuple[bytes, ...] = ()  # PNGs, each drawn the full text width
     new_page: bool = True
@@ -280,6 +287,12 @@ def _section(pages: _Pages, section: Section) -> None:
     pages.text(MARGIN, pages.y + 18, section.title, 17.0, bold=True, colour=pages.accent)
     pages.y += 34
     for para in section.paragraphs:
+        if isinstance(para, Heading):
+            pages.room(LINE_PT * 3)
+            pages.y += 4
+            pages.text(MARGIN, pages.y + 12, para.text, 12.0, bold=True)
+            pages.y += LINE_PT + 4
+            continue
         lines = _wrap(para, BODY_PT)
         for line in lines:
             pages.room(LINE_PT)
@@ -334,6 +347,7 @@ def page_titles(spec: ReportSpec) -> Sequence[str]:
 __all__ = [
     "LOGO_MAX_PX",
     "Cell",
+    "Heading",
     "LogoError",
     "ReportSpec",
     "Section",
