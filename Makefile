@@ -5,6 +5,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# pytest-xdist workers for `make test`: most of the suite's wall time is spent waiting on
+# subprocesses, HTTP and rate limits, so more workers than the 2 cores still pay off.
+TEST_WORKERS ?= 4
 
 .PHONY: install locales pot lint test test-fast test-postgres run bench soak clean
 
@@ -31,7 +34,7 @@ lint: install
 	$(VENV)/bin/mypy bot handlers kpi storage
 
 test: lint locales
-	$(VENV)/bin/pytest -q -p no:cacheprovider
+	$(VENV)/bin/pytest -q -p no:cacheprovider -n $(TEST_WORKERS)
 
 test-fast: locales
 	$(VENV)/bin/pytest -q -x -m "not e2e and not slow"

@@ -258,6 +258,15 @@ def previous_line(
         period=when, value=value_text(previous.value, previous.unit, lang)
     )
     text += f" ({coverage})"
+    if change.basis_changed:
+        return (
+            text
+            + "\n⚠️ "
+            + _(
+                "No change shown: the previous period was computed by another formula "
+                "({formula}), so the two figures are not comparable."
+            ).format(formula=formula_words(previous.formula))
+        )
     if change.thin:
         return (
             text
@@ -696,6 +705,8 @@ def kpi_answer(
 def compact_change(change: Change, unit: str, lang: str) -> str:
     """The change in a /report line: p.p. for percent KPIs, else relative (absolute
     when the previous value was 0)."""
+    if change.basis_changed:
+        return _("not comparable: the previous period used another formula")
     if change.thin:
         return _("too little earlier data to compare")
     if change.absolute is None:
