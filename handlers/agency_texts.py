@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from aiogram.utils.i18n import gettext as _
 
+from bot.i18n import chosen_currency, use_currency
 from handlers import kpi_texts as t
 from kpi.models import Period
 from kpi.rollup import STALE_DAYS, RollupRow
@@ -205,11 +206,13 @@ def rollup_client(index: int, row: RollupRow, lang: str) -> list[str]:
         head += f" · {html.escape(f.title)}"
     head += f" · {_freshness(row, lang)}"
     lines = [head]
-    for result, change in f.kpis:
-        if result.value is None:
-            lines.append(f"• {t.kpi_name(result.kpi)} — {t.missing_reason(result, lang)}")
-        else:
-            lines.append(t.report_line(result, change, lang))
+    # Money in the client's own currency, as its own /report shows it.
+    with use_currency(f.currency or chosen_currency()):
+        for result, change in f.kpis:
+            if result.value is None:
+                lines.append(f"• {t.kpi_name(result.kpi)} — {t.missing_reason(result, lang)}")
+            else:
+                lines.append(t.report_line(result, change, lang))
     if f.firing:
         names = ", ".join(t.kpi_name(k) if k in t.KPI_COMMANDS else k for k in f.firing)
         lines.append("🔔 " + _("alert firing: {kpis}").format(kpis=names))
@@ -234,7 +237,7 @@ def rollup_text(
     lang: str,
 ) -> str:
     attention = sum(1 for r in rows if r.needs_attention)
-    head = _("<b>Clients</b> · {period} · {count}").format(
+    head = _("<b>Clients</b> · {period} · {count} in all").format(
         period=t.format_period(period, lang), count=total
     )
     if pages > 1:

@@ -37,6 +37,7 @@ class ClientFigures:
     goals_off_track: int = 0
     goals: int = 0
     last_day: date | None = None  # newest day with any data, any account
+    currency: str | None = None  # the client's money is shown in it (None: the reader's)
 
 
 @dataclass(frozen=True, slots=True)

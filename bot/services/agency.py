@@ -15,6 +15,7 @@ from datetime import date
 from bot.services.insights import goal_statuses
 from kpi.kpis import KPI_FUNCTIONS, compare
 from kpi.models import Period
+from kpi.numbers import default_currency
 from kpi.registry import PERIOD_KPIS
 from kpi.rollup import DEFAULT_ROLLUP_KPIS, ClientFigures, RollupRow, rollup
 from storage import Storage
@@ -26,6 +27,14 @@ def rollup_kpis(chosen: Sequence[str] | None) -> tuple[str, ...]:
     """The agency's chosen KPIs that are period KPIs, else the default."""
     kept = tuple(k for k in chosen or () if k in PERIOD_KPIS and k in KPI_FUNCTIONS)
     return kept or DEFAULT_ROLLUP_KPIS
+
+
+def client_currency(ws: Workspace) -> str | None:
+    """The client's money currency: its `/currency`, else its language's (what its own
+    chat shows); None when neither is set (the reader's language decides)."""
+    if ws.currency:
+        return ws.currency
+    return default_currency(ws.own_language) if ws.own_language else None
 
 
 async def client_figures(
@@ -54,6 +63,7 @@ async def client_figures(
         ),
         goals=len(statuses),
         last_day=span.last_day,
+        currency=client_currency(ws),
     )
 
 
@@ -70,4 +80,4 @@ async def load_rollup(
     return rollup(figures, today)
 
 
-__all__ = ["client_figures", "load_rollup", "rollup_kpis"]
+__all__ = ["client_currency", "client_figures", "load_rollup", "rollup_kpis"]

@@ -98,7 +98,9 @@ async def seed(h: Harness) -> None:
                 "followers": 5000.0 + 11 * i,
             }
         if i % 5 == 0:
-            values[("vk:zerno", d)].update({"revenue": 9000.0 + 100 * i, "ad_spend": 3000.0})
+            values[("vk:zerno", d)].update(
+                {"revenue": 9000.0 + 100 * i, "ad_spend": 3000.0, "new_customers": 4.0}
+            )
     await h.storage.metrics.apply_import(zerno.id, source="t", user_id=None, values=values)
     bikes = await ws(h, BIKES)  # stale: the newest data is 12 days old
     bike_values = {
@@ -259,7 +261,7 @@ async def test_the_rollup_shows_each_clients_own_report_numbers(h: Harness) -> N
     for client in (ZERNO, BIKES, FLOWERS):
         await link(h, client)
     rollup = await say(h, AGENCY, "/clients 30d")
-    assert rollup.startswith("Clients · Oct 22 – Nov 20, 2026 · 3")
+    assert rollup.startswith("Clients · Oct 22 – Nov 20, 2026 · 3 in all")
     for chat, name in ((ZERNO, "coffee-zerno"), (BIKES, "bike-shop"), (FLOWERS, "flower-lab")):
         report = await say(h, chat, "/report 30d")
         block = block_of(rollup, name)
@@ -306,6 +308,12 @@ async def test_rollup_kpis_are_chosen_by_an_admin(h: Harness) -> None:
     block = block_of(await say(h, AGENCY, "/clients 30d"), "coffee-zerno")
     kpis = [line.split(":")[0] for line in block.split("\n")[1:] if line.startswith("• ")]
     assert kpis == ["• ROI", "• Reach"]
+    # Money in the client's own currency, as its own /report shows it.
+    await say(h, ZERNO, "/currency EUR")
+    await say(h, AGENCY, "/clients kpis cac")
+    line = block_of(await say(h, AGENCY, "/clients 30d"), "coffee-zerno").split("\n")[1]
+    assert line.startswith("• CAC: €750"), line  # (3000 ad spend / 4 customers a day)
+    assert line in (await say(h, ZERNO, "/report 30d")).split("\n")
 
 
 async def test_many_clients_are_paged_with_buttons(h: Harness) -> None:
