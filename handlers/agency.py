@@ -165,7 +165,8 @@ async def on_rollup_page(
     except ValueError:
         await callback.answer(_("This button is out of date."))
         return
-    if workspace is None or not isinstance(message, Message):
+    too_long = (period.end - period.start).days > 3700  # our buttons carry ≤ 10 years
+    if workspace is None or not isinstance(message, Message) or too_long:
         await callback.answer(_("This button is out of date."))
         return
     rows = await load_rollup(storage, workspace, period, _today(workspace, clock))
