@@ -143,6 +143,10 @@ async def cmd_clients(
         return
     rows = await load_rollup(storage, workspace, asked.period, today)
     if not rows:
+        agency = await storage.agency.agency_of(workspace.id)
+        if agency is not None:  # a client's chat: its own agency, nothing about the others
+            await message.answer(at.agency_status(_title(agency)))
+            return
         await message.answer(at.no_clients() + "\n\n" + at.clients_usage())
         return
     text, keyboard = rollup_page(rows, 0, asked.period, current_language())

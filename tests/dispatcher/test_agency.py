@@ -242,7 +242,7 @@ async def test_a_client_chat_never_sees_another_client_of_the_same_agency(h: Har
     # The name typed is echoed in the refusal; nothing of Bike Shop's is shown.
     assert "Bike Shop" not in shown and bikes_reach[1] not in shown
     assert "bike-shop" not in seen[0] + seen[1]
-    assert "This chat has no clients yet" in seen[0]
+    assert seen[0].startswith("This chat is a client of «Alpha Agency»")
     assert seen[2].startswith("There is no client “bike-shop” in this chat.")
     # A chat that is nobody's agency, asking by a real client's name, gets nothing either.
     assert (await say(h, OTHER, "/client bike-shop report")).startswith("There is no client")
