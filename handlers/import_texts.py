@@ -237,6 +237,7 @@ def _skip_reason(code: str) -> str:
         "not_relevant": _("marked not relevant"),
         "unknown_metric": _("unknown metric"),
         "breakdown": _("a breakdown of the total row"),
+        "month_not_over": _("the current month, not over yet: send it again when it ends"),
     }
     return reasons.get(code, code.replace("_", " "))
 

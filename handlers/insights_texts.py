@@ -323,10 +323,13 @@ def _sentence(text: str) -> str:
 
 
 def _relative(pair: tuple[float, float], lang: str) -> str:
+    """`+30 %`, or "unchanged" where the shown change would read 0 (`followers at start
+    0 %` reads as if followers were gone)."""
     before, now = pair
     if before == 0:
-        return _signed(now - before, "count", lang)
-    return format_change((now / before - 1) * 100, lang)
+        return _signed(now - before, "count", lang) if now != before else _("unchanged")
+    text = format_change((now / before - 1) * 100, lang)
+    return text if any(c in "123456789" for c in text) else _("unchanged")
 
 
 def why_answer(why: Why, unit: str, title: str, lang: str, *, top: int = 5) -> str:
