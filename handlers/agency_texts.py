@@ -10,6 +10,7 @@ import html
 from collections.abc import Sequence
 
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from bot.i18n import chosen_currency, use_currency
 from handlers import kpi_texts as t
@@ -194,7 +195,7 @@ def _freshness(row: RollupRow, lang: str) -> str:
     elif days == 1:
         text = _("last data yesterday")
     else:
-        text = _("last data {days} ago").format(days=t.days_count(days, lang))
+        text = ngettext("last data {n} day ago", "last data {n} days ago", days).format(n=days)
     return f"⚠️ {text}" if row.stale else text
 
 

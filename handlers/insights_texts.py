@@ -55,18 +55,14 @@ def model_name(model: str) -> str:
     return str(_MODELS[model])
 
 
-def _ru(lang: str) -> bool:
-    return lang.startswith("ru")
-
-
 def _signed(delta: float, unit: str, lang: str) -> str:
     """`+1 234`, `−0,8 п.п.`, `+12,50`: a change in the KPI's unit, with its sign."""
     sign = "+" if delta > 0 else (MINUS if delta < 0 else "")
     body = format_number(abs(delta), lang)
     if unit == "percent":
-        return sign + body + (" п.п." if _ru(lang) else " pp")
+        return _("{value} pp").format(value=sign + body)
     if unit == "duration":
-        return sign + body + (" с" if _ru(lang) else " s")
+        return _("{value} s").format(value=sign + body)
     return sign + body
 
 

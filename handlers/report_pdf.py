@@ -30,15 +30,14 @@ from aiogram.utils.i18n import gettext as _
 from bot.services.agency import rollup_kpis
 from bot.services.insights import goal_statuses, why_for
 from handlers import kpi_texts as t
-from handlers.charts import kpi_chart, short_change, value_format
+from handlers.charts import kpi_chart, short_change
 from handlers.insights_texts import content_answer, goal_status_line, goal_target, why_sentence
 from handlers.rendering import ChartRenderer
-from handlers.replies import current_currency, current_language
+from handlers.replies import current_language
 from handlers.selection import read_period_account
 from kpi.charts import (
     DashboardSpec,
     DashboardTile,
-    format_value,
     render_dashboard,
     render_line_chart,
 )
@@ -46,7 +45,6 @@ from kpi.content import from_records, insights
 from kpi.digest import SPARK_WEEKS, dashboard_tiles, report_week, trend, week_buckets
 from kpi.kpis import KPI_FUNCTIONS, Change, KpiResult, compare
 from kpi.models import Period
-from kpi.numbers import currency_sign
 from kpi.pdfreport import Cell, Heading, ReportSpec, Section, Table, render_report_pdf
 from kpi.registry import PERIOD_KPIS, unit_of
 from kpi.why import Why
@@ -90,14 +88,7 @@ async def _dashboard(storage: Storage, workspace: Workspace, period: Period, tit
     shown = []
     for tile in tiles[:14]:
         value = (
-            format_value(
-                tile.value,
-                value_format(tile.unit),
-                lang,
-                currency=currency_sign(current_currency(), lang) if tile.unit == "money" else "",
-            )
-            if tile.value is not None
-            else _("no data")
+            t.value_text(tile.value, tile.unit, lang) if tile.value is not None else _("no data")
         )
         shown.append(
             DashboardTile(
@@ -172,9 +163,7 @@ async def build_report(
     ] or [r.kpi for r in with_value[:4]]  # fmt: skip
 
     sections: list[Section] = []
-    coverage = _("Data for {n} of {period_days}").format(
-        n=current.days_with_data, period_days=t.days_of(period.days, lang)
-    )
+    coverage = t.coverage_text(current.days_with_data, period.days, capital=True)
     compared = _("Compared with {period}.").format(period=t.format_period(period.previous(), lang))
     headline = [f"{coverage}. {compared}"]
     statuses = [
