@@ -263,7 +263,7 @@ def _table(pages: _Pages, table: Table) -> None:
         for x, title in zip(xs, table.header, strict=False):
             pages.text(x, pages.y + 14, title, 9.5, bold=True, colour=INK_SOFT)
         pages.y += row_h
-        pages.rule(pages.y - 6, colour=pages.accent, height=1.2)
+        pages.rule(pages.y, colour=pages.accent, height=1.2)  # clear of the descenders
 
     header()
     for row in table.rows:
