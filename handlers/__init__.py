@@ -6,6 +6,7 @@ from aiogram import Router
 
 from handlers import (
     accounts,
+    agency,
     alerts,
     campaigns,
     channels,
@@ -44,6 +45,7 @@ def create_routers() -> list[Router]:
         digest.create_router(),
         goals.create_router(),
         insights.create_router(),
+        agency.create_router(),
         data_log.create_router(),
         data_add.create_router(),
         data_export.create_router(),
