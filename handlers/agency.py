@@ -41,7 +41,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.services.agency import load_rollup, rollup_kpis
 from handlers import agency_texts as at
-from handlers.filters import Is
+from handlers.filters import ButtonInt, Is
 from handlers.permissions import AdminOnly
 from handlers.replies import current_language
 from handlers.selection import read_period_account
@@ -74,7 +74,7 @@ _COLOUR = re.compile(r"^#?([0-9a-fA-F]{6})$")
 
 
 class RollupPage(CallbackData, prefix="ag"):
-    page: int
+    page: ButtonInt
     start: str  # yyyymmdd: the period stays the one first asked for
     end: str
 

@@ -37,6 +37,7 @@ from bot.i18n import use_currency
 from bot.services.delivery import Delivery, Outcome, PacedSender
 from bot.texts import bold
 from handlers import kpi_texts
+from handlers.filters import ButtonInt
 from handlers.kpi_texts import format_period
 from handlers.permissions import AdminOnly
 from handlers.rendering import ChartRenderer
@@ -97,8 +98,8 @@ class AlertButton(CallbackData, prefix="al"):
     `r`: the rule id; `w`: the week's Monday as an ordinal (report only)."""
 
     a: str
-    r: int
-    w: int = 0
+    r: ButtonInt
+    w: ButtonInt = 0
 
 
 # --------------------------------------------------------------------------- words

@@ -10,9 +10,17 @@ and `StateFilter(...)` instead; tests/unit/test_routers.py keeps it that way.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiogram.filters import Filter
 from aiogram.types import TelegramObject
 from aiogram.utils.magic_filter import MagicFilter
+from pydantic import Field
+
+# A number a button carries (an id, a page, a week): what a database column holds. A
+# forged button with a larger one does not unpack, so the fallback router answers it as
+# out of date instead of the number overflowing in SQL.
+ButtonInt = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 
 class Is(Filter):

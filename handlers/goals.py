@@ -28,6 +28,7 @@ from bot.services.delivery import Outcome, PacedSender
 from bot.services.insights import goal_progress, unit_of
 from bot.texts import code
 from handlers import insights_texts as t
+from handlers.filters import ButtonInt
 from handlers.permissions import AdminOnly
 from handlers.replies import current_language, split_text
 from kpi.accounts import looks_like_account, normalize_account
@@ -50,7 +51,7 @@ class GoalButton(CallbackData, prefix="goal"):
     "goal:x:123" is far within 64 bytes."""
 
     a: str
-    g: int
+    g: ButtonInt
 
 
 def kpi_list() -> str:

@@ -17,6 +17,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.utils.i18n import gettext as _
 
 from handlers.data_log import format_day, metric_label
+from handlers.filters import ButtonInt
 from handlers.permissions import AdminOnly
 from handlers.replies import current_language
 from kpi.importing import LAYOUT_CHOICE
@@ -30,7 +31,7 @@ SHOWN_HEADERS = 6
 
 
 class ForgetMapping(CallbackData, prefix="mapdel"):
-    mapping_id: int
+    mapping_id: ButtonInt
 
 
 def _describe(m: ImportMapping, lang: str) -> str:

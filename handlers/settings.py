@@ -14,6 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from babel import Locale
 
 from bot.i18n import LANGUAGES
+from handlers.filters import ButtonInt
 from handlers.permissions import AdminOnly
 from handlers.replies import current_language
 from kpi.numbers import currency_code, currency_sign, default_currency, format_percent
@@ -57,11 +58,11 @@ def language_choices() -> dict[str, str | None]:
 
 
 class DeleteAll(CallbackData, prefix="delall"):
-    workspace_id: int
+    workspace_id: ButtonInt
     confirm: bool
     # When the workspace was created (µs): SQLite reuses a deleted row's id, so an old
     # "Yes" pressed again must not match the fresh workspace a later message created.
-    born: int = 0
+    born: ButtonInt = 0
 
 
 def _born(workspace: Workspace) -> int:

@@ -21,17 +21,13 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from io import BytesIO
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import matplotlib
-import numpy as np
-from matplotlib.backends.backend_pdf import PdfPages
-from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
-from matplotlib.ft2font import FT2Font
-from matplotlib.image import imread
-from matplotlib.patches import Rectangle
-from matplotlib.transforms import Affine2D, Transform
+if TYPE_CHECKING:  # drawn on demand: matplotlib stays off the bot's start path (#16)
+    from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.transforms import Transform
 
 A4_IN: Final = (8.27, 11.69)
 A4_PT: Final = (595.0, 842.0)
@@ -46,9 +42,14 @@ BAD: Final = "#DC2626"
 RULE: Final = "#E2E8F0"
 LOGO_MAX_PX: Final = 256
 
-_FONT_DIR = os.path.join(matplotlib.get_data_path(), "fonts", "ttf")
-_REGULAR = os.path.join(_FONT_DIR, "DejaVuSans.ttf")
-_BOLD = os.path.join(_FONT_DIR, "DejaVuSans-Bold.ttf")
+
+@functools.cache
+def _font_path(bold: bool) -> str:
+    """DejaVu Sans as matplotlib ships it: it carries Cyrillic."""
+    import matplotlib
+
+    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+    return os.path.join(matplotlib.get_data_path(), "fonts", "ttf", name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,12 +116,14 @@ def downscale_logo(data: bytes, max_px: int = LOGO_MAX_PX) -> bytes:
 
 @functools.cache
 def _covered(path: str) -> frozenset[int]:
+    from matplotlib.ft2font import FT2Font
+
     return frozenset(FT2Font(path).get_charmap())
 
 
 def printable(text: str, *, bold: bool = False) -> str:
     """`text` without the characters DejaVu Sans lacks (colour emoji), tidied."""
-    covered = _covered(_BOLD if bold else _REGULAR)
+    covered = _covered(_font_path(bold))
     # U+FE0F (emoji presentation) is in the font's map but means nothing in print.
     kept = "".join(ch for ch in text if ord(ch) in covered and ch != "\ufe0f")
     # Only ASCII spaces collapse: a no-break space inside "18 000" must stay one.
@@ -129,7 +132,9 @@ def printable(text: str, *, bold: bool = False) -> str:
 
 @functools.cache
 def _font(size: float, bold: bool = False) -> FontProperties:
-    return FontProperties(fname=_BOLD if bold else _REGULAR, size=size)
+    from matplotlib.font_manager import FontProperties
+
+    return FontProperties(fname=_font_path(bold), size=size)
 
 
 class _Pages:
@@ -151,6 +156,9 @@ class _Pages:
     def new(self) -> None:
         self.finish()
         self.number += 1
+        from matplotlib.figure import Figure
+        from matplotlib.transforms import Affine2D
+
         self.fig = Figure(figsize=A4_IN, facecolor="white")
         self.px = Affine2D().scale(1 / 72.0) + self.fig.dpi_scale_trans
         self.y = MARGIN
@@ -192,6 +200,8 @@ class _Pages:
         )
 
     def rule(self, y: float, colour: str = RULE, height: float = 0.8) -> None:
+        from matplotlib.patches import Rectangle
+
         assert self.fig is not None and self.px is not None
         self.fig.add_artist(
             Rectangle(
@@ -201,6 +211,9 @@ class _Pages:
 
     def image(self, png: bytes, x: float, y_top: float, width: float) -> float:
         """Draw `png` `width` points wide with its top at `y_top`; returns its height."""
+        import numpy as np
+        from matplotlib.image import imread
+
         assert self.fig is not None
         pixels = imread(BytesIO(png), format="png")
         h_px, w_px = pixels.shape[0], pixels.shape[1]
@@ -224,6 +237,8 @@ def _wrap(text: str, size: float) -> list[str]:
 
 
 def _cover(pages: _Pages, spec: ReportSpec) -> None:
+    from matplotlib.patches import Rectangle
+
     pages.new()
     assert pages.fig is not None and pages.px is not None
     pages.fig.add_artist(
@@ -319,6 +334,9 @@ def _ratio(png: bytes) -> float:
 
 def render_report_pdf(spec: ReportSpec) -> bytes:
     """The PDF: a cover, then the sections in order."""
+    import matplotlib
+    from matplotlib.backends.backend_pdf import PdfPages
+
     out = BytesIO()
     with (
         matplotlib.rc_context({"pdf.fonttype": 42, "pdf.compression": 6}),
