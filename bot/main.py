@@ -24,7 +24,7 @@ from bot.logs import setup_logging
 from bot.notices import deliver_notices
 from bot.polling import InstanceLock, PollingGuard, Stopper
 from bot.scheduler import create_scheduler
-from handlers.rendering import ChartRenderer
+from bot.services.rendering import ChartRenderer
 from storage import DatabaseUnavailable, Storage
 
 log = logging.getLogger("bot")
@@ -97,7 +97,7 @@ async def run(settings: Settings, stopper: Stopper | None = None) -> None:
         await prepare_database(storage, settings)
         await register_commands(bot, i18n, settings.default_language)
         await deliver_notices(bot, storage, i18n)
-        scheduler = create_scheduler(create_jobs(bot, dp))
+        scheduler = create_scheduler(create_jobs(bot, dp["services"]))
         lock.keep_alive(stopper, update_memory=UPDATE_MEMORY)
         bot.session.middleware(PollingGuard(stopper))
 

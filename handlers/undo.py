@@ -10,8 +10,8 @@ from aiogram.filters import Command
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.services.events import DataChanged
 from handlers.data_log import format_day, format_days
-from handlers.events import DataChanged
 from handlers.permissions import AdminOnly
 from handlers.replies import current_language
 from kpi.numbers import format_number
