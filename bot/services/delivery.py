@@ -161,6 +161,86 @@ class SendBudget:
             }
 
 
+class RedisSendBudget:
+    """The same limits shared by every process of a cluster, through Redis (the `limits`
+    library's moving windows): 29 a second overall (the local budget's margin under 30),
+    one a second per chat, 20 in 61 s per group. A 429 anywhere pauses every process for
+    its `retry_after` (one Redis key with that expiry). Each process keeps its local
+    :class:`SendBudget` too; this one only adds the waits the other processes cause. If
+    Redis does not answer, a send goes on under the local budget (logged), never lost.
+    """
+
+    def __init__(
+        self,
+        redis_url: str,
+        *,
+        prefix: str,
+        per_second: int = 29,
+        group_per_minute: int = 20,
+        group_window: int = 61,
+    ) -> None:
+        import redis.asyncio as aioredis
+        from limits import RateLimitItemPerSecond
+        from limits.aio.storage import RedisStorage
+        from limits.aio.strategies import MovingWindowRateLimiter
+
+        self._redis = aioredis.Redis.from_url(redis_url)
+        self._storage = RedisStorage(
+            f"async+{redis_url}", implementation="redispy", key_prefix=f"{prefix}:limits"
+        )
+        self._limiter = MovingWindowRateLimiter(self._storage)
+        self._overall = RateLimitItemPerSecond(per_second)
+        self._per_chat = RateLimitItemPerSecond(1)
+        self._per_group = RateLimitItemPerSecond(group_per_minute, group_window)
+        self.pause_key = f"{prefix}:flood-pause"
+        self.waited = 0.0  # seconds spent waiting for other processes (logs, tests)
+        self._redis_errors = 0
+
+    async def acquire(self, chat_id: int | str) -> None:
+        """Wait until this process may send to `chat_id` under the cluster's limits."""
+        key = str(chat_id)
+        chat_limits = [(self._per_chat, key)]
+        if is_group_chat(chat_id):
+            chat_limits.append((self._per_group, key))
+        started = time.monotonic()
+        try:
+            while True:
+                paused = await self._redis.pttl(self.pause_key)
+                if paused > 0:
+                    await asyncio.sleep(paused / 1000)
+                    continue
+                blocked = [c for c in chat_limits if not await self._limiter.test(*c)]
+                if not blocked and await self._limiter.hit(self._overall, "all"):
+                    for item, ident in chat_limits:
+                        await self._limiter.hit(item, ident)
+                    return
+                item, ident = blocked[0] if blocked else (self._overall, "all")
+                stats = await self._limiter.get_window_stats(item, ident)
+                await asyncio.sleep(min(1.0, max(0.005, stats.reset_time - time.time())))
+        except Exception as exc:  # redis.RedisError, OSError, the limits library's wrappers
+            self._note_error(exc)
+        finally:
+            self.waited += time.monotonic() - started
+
+    async def pause_all(self, seconds: float) -> None:
+        """Telegram said 429: no process sends for `seconds` (a longer pause stays)."""
+        ms = max(1, int(seconds * 1000))
+        try:
+            if not await self._redis.set(self.pause_key, "1", px=ms, nx=True):
+                await self._redis.pexpire(self.pause_key, ms, gt=True)
+        except Exception as exc:
+            self._note_error(exc)
+
+    def _note_error(self, exc: BaseException) -> None:
+        self._redis_errors += 1
+        if self._redis_errors in (1, 10) or self._redis_errors % 1000 == 0:
+            log.warning("shared send budget unavailable (%s): local budget only", exc)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+        # The limits storage keeps its own client; it has no close of its own.
+
+
 # --------------------------------------------------------------------------- queue
 
 _current_ticket: ContextVar[Ticket | None] = ContextVar("reply_ticket", default=None)
@@ -247,6 +327,7 @@ class Outbox(BaseRequestMiddleware):
         self,
         budget: SendBudget | None = None,
         *,
+        shared: RedisSendBudget | None = None,
         coalesce: bool = True,
         hold: float = 15.0,
         max_retries: int = 3,
@@ -255,6 +336,7 @@ class Outbox(BaseRequestMiddleware):
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.budget = budget or SendBudget()
+        self.shared = shared  # cluster mode: the limits of every process (Redis)
         self._coalesce = coalesce
         # How long a queue waits for a running handler's answer before letting the
         # answers behind it go first (a slow import must not mute a chat).
@@ -429,10 +511,7 @@ class Outbox(BaseRequestMiddleware):
                 if not head.items:
                     await self._wait_for_head(queue, head)
                     continue
-                at = self.budget.reserve(queue.chat_id)
-                delay = at - self.budget.clock()
-                if delay > 0:
-                    await self._sleep(delay)
+                await self._wait_turn(queue.chat_id)
                 if queue.slots[0] is not head or not head.items:
                     continue  # its caller gave up while we waited
                 await self._send(queue, self._take_batch(queue))
@@ -519,6 +598,8 @@ class Outbox(BaseRequestMiddleware):
                     method.__api_method__, queue.chat_id, exc.retry_after,
                 )  # fmt: skip
                 self.budget.pause_chat(queue.chat_id, float(exc.retry_after))
+                if self.shared is not None:
+                    await self.shared.pause_all(float(exc.retry_after))
             except (TelegramServerError, TelegramNetworkError) as exc:
                 failures += 1
                 if failures > self._max_retries:
@@ -537,10 +618,7 @@ class Outbox(BaseRequestMiddleware):
                 # One answer Telegram refuses must not take the others with it.
                 log.warning("a combined message was refused (%s); sending one by one", exc)
                 for item in batch:
-                    at = self.budget.reserve(queue.chat_id)
-                    delay = at - self.budget.clock()
-                    if delay > 0:
-                        await self._sleep(delay)
+                    await self._wait_turn(queue.chat_id)
                     await self._send(queue, [item])
                 return
             except Exception as exc:
@@ -554,10 +632,16 @@ class Outbox(BaseRequestMiddleware):
                     if not item.future.done():
                         item.future.set_result(response)
                 return
-            at = self.budget.reserve(queue.chat_id)
-            delay = at - self.budget.clock()
-            if delay > 0:
-                await self._sleep(delay)
+            await self._wait_turn(queue.chat_id)
+
+    async def _wait_turn(self, chat_id: int | str) -> None:
+        """This process's slot for the chat, then (cluster mode) the cluster's."""
+        at = self.budget.reserve(chat_id)
+        delay = at - self.budget.clock()
+        if delay > 0:
+            await self._sleep(delay)
+        if self.shared is not None:
+            await self.shared.acquire(chat_id)
 
     # ---- edits of combined messages --------------------------------------------------
 
