@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install locales pot lint test test-fast test-postgres run bench soak clean
+.PHONY: install locales pot lint test test-fast test-postgres test-cluster run bench soak clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,13 @@ test-postgres: locales
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev,postgres]'
 	tests/with_postgres.sh $(VENV)/bin/pytest -q -p no:cacheprovider \
 		tests/storage tests/dispatcher tests/isolation tests/fuzz
+
+# Cluster mode for real (README "Cluster mode"): PostgreSQL and Redis from the Debian
+# packages (apt-get installs them when missing), on loopback ports with their data in a
+# temporary directory, and three bot processes in webhook mode behind the fake Bot API.
+test-cluster: locales
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev,cluster]'
+	tests/cluster/with_services.sh $(VENV)/bin/pytest -q -p no:cacheprovider -s tests/cluster
 
 run: install locales
 	$(PY) -m bot

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -148,8 +148,11 @@ def allowed_updates(dp: Dispatcher) -> list[str]:
     return sorted(set(dp.resolve_used_update_types()) | set(CHANNEL_UPDATES))
 
 
-def create_jobs(bot: Bot, services: Services) -> list[JobSpec]:
-    """The periodic jobs; each body is a plain async function tested on its own."""
+def create_jobs(bot: Bot, services: Services, *, cluster: bool = False) -> list[JobSpec]:
+    """The periodic jobs; each body is a plain async function tested on its own.
+
+    `cluster`: the digest job runs in every process over leased batches (`everywhere`);
+    the others run in the scheduler leader only (bot/leader.py)."""
     jobs: list[JobSpec] = []
     settings = services.settings
     # Alerts: hourly, so a new week is judged soon after it starts in every time
@@ -160,14 +163,16 @@ def create_jobs(bot: Bot, services: Services) -> list[JobSpec]:
     )
     jobs.append(JobSpec("alerts", partial(services.alerts.run_all, bot), alert_trigger))
     jobs.append(JobSpec("goal_alerts", partial(services.goal_alerts.run_all, bot), alert_trigger))
+    lease = timedelta(seconds=settings.digest_lease_seconds) if cluster else None
     # Every minute: the database says which digests are due (bot/scheduler.py).
     # DIGEST_TICK_SECONDS overrides (fault tests kill the bot in the middle of a run).
     jobs.append(
         JobSpec(
             "digest",
-            partial(run_digest_tick, services.digest_job(bot)),
+            partial(run_digest_tick, services.digest_job(bot, lease=lease)),
             digest_trigger(settings.digest_tick_seconds),
             options=DIGEST_JOB_OPTIONS,
+            everywhere=cluster,
         )
     )
     # Daily: member counts of linked Telegram channels as `followers`

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import socket
+import uuid
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -36,7 +37,8 @@ class WorkspaceCacheSync:
         self._redis = redis
         self.channel = channel
         self._repo = repo
-        self._origin = f"{socket.gethostname()}:{os.getpid()}"
+        # Who published: a process skips its own messages (its cache is already right).
+        self._origin = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._task: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
         self.received = 0

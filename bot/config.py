@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     redis_url: str = ""
     # The scheduler leader (bot/leader.py): how often the lock is tried or checked.
     leader_check_seconds: float = Field(default=2.0, gt=0)
+    # Cluster mode: a batch of due digests is one process's for this long; what it did
+    # not claim by then (it died) is due again for any process.
+    digest_lease_seconds: float = Field(default=60.0, gt=0)
 
     @field_validator("bot_token")
     @classmethod

@@ -27,7 +27,7 @@ from bot.leader import Leadership
 from bot.logs import setup_logging
 from bot.notices import deliver_notices
 from bot.polling import InstanceLock, PollingGuard, Stopper
-from bot.scheduler import create_scheduler
+from bot.scheduler import JobSpec, create_scheduler
 from bot.services.delivery import Outbox, SendBudget
 from bot.services.rendering import ChartRenderer
 from bot.webhook import WebhookServer, set_webhook
@@ -143,11 +143,12 @@ async def run(settings: Settings, stopper: Stopper | None = None) -> None:
             lock.keep_alive(stopper, update_memory=UPDATE_MEMORY)
         log.info("starting as @%s (id %s), %s mode", me.username, me.id, settings.bot_mode)
         await prepare_database(storage, settings)
-        scheduler = create_scheduler(create_jobs(bot, dp["services"]))
+        clustered = cluster is not None and settings.bot_mode == "webhook"
+        jobs = create_jobs(bot, dp["services"], cluster=clustered)
         if settings.bot_mode == "webhook":
-            await serve_webhook(bot, dp, settings, me.id, scheduler, stopper)
+            await serve_webhook(bot, dp, settings, me.id, jobs, stopper)
         else:
-            await poll(bot, dp, settings, scheduler, stopper)
+            await poll(bot, dp, settings, create_scheduler(jobs), stopper)
     finally:
         if locked is not None:
             await locked.release()
@@ -197,11 +198,14 @@ async def serve_webhook(
     dp: Dispatcher,
     settings: Settings,
     bot_id: int,
-    scheduler: AsyncIOScheduler,
+    jobs: list[JobSpec],
     stopper: Stopper,
 ) -> None:
-    """Webhook mode (bot/webhook.py): serve until stopped; the scheduler's jobs run
-    while this process is the leader (bot/leader.py), which also sets the webhook."""
+    """Webhook mode (bot/webhook.py): serve until stopped. The scheduler's jobs run
+    while this process is the leader (bot/leader.py), which also sets the webhook;
+    jobs whose work is leased per workspace (`everywhere`) run in every process."""
+    scheduler = create_scheduler([j for j in jobs if not j.everywhere])
+    workers = create_scheduler([j for j in jobs if j.everywhere])
     stop = asyncio.Event()
 
     async def request_stop() -> None:
@@ -230,6 +234,7 @@ async def serve_webhook(
     data = {"dispatcher": dp, "bots": [bot], **dp.workflow_data}
     await dp.emit_startup(bot=bot, **data)
     scheduler.start(paused=True)
+    workers.start()
     try:
         await server.start()
         leadership.start()
@@ -237,6 +242,7 @@ async def serve_webhook(
     finally:
         await leadership.stop()
         scheduler.shutdown(wait=False)
+        workers.shutdown(wait=False)
         await server.stop()
         await dp.emit_shutdown(bot=bot, **data)
 

@@ -29,6 +29,9 @@ class JobSpec:
     trigger: BaseTrigger
     # Per-job overrides of the scheduler's job_defaults (coalesce, misfire_grace_time…).
     options: dict[str, Any] = field(default_factory=dict)
+    # Cluster mode: run in every process (its work is leased per workspace in the
+    # database), not only in the scheduler leader's.
+    everywhere: bool = False
 
 
 def _interruptible(job: JobSpec) -> Callable[[], Awaitable[object]]:

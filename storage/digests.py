@@ -164,6 +164,42 @@ class DigestRepo:
         """
         return await self._scan(now, now, None, advance=advance, own_time=False)
 
+    async def lease_due(self, now: datetime, *, limit: int, lease: timedelta) -> list[DueDigest]:
+        """Cluster mode: up to `limit` due digests for this process alone.
+
+        The rows whose `next_digest_at` has come are locked `FOR UPDATE SKIP LOCKED`
+        (another process's transaction skips them) and their `next_digest_at` moved
+        `lease` ahead, so no other process reads them again until then; then they are
+        judged as `workspaces_due_for_digest(advance=True)` does. A claim (`claim`)
+        moves a sent one to its next slot; one this process never got to (it died)
+        is due again when the lease ends, for any process. The claim log still makes
+        each (workspace, week) go out once, leases or not.
+        """
+        async with write_transaction(self._engine) as conn:
+            ids = list(
+                (
+                    await conn.execute(
+                        select(workspaces.c.id)
+                        .where(
+                            workspaces.c.next_digest_at <= now,
+                            workspaces.c.active.is_(True),
+                            workspaces.c.digest_enabled.is_(True),
+                        )
+                        .order_by(workspaces.c.next_digest_at)
+                        .limit(limit)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).scalars()
+            )
+            if not ids:
+                return []
+            await conn.execute(
+                update(workspaces)
+                .where(workspaces.c.id.in_(ids))
+                .values(next_digest_at=now + lease)
+            )
+        return await self._scan(now, now, None, advance=True, own_time=False, ids=ids)
+
     async def soon_due(
         self, now: datetime, until: datetime, *, after: datetime | None = None
     ) -> list[DueDigest]:
@@ -188,6 +224,7 @@ class DigestRepo:
         *,
         advance: bool,
         own_time: bool,
+        ids: Sequence[int] | None = None,
     ) -> list[DueDigest]:
         last_day = (
             select(func.max(daily_metrics.c.day))
@@ -195,7 +232,8 @@ class DigestRepo:
             .scalar_subquery()
         )
         scope = [
-            workspaces.c.next_digest_at <= until,
+            # Leased rows (`lease_due`) by id: their next_digest_at is the lease's end.
+            workspaces.c.next_digest_at <= until if ids is None else workspaces.c.id.in_(ids),
             workspaces.c.active.is_(True),
             workspaces.c.digest_enabled.is_(True),
         ]

@@ -163,7 +163,8 @@ class SendBudget:
 
 class RedisSendBudget:
     """The same limits shared by every process of a cluster, through Redis (the `limits`
-    library's moving windows): 29 a second overall (the local budget's margin under 30),
+    library's moving windows): 28 a second overall (under 30: the processes' requests
+    reach Telegram a little apart from the moment each was let through),
     one a second per chat, 20 in 61 s per group. A 429 anywhere pauses every process for
     its `retry_after` (one Redis key with that expiry). Each process keeps its local
     :class:`SendBudget` too; this one only adds the waits the other processes cause. If
@@ -175,7 +176,7 @@ class RedisSendBudget:
         redis_url: str,
         *,
         prefix: str,
-        per_second: int = 29,
+        per_second: int = 28,
         group_per_minute: int = 20,
         group_window: int = 61,
     ) -> None:
@@ -186,7 +187,11 @@ class RedisSendBudget:
 
         self._redis = aioredis.Redis.from_url(redis_url)
         self._storage = RedisStorage(
-            f"async+{redis_url}", implementation="redispy", key_prefix=f"{prefix}:limits"
+            f"async+{redis_url}",
+            implementation="redispy",
+            key_prefix=f"{prefix}:limits",
+            # One pool, closed by close(); limits types its options as scalars.
+            connection_pool=self._redis.connection_pool,  # type: ignore[arg-type]
         )
         self._limiter = MovingWindowRateLimiter(self._storage)
         self._overall = RateLimitItemPerSecond(per_second)
@@ -195,6 +200,10 @@ class RedisSendBudget:
         self.pause_key = f"{prefix}:flood-pause"
         self.waited = 0.0  # seconds spent waiting for other processes (logs, tests)
         self._redis_errors = 0
+        # One waiter per process asks Redis; the others queue here. Without it every
+        # chat queue of every process polls Redis each time a slot frees (a stampede
+        # that costs CPU and bunches the requests that win).
+        self._turn = asyncio.Lock()
 
     async def acquire(self, chat_id: int | str) -> None:
         """Wait until this process may send to `chat_id` under the cluster's limits."""
@@ -204,23 +213,36 @@ class RedisSendBudget:
             chat_limits.append((self._per_group, key))
         started = time.monotonic()
         try:
-            while True:
-                paused = await self._redis.pttl(self.pause_key)
-                if paused > 0:
-                    await asyncio.sleep(paused / 1000)
-                    continue
-                blocked = [c for c in chat_limits if not await self._limiter.test(*c)]
-                if not blocked and await self._limiter.hit(self._overall, "all"):
-                    for item, ident in chat_limits:
-                        await self._limiter.hit(item, ident)
-                    return
-                item, ident = blocked[0] if blocked else (self._overall, "all")
-                stats = await self._limiter.get_window_stats(item, ident)
-                await asyncio.sleep(min(1.0, max(0.005, stats.reset_time - time.time())))
+            await self._wait_for_chat(chat_limits)  # a busy chat never holds the others
+            async with self._turn:
+                await self._wait_for_overall()
+            for item, ident in chat_limits:
+                await self._limiter.hit(item, ident)
         except Exception as exc:  # redis.RedisError, OSError, the limits library's wrappers
             self._note_error(exc)
         finally:
             self.waited += time.monotonic() - started
+
+    async def _wait_for_chat(self, chat_limits: list[tuple[Any, str]]) -> None:
+        while True:
+            blocked = [c for c in chat_limits if not await self._limiter.test(*c)]
+            if not blocked:
+                return
+            await self._sleep_until_free(*blocked[0])
+
+    async def _wait_for_overall(self) -> None:
+        while True:
+            paused = await self._redis.pttl(self.pause_key)
+            if paused > 0:
+                await asyncio.sleep(paused / 1000)
+            elif await self._limiter.hit(self._overall, "all"):
+                return
+            else:
+                await self._sleep_until_free(self._overall, "all")
+
+    async def _sleep_until_free(self, item: Any, ident: str) -> None:
+        stats = await self._limiter.get_window_stats(item, ident)
+        await asyncio.sleep(min(1.0, max(0.005, stats.reset_time - time.time())))
 
     async def pause_all(self, seconds: float) -> None:
         """Telegram said 429: no process sends for `seconds` (a longer pause stays)."""
@@ -238,7 +260,6 @@ class RedisSendBudget:
 
     async def close(self) -> None:
         await self._redis.aclose()
-        # The limits storage keeps its own client; it has no close of its own.
 
 
 # --------------------------------------------------------------------------- queue

@@ -365,6 +365,9 @@ class DigestJob:
     cache: DigestCache
     clock: Callable[[], datetime]
     default_language: str = "ru"
+    # Cluster mode: every process runs the tick over batches leased in the database
+    # (storage/digests.py `lease_due`); None: one process reads every due digest.
+    lease: timedelta | None = None
 
 
 @dataclass
@@ -549,6 +552,8 @@ async def digest_tick(job: DigestJob) -> RunReport:
     so that a long batch never delays the next tick's sends. Its window is sized
     from how many are due and the measured render rate (`prerender_window`).
     """
+    if job.lease is not None:
+        return await leased_tick(job, job.lease)
     now = job.clock()
     job.cache.expire()
     due = await job.storage.digests.workspaces_due_for_digest(now, advance=True)
@@ -576,6 +581,33 @@ async def digest_tick(job: DigestJob) -> RunReport:
             report.already_claimed, job.cache.hits, job.cache.misses, job.cache.reused,
         )  # fmt: skip
     return report
+
+
+LEASE_BATCH = 2 * SEND_CONCURRENCY
+
+
+async def leased_tick(job: DigestJob, lease: timedelta) -> RunReport:
+    """Cluster mode: lease a batch of due digests, send it, lease the next, until none
+    is due; every process does this at once, each with its own batches. Nothing is
+    pre-rendered: the dashboard is drawn where the digest was leased (a spec drawn
+    once is re-sent by file_id)."""
+    job.cache.expire()
+    total = RunReport()
+    while True:
+        batch = await job.storage.digests.lease_due(job.clock(), limit=LEASE_BATCH, lease=lease)
+        if not batch:
+            break
+        report = await run_digests(job, batch)
+        for name in ("sent", "text_only", "blocked", "failed", "already_claimed", "migrated",
+                     "errors"):  # fmt: skip
+            setattr(total, name, getattr(total, name) + getattr(report, name))
+        total.sent_workspaces.extend(report.sent_workspaces)
+    if total.sent or total.errors or total.failed:
+        log.info(
+            "digests (leased): %s sent, %s blocked, %s failed, %s errors, %s taken",
+            total.sent, total.blocked, total.failed, total.errors, total.already_claimed,
+        )  # fmt: skip
+    return total
 
 
 async def run_digest_tick(job: DigestJob) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from aiogram import Bot
 from aiogram.utils.i18n import I18n
@@ -43,8 +43,8 @@ class Services:
     goal_alerts: GoalAlerts
     digest_cache: DigestCache
 
-    def digest_job(self, bot: Bot) -> DigestJob:
-        """What a digest run needs, from these services."""
+    def digest_job(self, bot: Bot, *, lease: timedelta | None = None) -> DigestJob:
+        """What a digest run needs, from these services (`lease`: cluster mode)."""
         return DigestJob(
             bot=bot,
             storage=self.storage,
@@ -54,6 +54,7 @@ class Services:
             cache=self.digest_cache,
             clock=self.clock,
             default_language=self.settings.default_language,
+            lease=lease,
         )
 
 
