@@ -161,14 +161,37 @@ class SendBudget:
             }
 
 
+# Reserves the cluster's next send slot, `interval` after the previous one, on the
+# Redis server's clock, after any 429 pause; returns how long the caller waits for it.
+_RESERVE_SLOT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local start = now
+local pause = redis.call('PTTL', KEYS[2])
+if pause > 0 then start = now + pause / 1000 end
+local slot = math.max(start, tonumber(redis.call('GET', KEYS[1]) or '0'))
+redis.call('SET', KEYS[1], string.format('%.6f', slot + tonumber(ARGV[1])), 'EX', 60)
+return string.format('%.6f', slot - now)
+"""
+
+
+STALE_SLOT_S = 0.25  # a slot missed by more than this is not used: a fresh one is taken
+
+
 class RedisSendBudget:
-    """The same limits shared by every process of a cluster, through Redis (the `limits`
-    library's moving windows): 28 a second overall (under 30: the processes' requests
-    reach Telegram a little apart from the moment each was let through),
-    one a second per chat, 20 in 61 s per group. A 429 anywhere pauses every process for
-    its `retry_after` (one Redis key with that expiry). Each process keeps its local
-    :class:`SendBudget` too; this one only adds the waits the other processes cause. If
-    Redis does not answer, a send goes on under the local budget (logged), never lost.
+    """The same limits shared by every process of a cluster, through Redis.
+
+    Per chat (one a second) and per group (20 in 61 s): the `limits` library's moving
+    windows on Redis. Overall (29 a second, as the local budget): a calendar of slots
+    1/29 s apart kept in one Redis key, each send reserving the next free slot (one Lua
+    script) and sleeping until it. A moving window loses throughput to every late
+    wake-up (a slot is retaken only when the waiter runs again: 24 msg/s instead of 28
+    on a busy two-core machine) and lets bursts through that Telegram's bucket refuses;
+    reserved slots keep the pace whatever the scheduling. A 429 anywhere pauses every
+    process for its `retry_after` (a Redis key with that expiry: no slot starts before
+    it ends). Each process keeps its local :class:`SendBudget` too; this adds the waits
+    the other processes cause. If Redis does not answer, a send goes on under the local
+    budget (logged), never lost.
     """
 
     def __init__(
@@ -176,7 +199,7 @@ class RedisSendBudget:
         redis_url: str,
         *,
         prefix: str,
-        per_second: int = 28,
+        per_second: float = 29.0,
         group_per_minute: int = 20,
         group_window: int = 61,
     ) -> None:
@@ -194,16 +217,14 @@ class RedisSendBudget:
             connection_pool=self._redis.connection_pool,  # type: ignore[arg-type]
         )
         self._limiter = MovingWindowRateLimiter(self._storage)
-        self._overall = RateLimitItemPerSecond(per_second)
+        self._interval = 1.0 / per_second
         self._per_chat = RateLimitItemPerSecond(1)
         self._per_group = RateLimitItemPerSecond(group_per_minute, group_window)
+        self._reserve = self._redis.register_script(_RESERVE_SLOT)
+        self.slot_key = f"{prefix}:next-slot"
         self.pause_key = f"{prefix}:flood-pause"
         self.waited = 0.0  # seconds spent waiting for other processes (logs, tests)
         self._redis_errors = 0
-        # One waiter per process asks Redis; the others queue here. Without it every
-        # chat queue of every process polls Redis each time a slot frees (a stampede
-        # that costs CPU and bunches the requests that win).
-        self._turn = asyncio.Lock()
 
     async def acquire(self, chat_id: int | str) -> None:
         """Wait until this process may send to `chat_id` under the cluster's limits."""
@@ -213,9 +234,8 @@ class RedisSendBudget:
             chat_limits.append((self._per_group, key))
         started = time.monotonic()
         try:
-            await self._wait_for_chat(chat_limits)  # a busy chat never holds the others
-            async with self._turn:
-                await self._wait_for_overall()
+            await self._wait_for_chat(chat_limits)
+            await self._wait_for_slot()
             for item, ident in chat_limits:
                 await self._limiter.hit(item, ident)
         except Exception as exc:  # redis.RedisError, OSError, the limits library's wrappers
@@ -228,21 +248,23 @@ class RedisSendBudget:
             blocked = [c for c in chat_limits if not await self._limiter.test(*c)]
             if not blocked:
                 return
-            await self._sleep_until_free(*blocked[0])
+            item, ident = blocked[0]
+            stats = await self._limiter.get_window_stats(item, ident)
+            await asyncio.sleep(min(1.0, max(0.005, stats.reset_time - time.time())))
 
-    async def _wait_for_overall(self) -> None:
+    async def _wait_for_slot(self) -> None:
         while True:
-            paused = await self._redis.pttl(self.pause_key)
-            if paused > 0:
-                await asyncio.sleep(paused / 1000)
-            elif await self._limiter.hit(self._overall, "all"):
+            delay = float(await self._reserve(keys=[self.slot_key, self.pause_key],
+                                              args=[self._interval]))  # fmt: skip
+            due = time.monotonic() + delay
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if await self._redis.pttl(self.pause_key) > 0:
+                continue  # a 429 came meanwhile: a slot after the pause
+            if time.monotonic() - due <= STALE_SLOT_S:
                 return
-            else:
-                await self._sleep_until_free(self._overall, "all")
-
-    async def _sleep_until_free(self, item: Any, ident: str) -> None:
-        stats = await self._limiter.get_window_stats(item, ident)
-        await asyncio.sleep(min(1.0, max(0.005, stats.reset_time - time.time())))
+            # This process woke up long after its slot (a busy machine): sending now
+            # would bunch with the others' current sends into a burst Telegram refuses.
 
     async def pause_all(self, seconds: float) -> None:
         """Telegram said 429: no process sends for `seconds` (a longer pause stays)."""
@@ -592,17 +614,24 @@ class Outbox(BaseRequestMiddleware):
 
     async def _send(self, queue: _ChatQueue, batch: list[_Item]) -> None:
         ready = []
+        granted = time.monotonic()
+        hooked = False
         for item in batch:
             if item.future.done():  # its caller was cancelled meanwhile
                 continue
             if item.turn is not None and item.cleared is not None:
                 if not item.turn.done():
                     item.turn.set_result(None)
+                hooked = True
                 if not await item.cleared:
                     continue
             ready.append(item)
         if not ready:
             return
+        if hooked and self.shared is not None and time.monotonic() - granted > STALE_SLOT_S:
+            # The hook (a digest's claim in the database) took long: its cluster slot
+            # has passed, and sending now would bunch into a burst; take a fresh one.
+            await self.shared.acquire(queue.chat_id)
         batch = ready
         method = batch[0].method if len(batch) == 1 else _merge([i.method for i in batch])
         flood_waits = failures = 0

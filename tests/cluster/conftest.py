@@ -182,7 +182,7 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clu
             WEBHOOK_SECRET=SECRET,
             DIGEST_TICK_SECONDS="1",
             LEADER_CHECK_SECONDS="1",
-            DIGEST_LEASE_SECONDS="5",  # what a killed process leased is due again soon
+            DIGEST_LEASE_SECONDS="20",  # what a killed process leased is due again soon
             LOG_LEVEL="INFO",
             PYTHONPATH=str(REPO),
             MPLBACKEND="Agg",

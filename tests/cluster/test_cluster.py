@@ -221,6 +221,9 @@ async def test_2000_digests_due_at_once_go_out_exactly_once(
     times = sorted(c.timestamp for c in cluster.api.calls
                    if c.method in SENDS and c.ok and c.chat_id in wanted)  # fmt: skip
     rate = (len(times) - 1) / (times[-1] - times[0])
+    per_second = Counter(int(t - times[0]) for t in times)
+    seconds = [per_second.get(k, 0) for k in range(int(times[-1] - times[0]) + 1)]
+    print(f"\ncluster: sends per second {seconds}")
     record_property("digest_rate", round(rate, 2))
     print(f"\ncluster: {DIGESTS} digests in {times[-1] - times[0]:.1f}s = {rate:.1f} msg/s, "
           f"429s: {len(cluster.api.flood_hits)}")  # fmt: skip

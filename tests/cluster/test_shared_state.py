@@ -35,9 +35,10 @@ async def test_two_processes_share_the_overall_and_the_per_chat_limits() -> None
     a, b = budget(prefix, per_second=5), budget(prefix, per_second=5)
     try:
         started = time.monotonic()
-        # 10 sends to distinct chats, 5 from each "process": 5 a second for both.
+        # 10 sends to distinct chats, 5 from each "process": 5 a second for both,
+        # one slot every 0.2 s (the first at once).
         await asyncio.gather(*(x.acquire(1000 + i) for i, x in enumerate([a, b] * 5)))
-        assert time.monotonic() - started >= 0.95
+        assert 1.75 <= time.monotonic() - started < 3
         started = time.monotonic()
         await a.acquire(42)
         await b.acquire(42)  # the same chat from the other process: a second later
