@@ -5,6 +5,11 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# Also read by tests/unit/test_text_layer.py, which re-extracts the same way.
+POT_OPTIONS := -k __ -c Translators: --no-location --sort-output --omit-header
+# pytest-xdist workers for `make test`: most of the suite's wall time is spent waiting on
+# subprocesses, HTTP and rate limits, so more workers than the 2 cores still pay off.
+TEST_WORKERS ?= 4
 
 .PHONY: install locales pot lint test test-fast test-postgres test-cluster run bench soak clean
 
@@ -21,9 +26,9 @@ locales: install
 
 # The template of every user-facing string, for translators: a new language is
 # `pybabel init -i bot/locales/messages.pot -d bot/locales -l xx` and one .po folder.
+# The .pot is committed; tests/unit/test_text_layer.py fails when it is stale.
 pot: install
-	$(VENV)/bin/pybabel extract -k __ --no-location --sort-output \
-		-o bot/locales/messages.pot bot handlers
+	$(VENV)/bin/pybabel extract $(POT_OPTIONS) -o bot/locales/messages.pot bot handlers
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -31,7 +36,7 @@ lint: install
 	$(VENV)/bin/mypy bot handlers kpi storage
 
 test: lint locales
-	$(VENV)/bin/pytest -q -p no:cacheprovider
+	$(VENV)/bin/pytest -q -p no:cacheprovider -n $(TEST_WORKERS)
 
 test-fast: locales
 	$(VENV)/bin/pytest -q -x -m "not e2e and not slow"

@@ -20,9 +20,10 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from bot.config import LANGUAGES as LANGUAGES
+
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 DOMAIN = "messages"
-LANGUAGES = ("ru", "en")
 
 
 def _mo_path(lang: str) -> Path:

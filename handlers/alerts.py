@@ -29,9 +29,11 @@ from aiogram.types import (
     ReplyParameters,
 )
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
+from bot.texts import bold
 from handlers import kpi_texts
-from handlers.kpi_texts import format_day, format_period
+from handlers.kpi_texts import format_period
 from handlers.permissions import AdminOnly
 from handlers.replies import (
     currency_mismatch_text,
@@ -57,7 +59,7 @@ from kpi.alerts import (
 )
 from kpi.charts import LineChartSpec
 from kpi.models import Period
-from kpi.numbers import currencies_in, currency_sign, format_change, format_number, format_value
+from kpi.numbers import currencies_in, format_change, format_moment, format_number, format_value
 from storage import Storage
 from storage.alerts import AlertRule
 from storage.records import Workspace
@@ -105,19 +107,34 @@ def _minimum_text(kpi: str, minimum: float | None, lang: str) -> str:
         return _("no minimum volume")
     n = format_number(minimum, lang)
     what = VOLUME[kpi][0]
-    texts = {
-        "sessions": _("at least {n} sessions a week"),
-        "new_customers": _("at least {n} new customers a week"),
-        "link_clicks": _("at least {n} link clicks a week"),
-        "reach": _("reach of at least {n} a week"),
-        "impressions": _("at least {n} impressions a week"),
-        "cost": _("cost of at least {n} a week"),
-        "visitors": _("at least {n} visitors a week"),
-        "pageviews": _("at least {n} page views a week"),
-        "followers": _("at least {n} followers"),
-        "mentions": _("at least {n} mentions a week"),
+    k = int(minimum)  # the plural form follows the whole number
+    texts: dict[str, Callable[[], str]] = {
+        "sessions": lambda: ngettext(
+            "at least {n} session a week", "at least {n} sessions a week", k
+        ),
+        "new_customers": lambda: ngettext(
+            "at least {n} new customer a week", "at least {n} new customers a week", k
+        ),
+        "link_clicks": lambda: ngettext(
+            "at least {n} link click a week", "at least {n} link clicks a week", k
+        ),
+        "reach": lambda: _("reach of at least {n} a week"),
+        "impressions": lambda: ngettext(
+            "at least {n} impression a week", "at least {n} impressions a week", k
+        ),
+        "cost": lambda: _("cost of at least {n} a week"),
+        "visitors": lambda: ngettext(
+            "at least {n} visitor a week", "at least {n} visitors a week", k
+        ),
+        "pageviews": lambda: ngettext(
+            "at least {n} page view a week", "at least {n} page views a week", k
+        ),
+        "followers": lambda: ngettext("at least {n} follower", "at least {n} followers", k),
+        "mentions": lambda: ngettext(
+            "at least {n} mention a week", "at least {n} mentions a week", k
+        ),
     }
-    return texts[what].format(n=n)
+    return texts[what]().format(n=n)
 
 
 def _value(kpi: str, value: float, lang: str) -> str:
@@ -170,7 +187,7 @@ def spec_of(rule: AlertRule) -> RuleSpec:
 def _local(moment: datetime, workspace: Workspace) -> str:
     """`26 ноя 2026 12:00`, `Nov 26, 2026 12:00` in the workspace's time zone."""
     local = moment.astimezone(ZoneInfo(workspace.timezone))
-    return f"{format_day(local.date(), current_language())} {local:%H:%M}"
+    return format_moment(local, current_language())
 
 
 def plain_text(text: str) -> str:
@@ -245,7 +262,7 @@ def alert_text(spec: RuleSpec, ev: Evaluation, lang: str) -> str:
         ).format(kpi=name, value=value, limit=limit)
     scope = html.escape(spec.account) if spec.account else _("all accounts")
     lines = [
-        f"{icon} <b>{headline}</b>",
+        f"{icon} {bold(headline)}",
         _("Week {week} · {scope}").format(week=week_text(ev.week, lang), scope=scope),
     ]
     if ev.result is not None:
@@ -255,9 +272,11 @@ def alert_text(spec: RuleSpec, ev: Evaluation, lang: str) -> str:
     if spec.kind == "threshold":
         math_line += "; " + _("threshold {limit}").format(limit=_value(spec.kpi, spec.value, lang))
     if ev.baseline is not None:
-        part = _("median of the {n} weeks before: {baseline}").format(
-            n=BASELINE_WEEKS, baseline=_value(spec.kpi, ev.baseline, lang)
-        )
+        part = ngettext(
+            "median of the {n} week before: {baseline}",
+            "median of the {n} weeks before: {baseline}",
+            BASELINE_WEEKS,
+        ).format(n=BASELINE_WEEKS, baseline=_value(spec.kpi, ev.baseline, lang))
         if ev.change is not None:
             part += f" → {format_change(ev.change, lang)}"
         math_line += "; " + part
@@ -281,9 +300,11 @@ def recovery_text(spec: RuleSpec, ev: Evaluation, lasted: timedelta | None, lang
     ]
     if ev.baseline is not None:
         lines.append(
-            _("Median of the {n} weeks before: {baseline}.").format(
-                n=BASELINE_WEEKS, baseline=_value(spec.kpi, ev.baseline, lang)
-            )
+            ngettext(
+                "Median of the {n} week before: {baseline}.",
+                "Median of the {n} weeks before: {baseline}.",
+                BASELINE_WEEKS,
+            ).format(n=BASELINE_WEEKS, baseline=_value(spec.kpi, ev.baseline, lang))
         )
     tail = _("Rule: {rule}.").format(rule=describe(spec, lang))
     if lasted is not None:
@@ -321,7 +342,7 @@ def chart_spec(spec: RuleSpec, ev: Evaluation, lang: str) -> LineChartSpec:
         threshold_label=_("threshold") if spec.kind == "threshold" else "",
         higher_is_better=higher_is_better(spec.kpi),
         value_format=_CHART_FORMATS[UNITS[spec.kpi]],
-        currency=currency_sign(current_currency(), lang),
+        currency=current_currency(),
         granularity="week",
         lang=lang,
         small=True,

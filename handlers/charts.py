@@ -24,6 +24,7 @@ from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.services.rendering import ChartRenderer
+from bot.texts import bold, code, metric_display_name
 from handlers.insights_texts import model_name
 from handlers.kpi_texts import change_text, format_period, kpi_name, value_text
 from handlers.replies import CAPTION_LIMIT, current_currency, current_language
@@ -40,7 +41,6 @@ from kpi.kpis import (
     needed_metrics,
     resolve_kpi,
 )
-from kpi.metrics import display_name
 from kpi.numbers import currency_sign, format_change, format_number
 from kpi.projections import CHART_HORIZON, forecast_points, history_buckets, series_forecast
 from storage import Storage
@@ -74,7 +74,7 @@ def short_change(change: Change, unit: str, lang: str) -> str | None:
 
 
 def kpi_list() -> str:
-    return ", ".join(f"<code>{k}</code> ({kpi_name(k)})" for k in CHARTABLE)
+    return ", ".join(f"{code(k)} ({html.escape(kpi_name(k))})" for k in CHARTABLE)
 
 
 def _usage() -> str:
@@ -134,7 +134,7 @@ async def cmd_chart(
     name = kpi_name(kpi)
     period_text = format_period(period, lang)
     if all(v is None for v in values):
-        metrics = ", ".join(display_name(m, lang) for m in needed_metrics(kpi))
+        metrics = ", ".join(metric_display_name(m) for m in needed_metrics(kpi))
         await message.reply(
             _(
                 "No data for {kpi} in {period}, so there is nothing to draw. "
@@ -157,8 +157,9 @@ async def cmd_chart(
         previous_label=_("previous period"),
         higher_is_better=current.higher_is_better,
         value_format=value_format(unit),
-        currency=currency_sign(current_currency(), lang) if unit == "money" else "",
+        currency=current_currency() if unit == "money" else "",
         granularity=granularity,
+        week_label=_("W{week}"),
         lang=lang,
     )
     caption = _chart_caption(name, account_label, period_text, current, earlier, lang)
@@ -218,7 +219,7 @@ def _chart_caption(
     earlier: KpiResult,
     lang: str,
 ) -> str:
-    head = f"<b>{html.escape(name)}</b>"
+    head = bold(name)
     if account:
         head += f" · {html.escape(account)}"
     lines = [f"{head} · {period_text}"]

@@ -55,6 +55,7 @@ from aiogram.types import (
     ReplyParameters,
 )
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from bot.services.events import DataChanged
 from handlers.data_log import (
@@ -86,7 +87,7 @@ from kpi.importing import (
 from kpi.importing.layouts import LAYOUTS
 from kpi.metrics import METRICS
 from kpi.models import PostRecord
-from kpi.numbers import format_number
+from kpi.numbers import format_moment, format_number
 from storage import Storage
 from storage.metrics import AudienceRow
 from storage.records import Workspace
@@ -260,7 +261,7 @@ async def _imported_before(
             "(Values of the same days are replaced, not added.)"
         ).format(
             name=html.escape(doc.file_name or "file"),
-            when=f"{format_day(when.date(), current_language())} {when:%H:%M}",
+            when=format_moment(when, current_language()),
         ),
         reply_markup=keyboard,
     )
@@ -433,7 +434,9 @@ async def _import_file(
         return
     if parsed.rows_read >= 10_000:
         await progress.show(
-            _("Saving {rows} rows…").format(rows=format_number(parsed.rows_read, lang))
+            ngettext("Saving {rows} row…", "Saving {rows} rows…", parsed.rows_read).format(
+                rows=format_number(parsed.rows_read, lang)
+            )
         )
     default = (await storage.workspaces.default_account(workspace.id)).name
     today = local_today(workspace, clock)

@@ -29,6 +29,7 @@ from aiogram.types import ForceReply, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.services.events import DataChanged
+from bot.texts import code, metric_display_name
 from handlers.kpi_texts import format_day as format_day
 from handlers.kpi_texts import format_period
 from handlers.permissions import AdminOnly
@@ -41,7 +42,7 @@ from handlers.replies import (
 from kpi import logcmd as L
 from kpi.datepolicy import EARLIEST_DAY, latest_data_day
 from kpi.logcmd import LogError, convert_ratios, parse_log_args
-from kpi.metrics import METRICS, RATIO_INPUTS, TYPED_COUNTERS, Unit, display_name
+from kpi.metrics import METRICS, RATIO_INPUTS, TYPED_COUNTERS, Unit
 from kpi.models import Period
 from kpi.numbers import (
     currencies_in,
@@ -118,7 +119,7 @@ def metric_label(name: str, lang: str) -> str:
     elif name == "avg_session_duration":
         text = _("average visit duration")
     else:
-        text = display_name(name, lang)
+        text = metric_display_name(name)
     return text[:1].upper() + text[1:]
 
 
@@ -134,8 +135,7 @@ def format_metric(name: str, value: float, lang: str) -> str:
 
 def metric_names_line(lang: str) -> str:
     return ", ".join(
-        f"<code>{name}</code> ({html.escape(display_name(name, lang))})"
-        for name in LOG_EXAMPLE_METRICS
+        f"{code(name)} ({html.escape(metric_display_name(name))})" for name in LOG_EXAMPLE_METRICS
     )
 
 
@@ -316,7 +316,7 @@ def _needs_denominator(ratio: str, rate: float, day: date, account: str, lang: s
             ).format(
                 ratio=html.escape(metric_label(ratio, lang).lower()),
                 value=shown,
-                denominator=html.escape(display_name(spec.denominator, lang)),
+                denominator=html.escape(metric_display_name(spec.denominator)),
                 account=html.escape(account),
                 day=format_day(day, lang),
             ),
@@ -326,7 +326,7 @@ def _needs_denominator(ratio: str, rate: float, day: date, account: str, lang: s
                 # Names in the reply's language, as /log reads them back (tested).
                 name=html.escape(metric_label(ratio, lang).lower()),
                 value=html.escape(shown.replace("\u00a0", "")),
-                denominator=html.escape(display_name(spec.denominator, lang)),
+                denominator=html.escape(metric_display_name(spec.denominator)),
             ),
         )
     )

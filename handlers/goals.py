@@ -26,6 +26,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.i18n import use_currency
 from bot.services.delivery import Outcome, PacedSender
 from bot.services.insights import goal_progress, unit_of
+from bot.texts import code
 from handlers import insights_texts as t
 from handlers.permissions import AdminOnly
 from handlers.replies import current_language, split_text
@@ -53,7 +54,7 @@ class GoalButton(CallbackData, prefix="goal"):
 
 
 def kpi_list() -> str:
-    return ", ".join(f"<code>{k}</code>" for k in GOAL_KPIS)
+    return ", ".join(code(k) for k in GOAL_KPIS)
 
 
 def local_today(workspace: Workspace, clock: Callable[[], datetime]) -> date:

@@ -12,6 +12,7 @@ from datetime import date
 
 from aiogram.utils.i18n import gettext as _
 
+from bot.texts import account_days, audience_rows, posts_count
 from handlers.data_log import format_days, format_metric, metric_label
 from handlers.replies import current_language
 from kpi.importing import ImportFailure, ParsedImport
@@ -237,6 +238,7 @@ def _skip_reason(code: str) -> str:
         "not_relevant": _("marked not relevant"),
         "unknown_metric": _("unknown metric"),
         "breakdown": _("a breakdown of the total row"),
+        "month_not_over": _("the current month, not over yet: send it again when it ends"),
     }
     return reasons.get(code, code.replace("_", " "))
 
@@ -326,17 +328,17 @@ def summary_text(
                 )
             else:
                 lines.append(f"• {html.escape(metric_label(name, lang))}: Σ {value}")
-    stored = _("Stored: {days} account-days, {posts} posts, {audience} audience rows.").format(
-        days=format_number(outcome.rows, lang),
-        posts=format_number(outcome.posts, lang),
-        audience=format_number(outcome.audience, lang),
+    stored = _("Stored: {days}, {posts}, {audience}.").format(
+        days=account_days(outcome.rows, lang),
+        posts=posts_count(outcome.posts, lang),
+        audience=audience_rows(outcome.audience, lang),
     )
     lines.append(stored)
     if outcome.replaced:
         lines.append(
-            _(
-                "Replaced earlier values on {n} account-days (a re-import replaces, never adds)."
-            ).format(n=format_number(outcome.replaced, lang))
+            _("Replaced earlier values: {rows} (a re-import replaces, never adds).").format(
+                rows=account_days(outcome.replaced, lang)
+            )
         )
     for header, n in parsed.negative_cells.items():
         lines.append(

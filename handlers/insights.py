@@ -21,6 +21,7 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.services.insights import why_for
+from bot.texts import code
 from handlers import insights_texts as t
 from handlers.kpi_texts import format_period, header, kpi_name
 from handlers.replies import current_language, split_text
@@ -38,7 +39,7 @@ WHY_KPIS: tuple[str, ...] = tuple(k for k in KPI_KEYS if k in KPI_FUNCTIONS)
 
 
 def _kpi_list() -> str:
-    return ", ".join(f"<code>{k}</code>" for k in WHY_KPIS)
+    return ", ".join(code(k) for k in WHY_KPIS)
 
 
 async def _period_and_account(

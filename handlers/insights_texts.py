@@ -55,18 +55,14 @@ def model_name(model: str) -> str:
     return str(_MODELS[model])
 
 
-def _ru(lang: str) -> bool:
-    return lang.startswith("ru")
-
-
 def _signed(delta: float, unit: str, lang: str) -> str:
     """`+1 234`, `−0,8 п.п.`, `+12,50`: a change in the KPI's unit, with its sign."""
     sign = "+" if delta > 0 else (MINUS if delta < 0 else "")
     body = format_number(abs(delta), lang)
     if unit == "percent":
-        return sign + body + (" п.п." if _ru(lang) else " pp")
+        return _("{value} pp").format(value=sign + body)
     if unit == "duration":
-        return sign + body + (" с" if _ru(lang) else " s")
+        return _("{value} s").format(value=sign + body)
     return sign + body
 
 
@@ -323,10 +319,13 @@ def _sentence(text: str) -> str:
 
 
 def _relative(pair: tuple[float, float], lang: str) -> str:
+    """`+30 %`, or "unchanged" where the shown change would read 0 (`followers at start
+    0 %` reads as if followers were gone)."""
     before, now = pair
     if before == 0:
-        return _signed(now - before, "count", lang)
-    return format_change((now / before - 1) * 100, lang)
+        return _signed(now - before, "count", lang) if now != before else _("unchanged")
+    text = format_change((now / before - 1) * 100, lang)
+    return text if any(c in "123456789" for c in text) else _("unchanged")
 
 
 def why_answer(why: Why, unit: str, title: str, lang: str, *, top: int = 5) -> str:

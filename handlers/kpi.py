@@ -30,6 +30,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.services.insights import goal_statuses
 from bot.services.rendering import ChartRenderer
+from bot.texts import bold, italic
 from handlers import kpi_texts as t
 from handlers.insights_texts import goal_lines
 from handlers.replies import CAPTION_LIMIT, TEXT_LIMIT, current_language, split_text
@@ -312,7 +313,7 @@ def _audience_text(groups: tuple[BarGroup, ...], lang: str, *, per_group: int | 
         items = ", ".join(
             f"{html.escape(label)} {t.value_text(share, 'percent', lang)}" for label, share in bars
         )
-        lines.append(f"<b>{group.title}</b>: {items}")
+        lines.append(f"{bold(group.title)}: {items}")
     return "\n".join(lines)
 
 
@@ -334,7 +335,7 @@ async def cmd_audience(
         await message.answer(
             "\n".join(
                 (
-                    f"<b>{title}</b> · {t.account_label(sel.account_name)}",
+                    f"{bold(title)} · {t.account_label(sel.account_name)}",
                     _("No audience breakdown yet."),
                     _(
                         "Send a CSV/XLSX file with the columns dimension (age, gender, city), "
@@ -349,7 +350,7 @@ async def cmd_audience(
     subtitle = _("{account} · as of {day}").format(
         account=t.account_label(sel.account_name), day=t.format_day(day, lang)
     )
-    head = f"<b>{title}</b> · {subtitle}"
+    head = f"{bold(title)} · {subtitle}"
     try:
         spec = BarChartSpec(title=title, groups=groups, subtitle=html.unescape(subtitle), lang=lang)
         png = await renderer.render(render_bar_chart, spec)
@@ -370,9 +371,9 @@ def _kpi_block(key: str) -> str:
     formula = t.hashtag_formula() if key == "hashtags" else t.formula_words(KPIS[key].formula)
     return "\n".join(
         (
-            f"<b>{t.kpi_name(key)}</b> — {commands}",
+            f"{bold(t.kpi_name(key))} — {commands}",
             t.explanation(key),
-            f"<i>{html.escape(formula)}</i>",
+            italic(formula),
         )
     )
 

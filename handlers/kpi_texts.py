@@ -1,9 +1,8 @@
 """The words of the KPI answers: names, formulas, notes, hints, dates, changes.
 
 Everything here turns `kpi` results into translated, HTML-safe text; no I/O.
-Strings go through gettext (`_`); month names and the plural of "day" are
-tables below, because gettext plurals would not survive our one-dict-per-file
-catalogue tooling and dates are formatted in code like numbers are.
+Strings go through gettext (`_`, counts with `ngettext`); numbers and dates come
+from `kpi.numbers` (Babel), so no language is named in this module.
 """
 
 from __future__ import annotations
@@ -14,10 +13,12 @@ from datetime import date
 
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
+from aiogram.utils.i18n import ngettext
 from babel.support import LazyProxy
 
+from bot.texts import metric_display_name
 from handlers.replies import current_currency
-from kpi import arithmetic
+from kpi import arithmetic, numbers
 from kpi.kpis import (
     INTERACTION_PARTS,
     MISSING,
@@ -29,7 +30,6 @@ from kpi.kpis import (
     KpiResult,
     LeftOut,
 )
-from kpi.metrics import display_name
 from kpi.models import Period
 from kpi.numbers import (
     MINUS,
@@ -40,62 +40,24 @@ from kpi.numbers import (
     format_percent,
     format_value,
 )
+from kpi.numbers import (
+    format_day as format_day,
+)
 from kpi.registry import KPIS, PAIRS
-
-_MONTHS = {
-    "ru": ("янв", "фев", "мар", "апр", "мая", "июн", "июл", "авг", "сен", "окт", "ноя", "дек"),
-    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
-}
-
-
-def _ru(lang: str) -> bool:
-    return lang.startswith("ru")
-
-
-def format_day(day: date, lang: str) -> str:
-    """`5 ноя 2026` / `Nov 5, 2026`."""
-    month = _MONTHS["ru" if _ru(lang) else "en"][day.month - 1]
-    return f"{day.day} {month} {day.year}" if _ru(lang) else f"{month} {day.day}, {day.year}"
 
 
 def format_period(period: Period, lang: str) -> str:
-    """Short and unambiguous: `1–30 ноя 2026`, `Nov 1–30, 2026`, `15 окт – 13 ноя 2026`,
-    `Dec 15, 2025 – Jan 13, 2026`; one day is just the day."""
-    start, end = period.start, period.end
-    if start == end:
-        return format_day(start, lang)
-    months = _MONTHS["ru" if _ru(lang) else "en"]
-    m1, m2 = months[start.month - 1], months[end.month - 1]
-    if start.year != end.year:
-        return f"{format_day(start, lang)} – {format_day(end, lang)}"
-    if _ru(lang):
-        if start.month == end.month:
-            return f"{start.day}–{end.day} {m2} {end.year}"
-        return f"{start.day} {m1} – {end.day} {m2} {end.year}"
-    if start.month == end.month:
-        return f"{m1} {start.day}–{end.day}, {end.year}"
-    return f"{m1} {start.day} – {m2} {end.day}, {end.year}"
+    """A period as every message writes it (`kpi.numbers.format_period`)."""
+    return numbers.format_period(period.start, period.end, lang)
 
 
-def days_of(n: int, lang: str) -> str:
-    """`30 дней`/`31 дня` as the object of "из" (genitive), `30 days` in English."""
-    if _ru(lang):
-        word = "дня" if n % 10 == 1 and n % 100 != 11 else "дней"
-        return f"{n} {word}"
-    return f"{n} day" if n == 1 else f"{n} days"
-
-
-def days_count(n: int, lang: str) -> str:
-    """`31 день`, `2 дня`, `30 дней` (a count on its own), `31 days` in English."""
-    if _ru(lang):
-        if n % 10 == 1 and n % 100 != 11:
-            word = "день"
-        elif 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-            word = "дня"
-        else:
-            word = "дней"
-        return f"{n} {word}"
-    return f"{n} day" if n == 1 else f"{n} days"
+def coverage_text(n: int, total: int, *, capital: bool = False) -> str:
+    """`data for 7 of 31 days` / `данные за 7 из 31 дня`: the plural follows the total."""
+    if capital:
+        text = ngettext("Data for {n} of {total} day", "Data for {n} of {total} days", total)
+    else:
+        text = ngettext("data for {n} of {total} day", "data for {n} of {total} days", total)
+    return text.format(n=n, total=total)
 
 
 # --- names ----------------------------------------------------------------------
@@ -147,7 +109,7 @@ def metric_name(name: str, lang: str) -> str:
     """A metric as users type it in `/log`; the formula's pseudo-inputs too."""
     if name in _PSEUDO_METRICS:
         return str(_PSEUDO_METRICS[name])
-    return display_name(name, "ru" if _ru(lang) else "en")
+    return metric_display_name(name)
 
 
 def account_label(account: str | None) -> str:
@@ -213,13 +175,17 @@ def _absolute(delta: float, unit: str, lang: str) -> str:
     sign = "+" if delta > 0 else (MINUS if delta < 0 else "")
     magnitude = abs(delta)
     if unit == "percent":
-        body = format_number(magnitude, lang)
-        return sign + body + (" п.п." if _ru(lang) else " pp")
+        return points_text(sign + format_number(magnitude, lang))
     if unit == "money":
         return sign + format_money(magnitude, lang, current_currency())
     if unit == "duration":
         return sign + format_duration(magnitude)
     return sign + format_number(magnitude, lang)
+
+
+def points_text(number: str) -> str:
+    """A difference of two percentages in percentage points: `+2,1 п.п.`, `+2.1 pp`."""
+    return _("{value} pp").format(value=number)
 
 
 def change_text(change: Change, unit: str, lang: str) -> str | None:
@@ -249,22 +215,32 @@ def previous_line(
     """The previous period's value, its coverage and the change; without a change when
     it has data on under half as many days as the current period, saying why."""
     when = format_period(period, lang)
-    coverage = _("data for {n} of {period_days}").format(
-        n=previous.days_with_data, period_days=days_of(period.days, lang)
-    )
+    coverage = coverage_text(previous.days_with_data, period.days)
     if previous.value is None:
         return _("Previous period ({period}): no value").format(period=when)
     text = _("Previous period ({period}): {value}").format(
         period=when, value=value_text(previous.value, previous.unit, lang)
     )
     text += f" ({coverage})"
-    if change.thin:
+    if change.basis_changed:
         return (
             text
             + "\n⚠️ "
             + _(
+                "No change shown: the previous period was computed by another formula "
+                "({formula}), so the two figures are not comparable."
+            ).format(formula=formula_words(previous.formula))
+        )
+    if change.thin:
+        return (
+            text
+            + "\n⚠️ "
+            + ngettext(
+                "No change shown: the previous period has data on {n} day, under half of "
+                "the {m} days of this one.",
                 "No change shown: the previous period has data on {n} days, under half of "
-                "the {m} days of this one."
+                "the {m} days of this one.",
+                previous.days_with_data,
             ).format(n=previous.days_with_data, m=current.days_with_data)
         )
     change_str = change_text(change, previous.unit, lang)
@@ -272,9 +248,7 @@ def previous_line(
 
 
 def completeness_line(result: KpiResult, lang: str) -> str:
-    line = _("Data for {n} of {period_days}").format(
-        n=result.days_with_data, period_days=days_of(result.days, lang)
-    )
+    line = coverage_text(result.days_with_data, result.days, capital=True)
     return line if result.days_with_data >= result.days else f"⚠️ {line}"
 
 
@@ -408,9 +382,13 @@ def left_out_text(item: LeftOut, lang: str) -> str:
     10 Sep 2026`."""
     name = html.escape(item.account)
     if item.reason == "unpaired":
-        return _("{account} — {days} of {have} without {lacking}").format(
+        return ngettext(
+            "{account} — {n} day of {have} without {lacking}",
+            "{account} — {n} days of {have} without {lacking}",
+            item.days,
+        ).format(
             account=name,
-            days=days_count(item.days, lang),
+            n=item.days,
             have=html.escape(_side_name(item.have, lang)),
             lacking=html.escape(_side_name(item.lacking, lang)),
         )
@@ -473,9 +451,9 @@ def flag_lines(flags: Sequence[Flag], lang: str) -> list[str]:
 # --- what is missing and how to add it ----------------------------------------------
 
 # How to type a metric in /log when the plain name is not the natural way.
-_LOG_FORMS = {
-    "bounces": ("отказы=…%", "bounce rate=…%"),
-    "time_on_page_s": ("время на странице=м:сс", "avg time on page=m:ss"),
+_LOG_FORMS: Mapping[str, LazyProxy] = {
+    "bounces": __("bounce rate=…%"),
+    "time_on_page_s": __("avg time on page=m:ss"),
 }
 
 
@@ -492,8 +470,8 @@ def log_hint(metrics: Sequence[str], lang: str) -> str:
     forms = []
     for name in metrics:
         special = _LOG_FORMS.get(name)
-        if special:
-            forms.append(special[0] if _ru(lang) else special[1])
+        if special is not None:
+            forms.append(str(special))
         else:
             forms.append(f"{metric_name(name, lang)}=…")
     return "/log " + " ".join(forms)
@@ -574,8 +552,9 @@ def group_line(rank: int, row: GroupRow, lang: str, *, hashtag: bool) -> str:
 
 
 def audience_dimension(name: str) -> str:
+    """A dimension's name as plain text (the chart draws it; a message escapes it)."""
     names = {"age": _("Age"), "gender": _("Gender"), "city": _("City"), "country": _("Country")}
-    return names.get(name, html.escape(name))
+    return names.get(name, name)
 
 
 def audience_bucket(bucket: str) -> str:
@@ -696,6 +675,8 @@ def kpi_answer(
 def compact_change(change: Change, unit: str, lang: str) -> str:
     """The change in a /report line: p.p. for percent KPIs, else relative (absolute
     when the previous value was 0)."""
+    if change.basis_changed:
+        return _("not comparable: the previous period used another formula")
     if change.thin:
         return _("too little earlier data to compare")
     if change.absolute is None:
@@ -795,9 +776,7 @@ def report_answer(
     `counters`: the period's sums of metrics shown as plain counters (site visitors
     and pageviews, `REPORT_COUNTERS`), each with its formula."""
     lines = [header(_("Report"), period, account, lang)]
-    completeness = _("Data for {n} of {period_days}").format(
-        n=days_with_data, period_days=days_of(period.days, lang)
-    )
+    completeness = coverage_text(days_with_data, period.days, capital=True)
     lines.append(
         _("{completeness} · compared with {period}").format(
             completeness=completeness, period=format_period(period.previous(), lang)

@@ -14,6 +14,7 @@ from datetime import date
 
 from aiogram.utils.i18n import gettext as _
 
+from bot.texts import code
 from kpi.accounts import normalize_account
 from kpi.models import Period
 from kpi.periods import ACCEPTED_FORMS, PeriodError, default_period, split_period_words
@@ -42,12 +43,12 @@ def spoken_forms() -> str:
 
 def period_forms() -> str:
     """Every accepted period form for a reply: the spoken ones, then the short ones."""
-    short = ", ".join(f"<code>{html.escape(f)}</code>" for f in ACCEPTED_FORMS)
+    short = ", ".join(code(f) for f in ACCEPTED_FORMS)
     return _("Periods: {forms}.").format(forms=f"{spoken_forms()}, {short}")
 
 
 def accounts_line(accounts: list[Account]) -> str:
-    names = ", ".join(f"<code>{html.escape(a.name)}</code>" for a in accounts)
+    names = ", ".join(code(a.name) for a in accounts)
     return _("Accounts: {names}. Add one: /account add vk:brand").format(names=names)
 
 

@@ -9,8 +9,11 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
+from babel import Locale
 
+from bot.i18n import LANGUAGES
 from handlers.permissions import AdminOnly
 from handlers.replies import current_language
 from kpi.numbers import currency_code, currency_sign, default_currency, format_percent
@@ -32,6 +35,27 @@ TIMEZONE_EXAMPLES = (
 )
 
 
+# Short words people type for a language besides its code and its names (user input,
+# so they name languages: the one allowed place, see tests/unit/test_text_layer.py).
+LANGUAGE_ALIASES: dict[str, str | None] = {"рус": "ru", "eng": "en", "auto": None, "авто": None}
+
+
+def language_name(code: str) -> str:
+    """A language in its own words, from Babel: `русский`, `English`."""
+    return Locale.parse(code).get_display_name(code) or code
+
+
+def language_choices() -> dict[str, str | None]:
+    """What `/lang` accepts: each language's code, its own name and its English name."""
+    choices: dict[str, str | None] = dict(LANGUAGE_ALIASES)
+    for code in LANGUAGES:
+        loc = Locale.parse(code)
+        for word in (code, loc.get_display_name(code), loc.get_display_name("en")):
+            if word:
+                choices[word.lower()] = code
+    return choices
+
+
 class DeleteAll(CallbackData, prefix="delall"):
     workspace_id: int
     confirm: bool
@@ -45,11 +69,10 @@ def _born(workspace: Workspace) -> int:
 
 
 def _lang_name(code: str | None) -> str:
-    if code == "ru":
-        return "русский"
-    if code == "en":
-        return "English"
-    return _("as each user's Telegram")
+    """A language by its own name (Babel's data): `русский`, `English`."""
+    if code is None:
+        return _("as each user's Telegram")
+    return language_name(code)
 
 
 async def cmd_settings(message: Message, workspace: Workspace) -> None:
@@ -93,16 +116,7 @@ def _weekday(n: int) -> str:
 
 async def cmd_lang(message: Message, command: CommandObject, storage: Storage) -> None:
     arg = (command.args or "").strip().lower()
-    choices = {
-        "ru": "ru",
-        "рус": "ru",
-        "русский": "ru",
-        "en": "en",
-        "eng": "en",
-        "english": "en",
-        "auto": None,
-        "авто": None,
-    }
+    choices = language_choices()
     if arg not in choices:
         await message.reply(
             _(
@@ -113,12 +127,12 @@ async def cmd_lang(message: Message, command: CommandObject, storage: Storage) -
         return
     lang = choices[arg]
     await storage.workspaces.set_language(message.chat.id, lang)
-    text = {
-        "ru": "Язык бота: русский.",
-        "en": "Bot language: English.",
-        None: _("The bot now speaks each user's Telegram language."),
-    }[lang]
-    await message.answer(text)
+    if lang is None:
+        await message.answer(_("The bot now speaks each user's Telegram language."))
+        return
+    # Said in the language just chosen.
+    with get_i18n().use_locale(lang):
+        await message.answer(_("Bot language: {name}.").format(name=language_name(lang)))
 
 
 async def cmd_timezone(

@@ -11,10 +11,11 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.services.events import DataChanged
-from handlers.data_log import format_day, format_days
+from bot.texts import account_days, audience_rows, posts_count
+from handlers.data_log import format_days
 from handlers.permissions import AdminOnly
 from handlers.replies import current_language
-from kpi.numbers import format_number
+from kpi.numbers import format_moment
 from storage import Storage
 from storage.records import Workspace
 
@@ -48,16 +49,16 @@ async def cmd_undo(
         return
     when = result.batch.created_at.astimezone(ZoneInfo(workspace.timezone))
     parts = [
-        _("{n} account-days").format(n=format_number(result.batch.rows, lang)),
+        account_days(result.batch.rows, lang),
     ]
     if result.batch.posts:
-        parts.append(_("{n} posts").format(n=format_number(result.batch.posts, lang)))
+        parts.append(posts_count(result.batch.posts, lang))
     if result.batch.audience:
-        parts.append(_("{n} audience rows").format(n=format_number(result.batch.audience, lang)))
+        parts.append(audience_rows(result.batch.audience, lang))
     lines = [
         _("Undone: {source} from {when} ({what}).").format(
             source=_source_name(result.batch.source),
-            when=f"{format_day(when.date(), lang)} {when:%H:%M}",
+            when=format_moment(when, lang),
             what=", ".join(parts),
         )
     ]
@@ -65,9 +66,7 @@ async def cmd_undo(
         lines.append(_("Days affected: {days}.").format(days=format_days(days[0], days[1], lang)))
     if result.restored:
         lines.append(
-            _("Earlier values restored on {n} account-days.").format(
-                n=format_number(result.restored, lang)
-            )
+            _("Earlier values restored: {rows}.").format(rows=account_days(result.restored, lang))
         )
     lines.append(_("/undo again takes back the import before it."))
     await message.answer("\n".join(lines))

@@ -21,8 +21,10 @@ aggregation), the same a KPI command gives for it.
 
 Evaluation (`evaluate`): the week is the latest complete ISO week in the
 workspace's time zone; the baseline is the median of the 4 weeks before it,
-counting only weeks with a value and enough volume, and at least
-`MIN_BASELINE_WEEKS` of them. Change = (value − baseline) / |baseline| × 100.
+counting only weeks with a value and enough volume, computed by the same
+formula as the week itself (ERR by reach is no baseline for ERR by
+impressions), and at least `MIN_BASELINE_WEEKS` of them.
+Change = (value − baseline) / |baseline| × 100.
 
 * spike `+p`: fires when the change is ≥ +p %; `-p`: when it is ≤ −p %.
   The direction is the user's: `reach +50%` on a higher-is-better KPI is a
@@ -372,7 +374,16 @@ def evaluate(rule: RuleSpec, history: Sequence[Measure]) -> Evaluation:
     latest = history[-1]
     minimum = rule.effective_min_volume
     before = history[-1 - BASELINE_WEEKS : -1]
-    usable = [m.value for m in before if m.value is not None and _enough(m.volume, minimum)]
+    # Weeks computed by another formula (ERR by impressions while the latest is by
+    # reach) are figures of another kind: they make no baseline for it.
+    formula = latest.result.formula if latest.result is not None else None
+    usable = [
+        m.value
+        for m in before
+        if m.value is not None
+        and _enough(m.volume, minimum)
+        and (m.result is None or formula is None or m.result.formula == formula)
+    ]
     baseline = statistics.median(usable) if len(usable) >= MIN_BASELINE_WEEKS else None
     value = latest.value
     change = (

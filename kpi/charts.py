@@ -1,8 +1,8 @@
 """PNG charts for `/chart`, alerts, `/audience` and the weekly digest.
 
 Pure rendering: frozen dataclasses in, PNG bytes out. Every label arrives already
-translated; the only language-dependent thing done here is number and date
-formatting (`lang="ru"`: decimal comma, space as thousands separator). The
+translated; numbers and dates are written by `kpi.numbers` (Babel's data for
+`lang`), the same functions the text answers use. The
 functions are top-level and their specs picklable, so the caller may run them in
 `asyncio.to_thread` or a `ProcessPoolExecutor`.
 
@@ -21,6 +21,7 @@ one-line chart of the same size (see `bench/bench_charts.py`).
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import os
 import struct
@@ -34,8 +35,6 @@ from typing import Final, Literal
 import matplotlib
 import numpy as np
 import numpy.typing as npt
-from babel import Locale
-from babel.numbers import format_decimal
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -47,6 +46,8 @@ from matplotlib.patches import FancyBboxPatch
 from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Affine2D, Transform
+
+from kpi import numbers
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -80,8 +81,9 @@ class LineChartSpec:
     baseline_label: str = ""
     threshold: float | None = None
     threshold_label: str = ""
-    currency: str = ""
+    currency: str = ""  # ISO 4217 code of a money KPI
     lang: str = "ru"
+    week_label: str = "W{week}"  # translated by the caller: `нед {week}`
     small: bool = False
     # (bucket start, value, low, high) after the last point: drawn dashed with its band.
     forecast: tuple[tuple[date, float, float, float], ...] = ()
@@ -188,95 +190,12 @@ def _font(size: float, *, bold: bool = False) -> FontProperties:
 
 # --------------------------------------------------------------------------- numbers
 
-_MINUS: Final = "\u2212"
-_NBSP: Final = "\u00a0"
-_COMPACT: Final = {
-    "ru": ((1e9, "\u00a0млрд"), (1e6, "\u00a0млн"), (1e3, "\u00a0тыс")),
-    "en": ((1e9, "B"), (1e6, "M"), (1e3, "K")),
-}
-_MONTHS: Final = {
-    "ru": ("янв", "фев", "мар", "апр", "мая", "июн", "июл", "авг", "сен", "окт", "ноя", "дек"),
-    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
-}
-_PREFIX_CURRENCIES: Final = frozenset({"$", "€", "£"})
-
-
-def _lang(lang: str) -> str:
-    return "ru" if lang.lower().startswith("ru") else "en"
-
-
-def _plain_number(value: float, decimals: int, lang: str) -> str:
-    """Digits grouped and the decimal sign as the language writes them (Babel's data)."""
-    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
-    text = format_decimal(f"{abs(value):.{decimals}f}", format=pattern, locale=_lang(lang))
-    negative = value < 0 and text.strip("0.,\u00a0") != ""
-    return (_MINUS if negative else "") + text
-
-
-@functools.cache
-def _percent_affixes(lang: str) -> tuple[str, str]:
-    pattern = Locale.parse(lang).percent_formats[None]
-    return pattern.prefix[0], pattern.suffix[0]  # ("", "\u00a0%") in Russian, ("", "%")
-
-
-def _with_unit(number: str, value_format: ValueFormat, lang: str, currency: str) -> str:
-    if value_format == "percent":
-        prefix, suffix = _percent_affixes(_lang(lang))
-        return f"{prefix}{number}{suffix}"
-    ru = _lang(lang) == "ru"
-    if value_format == "money" and currency:
-        if not ru and currency in _PREFIX_CURRENCIES:
-            if number.startswith(_MINUS):
-                return f"{_MINUS}{currency}{number[1:]}"
-            return f"{currency}{number}"
-        return f"{number}{_NBSP}{currency}"
-    return number
+_MINUS: Final = numbers.MINUS
+_COMPACT_SCALES: Final = (1e9, 1e6, 1e3)
 
 
 def _duration(seconds: float) -> str:
-    total = round(abs(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    sign = _MINUS if seconds < 0 and total else ""
-    if hours:
-        return f"{sign}{hours}:{minutes:02d}:{secs:02d}"
-    return f"{sign}{minutes}:{secs:02d}"
-
-
-def format_value(
-    value: float,
-    value_format: ValueFormat,
-    lang: str = "ru",
-    *,
-    currency: str = "",
-    decimals: int | None = None,
-) -> str:
-    """A value as shown on a chart: `12,3 %`, `1,2 млн`, `$1.2K`, `2:05`.
-
-    Counts and money of 10 000 and more are shortened (тыс/млн/млрд or K/M/B).
-    `decimals=None` picks a precision that suits the magnitude.
-    """
-    if value_format == "duration":
-        return _duration(value)
-    magnitude = abs(value)
-    suffix = ""
-    if value_format != "percent" and magnitude >= 1e4:
-        for scale, name in _COMPACT[_lang(lang)]:
-            if magnitude >= scale:
-                value, magnitude = value / scale, magnitude / scale
-                suffix = name
-                break
-        if decimals is None:
-            decimals = 0 if magnitude >= 100 else 1
-    if decimals is None:
-        if value_format == "percent":
-            decimals = 1
-        elif value_format == "money":
-            decimals = 0 if magnitude >= 100 else 2
-        else:
-            decimals = 0 if magnitude >= 100 or float(value).is_integer() else 1
-    number = _plain_number(value, decimals, lang) + suffix
-    return _with_unit(number, value_format, lang, currency)
+    return numbers.format_duration(seconds)
 
 
 def _tick_labels(
@@ -288,10 +207,10 @@ def _tick_labels(
     top = max(abs(t) for t in ticks)
     scale, suffix = 1.0, ""
     if value_format != "percent" and top >= 1e4:
-        for limit, name in _COMPACT[_lang(lang)]:
-            if top >= limit:
-                scale = limit
-                suffix = name
+        for limit in _COMPACT_SCALES:
+            affix = numbers.compact_affix(limit, lang)
+            if top >= limit and affix is not None:
+                scale, suffix = limit, affix
                 break
     step = abs(ticks[1] - ticks[0]) / scale if len(ticks) > 1 else 1.0
     if step < 0.01:  # 10 000 … 10 000,1: "10.0000K" twice; plain numbers tell them apart
@@ -304,8 +223,14 @@ def _tick_labels(
     )
     labels = []
     for t in ticks:
-        number = _plain_number(t / scale, decimals, lang)
-        labels.append(_with_unit(number + suffix, value_format, lang, currency))
+        number = numbers.format_fixed(t / scale, decimals, lang) + suffix
+        if value_format == "percent":
+            labels.append(numbers.with_percent(number, lang))
+        elif value_format == "money" and currency:
+            sign = _MINUS if number.startswith(_MINUS) else ""
+            labels.append(sign + numbers.with_currency(number.removeprefix(_MINUS), currency, lang))
+        else:
+            labels.append(number)
     return labels
 
 
@@ -493,12 +418,11 @@ def _isolated(values: FloatArray) -> BoolArray:
 
 
 def _day_ticks(first: date, last: date, lang: str, max_ticks: int) -> list[tuple[int, str]]:
-    months = _MONTHS[_lang(lang)]
     span = (last - first).days
     for step in (1, 2, 3, 7, 14, 21, 28):
         if span // step + 1 <= max_ticks:
             days = [last - timedelta(days=step * k) for k in range(span // step + 1)]
-            return [(d.toordinal(), f"{d.day} {months[d.month - 1]}") for d in reversed(days)]
+            return [(d.toordinal(), numbers.format_short_day(d, lang)) for d in reversed(days)]
     # Long daily series: the first day of every n-th month.
     month_count = (last.year - first.year) * 12 + last.month - first.month + 1
     step = next(s for s in (1, 2, 3, 6, 12, 24) if month_count / s <= max_ticks)
@@ -507,7 +431,11 @@ def _day_ticks(first: date, last: date, lang: str, max_ticks: int) -> list[tuple
     while date(year, month, 1) <= last:
         day = date(year, month, 1)
         if day >= first and (month - 1) % step == 0:
-            label = f"{months[month - 1]} {year}" if month == 1 else f"1 {months[month - 1]}"
+            label = (
+                numbers.format_month(day, lang)
+                if month == 1
+                else numbers.format_short_day(day, lang)
+            )
             ticks.append((day.toordinal(), label))
         month += 1
         if month > 12:
@@ -515,12 +443,45 @@ def _day_ticks(first: date, last: date, lang: str, max_ticks: int) -> list[tuple
     return ticks
 
 
-def _week_ticks(days: Sequence[date], lang: str, max_ticks: int) -> list[tuple[int, str]]:
+def _week_ticks(days: Sequence[date], week_label: str, max_ticks: int) -> list[tuple[int, str]]:
+    """Every n-th week, labelled `week_label` with its ISO number (`W45`, `нед 45`)."""
     count = len(days)
     step = next((s for s in (1, 2, 3, 4, 6, 8, 13, 26) if (count - 1) // s + 1 <= max_ticks), 52)
     picked = [days[i] for i in range(count - 1, -1, -step)]
-    prefix = "нед " if _lang(lang) == "ru" else "W"
-    return [(d.toordinal(), f"{prefix}{d.isocalendar().week}") for d in reversed(picked)]
+    return [(d.toordinal(), week_label.format(week=d.isocalendar().week)) for d in reversed(picked)]
+
+
+def x_tick_labels(
+    spec: LineChartSpec,
+    view_days: Sequence[date],
+    span_px: tuple[float, float],
+    xlim: tuple[float, float],
+    font: FontProperties,
+    scale: float,
+) -> list[tuple[int, str]]:
+    """The date ticks of a line chart: as many as fit (7, or 6 on a small chart) with at
+    least 8 px between neighbouring labels; fewer when long month names (`3 февр.`) would
+    touch."""
+    (left, right), (x0, x1) = span_px, xlim
+
+    def fits(ticks: list[tuple[int, str]]) -> bool:
+        ends = []
+        for t, label in ticks:
+            middle = left + (t - x0) / (x1 - x0) * (right - left)
+            half = _text_width(label, font) / 2
+            ends.append((middle - half, middle + half))
+        return all(b[0] - a[1] >= 8 * scale for a, b in itertools.pairwise(ends))
+
+    ticks: list[tuple[int, str]] = []
+    for max_ticks in range(6 if spec.small else 7, 1, -1):
+        ticks = (
+            _week_ticks(view_days, spec.week_label, max_ticks)
+            if spec.granularity == "week"
+            else _day_ticks(view_days[0], view_days[-1], spec.lang, max_ticks)
+        )
+        if fits(ticks):
+            break
+    return ticks
 
 
 Dash = Literal["-"] | tuple[float, tuple[float, float]]
@@ -692,6 +653,12 @@ def place_value_label(
     return best[1] if best else None
 
 
+def value_label(spec: LineChartSpec) -> str:
+    """The label of the latest value: `kpi.numbers.format_value`, as every text shows it."""
+    latest = next(v for _, v in reversed(spec.points) if v is not None and math.isfinite(v))
+    return numbers.format_value(latest, spec.value_format, spec.lang, spec.currency or None)
+
+
 def render_line_chart(spec: LineChartSpec) -> bytes:
     """PNG line chart of one KPI (1200×675, or 1000×500 with `small=True`).
 
@@ -795,11 +762,8 @@ def render_line_chart(spec: LineChartSpec) -> bytes:
     step_days = 7.0 if spec.granularity == "week" else 1.0
     pad = (view_xs[-1] - view_xs[0]) * 0.015 if len(view_xs) > 1 else step_days
     ax.set_xlim(view_xs[0] - pad, view_xs[-1] + pad)
-    max_ticks = 6 if spec.small else 7
-    x_ticks = (
-        _week_ticks(view_days, spec.lang, max_ticks)
-        if spec.granularity == "week"
-        else _day_ticks(view_days[0], view_days[-1], spec.lang, max_ticks)
+    x_ticks = x_tick_labels(
+        spec, view_days, (left, right), (view_xs[0] - pad, view_xs[-1] + pad), tick_font, scale
     )
     ax.set_xticks(
         [t for t, _ in x_ticks],
@@ -887,7 +851,7 @@ def render_line_chart(spec: LineChartSpec) -> bytes:
         markeredgewidth=2.0,
         zorder=6,
     )
-    label = format_value(latest_value, spec.value_format, spec.lang, currency=spec.currency)
+    label = value_label(spec)
     frame = _Frame(
         left, top, right, bottom, (view_xs[0] - pad, view_xs[-1] + pad), (y_ticks[0], y_ticks[-1])
     )
@@ -1164,7 +1128,7 @@ def render_bar_chart(spec: BarChartSpec) -> bytes:
     label_font, value_font, head_font = _font(15.0), _font(15.0, bold=True), _font(17.0, bold=True)
     labels = [label for _, shares in groups for label, _ in shares]
     label_w = min(max(_text_width(label, label_font) for label in labels), width * 0.34)
-    value_w = _text_width(format_value(100.0, "percent", spec.lang), value_font)
+    value_w = _text_width(numbers.format_percent(100.0, spec.lang), value_font)
     bar_x0 = pad + label_w + 20
     bar_x1 = width - pad - value_w - 16
     # Shares of a whole: the track is 100 %, so bars compare across dimensions.
@@ -1196,7 +1160,7 @@ def render_bar_chart(spec: BarChartSpec) -> bytes:
                 px,
                 width - pad,
                 mid,
-                format_value(share, "percent", spec.lang),
+                numbers.format_percent(share, spec.lang),
                 value_font,
                 INK,
                 ha="right",
@@ -1216,9 +1180,9 @@ __all__ = [
     "bar_chart_size",
     "change_colour",
     "dashboard_size",
-    "format_value",
     "render_bar_chart",
     "render_dashboard",
     "render_line_chart",
     "trend_colour",
+    "value_label",
 ]

@@ -103,7 +103,10 @@ class Change:
     `better` is None when nothing changed, the change is negligible or either side
     has no value. `negligible`: under `NEGLIGIBLE_CHANGE_PCT` relative ("≈ no
     change"). `thin`: the previous period has data on under half as many days as
-    the current one, so no change is given (absolute and relative are None)."""
+    the current one, so no change is given (absolute and relative are None).
+    `basis_changed`: the two periods were computed by different formulas (ERR by
+    reach now, by impressions or per post by followers before): two figures of
+    different kinds, so no change is given either."""
 
     kpi: str
     current: float | None
@@ -113,6 +116,7 @@ class Change:
     better: bool | None
     negligible: bool = False
     thin: bool = False
+    basis_changed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -865,16 +869,19 @@ def compare(current: KpiResult, previous: KpiResult) -> Change:
     """Change from `previous` to `current` (see `Change`), direction-aware via
     `current.higher_is_better` (bounce and CAC: lower is better).
 
-    No change is given when the previous period has data on fewer than
+    No change is given when the two values come from different formulas
+    (`basis_changed`) or when the previous period has data on fewer than
     `MIN_PREVIOUS_COVERAGE` of the days the current one has (`thin`); a change of
     under `NEGLIGIBLE_CHANGE_PCT` relative is `negligible`: neither better nor worse.
     """
     cur, prev = current.value, previous.value
     absolute = relative = None
     better = None
-    negligible = thin = False
+    negligible = thin = basis_changed = False
     if cur is not None and prev is not None:
-        if previous.days_with_data < current.days_with_data * MIN_PREVIOUS_COVERAGE:
+        if current.formula != previous.formula:
+            basis_changed = True
+        elif previous.days_with_data < current.days_with_data * MIN_PREVIOUS_COVERAGE:
             thin = True
         else:
             absolute = cur - prev
@@ -884,7 +891,9 @@ def compare(current: KpiResult, previous: KpiResult) -> Change:
             )
             if not negligible:
                 better = (absolute > 0) == current.higher_is_better
-    return Change(current.kpi, cur, prev, absolute, relative, better, negligible, thin)
+    return Change(
+        current.kpi, cur, prev, absolute, relative, better, negligible, thin, basis_changed
+    )
 
 
 __all__ = [

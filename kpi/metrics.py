@@ -571,12 +571,3 @@ _INDEX = _build_index()
 def lookup_metric(text: str) -> str | None:
     """Canonical metric (or ratio input) name for a typed name or header, else None."""
     return _INDEX.get(normalize_name(text))
-
-
-def display_name(name: str, lang: str) -> str:
-    if name in METRICS:
-        m = METRICS[name]
-        return m.ru if lang == "ru" else m.en
-    if name in RATIO_INPUTS:
-        return name.replace("_", " ")
-    return name

@@ -1,36 +1,79 @@
-"""Numbers as the bot shows them, in Russian or English.
+"""Numbers, money and dates as the bot shows them, in the workspace's language.
 
-Russian: thousands separated by a no-break space U+00A0 (not the narrow U+202F:
-some Telegram clients and fonts draw U+202F as a box or as nothing) and a
-decimal comma, `12 345,6`; a percent sign after a no-break space, `45,3 %`.
-English: `12,345.6`, `45.3%`. Negative numbers use the real minus sign U+2212.
+Every language-dependent choice comes from Babel's locale data (CLDR): the
+thousands and decimal signs, where the percent and currency signs go, month
+names and date patterns, the default currency of the language's territory. A new
+language needs no code here. Two house rules on top of CLDR: the narrow no-break
+space U+202F becomes a plain no-break space U+00A0 (some Telegram clients and fonts
+draw U+202F as a box or as nothing), and negative numbers use the real minus sign
+U+2212.
 
 Small values keep `digits` significant digits (a CTR of 0.0179 % is "0.0179",
 never "0.0"); values of 1 and above get at least one decimal but only as many as
 `digits` allows beyond the integer part, so large values have at most one;
-trailing zeros are dropped, so integers have no decimals. Any `lang` other than
-one starting with "ru" is formatted the English way.
+trailing zeros are dropped, so integers have no decimals. A language Babel does not
+know is formatted the English way.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+from datetime import date, datetime
 
-from babel import Locale
-from babel.numbers import get_currency_symbol
+from babel import Locale, UnknownLocaleError
+from babel.core import get_global
+from babel.dates import format_date, format_skeleton
+from babel.numbers import (
+    format_compact_decimal,
+    get_currency_symbol,
+    get_decimal_symbol,
+    get_group_symbol,
+    get_territory_currencies,
+)
 
 MINUS = "\u2212"
 NBSP = "\u00a0"
 _MAX_DECIMALS = 12
+FALLBACK_LOCALE = "en"
 
 
-def _is_ru(lang: str) -> bool:
-    return lang.lower().startswith("ru")
+@functools.cache
+def locale_of(lang: str) -> Locale:
+    """Babel's locale for a language code (`ru`, `en`, `ru-RU`, `pt_BR`); English if unknown."""
+    try:
+        return Locale.parse(lang.replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        return Locale.parse(FALLBACK_LOCALE)
 
 
+# Two days of one month (`Nov 1 – 30`); a year before the dash keeps its spaces.
+_DIGIT_RANGE = re.compile(r"(?<!\d)(\d{1,2})\u2009([–—])\u2009(?=\d)")
+
+
+def _house(text: str) -> str:
+    """CLDR's narrow and thin spaces as the chat shows them reliably: a no-break space,
+    a plain one, none between the two numbers of a range (`Nov 1–30`)."""
+    text = _DIGIT_RANGE.sub(r"\1\2", text)
+    return text.replace("\u202f", NBSP).replace("\u2009", " ")
+
+
+@functools.cache
 def _separators(lang: str) -> tuple[str, str]:
-    return (NBSP, ",") if _is_ru(lang) else (",", ".")
+    loc = locale_of(lang)
+    return _house(get_group_symbol(loc)), get_decimal_symbol(loc)
+
+
+def decimal_sign(lang: str) -> str:
+    """`,` in Russian, `.` in English."""
+    return _separators(lang)[1]
+
+
+@functools.cache
+def _percent_affixes(lang: str) -> tuple[str, str]:
+    pattern = locale_of(lang).percent_formats[None]
+    return _house(pattern.prefix[0]), _house(pattern.suffix[0])
 
 
 def _decimals(magnitude: float, digits: int) -> int:
@@ -53,7 +96,7 @@ def _render(magnitude: float, decimals: int, lang: str, *, strip: bool) -> str:
 
 
 def _is_zero(body: str) -> bool:
-    return body.strip("0" + NBSP + ",.") == ""
+    return not any(ch in "123456789" for ch in body)
 
 
 def _signed(x: float, body: str) -> str:
@@ -71,10 +114,16 @@ def format_number(x: float, lang: str, *, digits: int = 3) -> str:
     return _signed(x, _render(magnitude, _decimals(magnitude, digits), lang, strip=True))
 
 
+def _with_percent(number: str, lang: str) -> str:
+    prefix, suffix = _percent_affixes(lang)
+    if number.startswith(MINUS) and prefix:
+        return MINUS + prefix + number[1:] + suffix
+    return prefix + number + suffix
+
+
 def format_percent(x: float, lang: str, *, digits: int = 3) -> str:
-    """`45,3 %` (ru) or `45.3%` (en)."""
-    number = format_number(x, lang, digits=digits)
-    return f"{number}{NBSP}%" if _is_ru(lang) else f"{number}%"
+    """`45,3 %` (ru) or `45.3%` (en): the locale's percent pattern."""
+    return _with_percent(format_number(x, lang, digits=digits), lang)
 
 
 # ISO 4217 codes the bot knows, with the sign people write. Babel's own symbols are
@@ -130,8 +179,15 @@ def currencies_in(text: str) -> set[str]:
 
 
 def default_currency(lang: str) -> str:
-    """A workspace without `/currency` counts in roubles in Russian, dollars in English."""
-    return "RUB" if _is_ru(lang) else "USD"
+    """A workspace without `/currency` counts in the currency of the language's main
+    territory (CLDR's likely subtags): roubles for Russian, dollars for English."""
+    loc = locale_of(lang)
+    territory = loc.territory
+    if territory is None:
+        likely = get_global("likely_subtags").get(loc.language, "")
+        territory = Locale.parse(likely).territory if likely else None
+    found = get_territory_currencies(territory or "US", tender=True, non_tender=False)
+    return found[0] if found else "USD"
 
 
 def currency_code(word: str) -> str | None:
@@ -144,11 +200,7 @@ def currency_code(word: str) -> str | None:
 
 
 def currency_sign(code: str, lang: str) -> str:
-    return CURRENCY_SIGNS.get(code) or get_currency_symbol(code, locale=_babel_locale(lang))
-
-
-def _babel_locale(lang: str) -> str:
-    return "ru" if _is_ru(lang) else "en"
+    return CURRENCY_SIGNS.get(code) or get_currency_symbol(code, locale=locale_of(lang))
 
 
 def format_money(x: float, lang: str, currency: str | None = None) -> str:
@@ -163,14 +215,28 @@ def format_money(x: float, lang: str, currency: str | None = None) -> str:
     body = _render(abs(x), 0 if whole else 2, lang, strip=False)
     if currency is None:
         return _signed(x, body)
+    return _signed(x, with_currency(body, currency, lang))
+
+
+def with_currency(body: str, currency: str, lang: str) -> str:
+    """An unsigned amount with its currency sign where the locale puts it: `518 ₽`, `$518`."""
     sign = currency_sign(currency, lang)
-    pattern = Locale.parse(_babel_locale(lang)).currency_formats["standard"].pattern
+    pattern = locale_of(lang).currency_formats["standard"].pattern
     if pattern.split(";")[0].lstrip().startswith("¤"):
         # `$518`; a sign made of letters gets a space: `Br 518`.
-        text = f"{sign}{NBSP if sign[-1:].isalpha() else ''}{body}"
-    else:
-        text = f"{body}{NBSP}{sign}"
-    return _signed(x, text)
+        return f"{sign}{NBSP if sign[-1:].isalpha() else ''}{body}"
+    return f"{body}{NBSP}{sign}"
+
+
+def format_fixed(x: float, decimals: int, lang: str, currency: str | None = None) -> str:
+    """`x` with exactly `decimals` decimals (chart ticks), signed, with the currency."""
+    body = _render(abs(x), decimals, lang, strip=False)
+    return _signed(x, with_currency(body, currency, lang) if currency else body)
+
+
+def with_percent(number: str, lang: str) -> str:
+    """A formatted number with the locale's percent sign: `45,3 %`, `45.3%`."""
+    return _with_percent(number, lang)
 
 
 def format_duration(seconds: float) -> str:
@@ -188,7 +254,7 @@ def format_change(pct: float, lang: str) -> str:
     """A relative change with its sign: `+12,5 %`, `−3.1%`, `0 %`."""
     number = format_number(pct, lang)
     sign = "+" if pct > 0 and not _is_zero(number) else ""
-    return sign + (f"{number}{NBSP}%" if _is_ru(lang) else f"{number}%")
+    return sign + _with_percent(number, lang)
 
 
 def format_value(value: float, unit: str, lang: str, currency: str | None = None) -> str:
@@ -200,3 +266,64 @@ def format_value(value: float, unit: str, lang: str, currency: str | None = None
     if unit == "duration":
         return format_duration(value)
     return format_number(value, lang)
+
+
+# --------------------------------------------------------------------------- dates
+
+DAY_SKELETON = "yMMMd"
+# CLDR writes some years with a word after them (`2026 г.`): the house writes the
+# year as a bare number, so a date that ends a sentence does not end in "г..". A
+# literal glued to the year (`2026年`) stays.
+_YEAR_WORD = re.compile(r"(?<=y)[\s\u202f]*(?:'[^']+'|[^\W\d_a-zA-Z]+)\.?(?=$|\s|[–—-])")
+
+
+def _pattern(pattern: str) -> str:
+    return _YEAR_WORD.sub("", pattern)
+
+
+def format_day(day: date, lang: str) -> str:
+    """A day as every message, chart and file caption writes it: the locale's medium
+    date (`5 нояб. 2026`, `Nov 5, 2026`)."""
+    loc = locale_of(lang)
+    return _house(format_date(day, _pattern(loc.datetime_skeletons[DAY_SKELETON].pattern), loc))
+
+
+def format_period(start: date, end: date, lang: str) -> str:
+    """Two days as one interval in the locale's way (`1–30 нояб. 2026`,
+    `Nov 1 – 30, 2026`, `Dec 15, 2025 – Jan 13, 2026`); one day is just the day."""
+    if start == end:
+        return format_day(start, lang)
+    loc = locale_of(lang)
+    field = "y" if start.year != end.year else "M" if start.month != end.month else "d"
+    first, second = loc.interval_formats[DAY_SKELETON][field]
+    text = format_date(start, _pattern(first), loc) + format_date(end, _pattern(second), loc)
+    # A range takes the en dash (CLDR's Russian data has the em dash).
+    return _house(text).replace("\u2014", "–")
+
+
+def format_moment(moment: datetime, lang: str) -> str:
+    """A day and a time of day (already in the workspace's zone): `1 дек. 2026 09:56`,
+    `Dec 1, 2026 09:56` — the 24-hour clock in every language, as the schedules are typed."""
+    return f"{format_day(moment.date(), lang)} {moment:%H:%M}"
+
+
+def format_short_day(day: date, lang: str) -> str:
+    """A day without its year, for chart ticks: `5 нояб.`, `Nov 5`."""
+    return _house(format_skeleton("MMMd", day, locale=locale_of(lang)))
+
+
+def format_month(day: date, lang: str) -> str:
+    """The month of `day` with its year, for chart ticks: `янв. 2026`, `Jan 2026`."""
+    loc = locale_of(lang)
+    return _house(format_date(day, _pattern(loc.datetime_skeletons["yMMM"].pattern), loc))
+
+
+@functools.cache
+def compact_affix(scale: float, lang: str) -> str | None:
+    """What the locale writes after a number shortened by `scale` (1e3, 1e6, 1e9):
+    ` тыс.`, ` млн`, `K`, `M` (CLDR's short compact decimal patterns); None when the
+    locale does not shorten at that scale (German writes 1000 in full)."""
+    text = _house(format_compact_decimal(scale, format_type="short", locale=locale_of(lang)))
+    if not text.startswith("1") or text[1:2].isdigit():
+        return None
+    return text[1:]

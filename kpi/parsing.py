@@ -337,8 +337,15 @@ def _year(text: str) -> int:
     return y
 
 
+class MonthEnd(date):
+    """The last day of a month written without a day (`2026-12`, `Dec 2026`): a row of
+    monthly figures counts on it. A date in every other respect."""
+
+    __slots__ = ()
+
+
 def _last_day(y: int, mo: int) -> date:
-    return date(y, mo, calendar.monthrange(y, mo)[1])
+    return MonthEnd(y, mo, calendar.monthrange(y, mo)[1])
 
 
 def _bad_date(text: str) -> ValueError:

@@ -5,7 +5,7 @@
 * `claimed` — written (an INSERT that the unique key makes atomic) right before
   the first HTTP request of the digest. From here on the digest is never sent
   again automatically: if the process dies between the request and `sent`, the
-  week is not repeated (at-most-once; see handlers/digest.py for the reasoning).
+  week is not repeated (at-most-once; see bot/services/digest.py for the reasoning).
 * `sent` — delivered; `message_id` is the photo's (or the text's).
 * `failed` — every attempt failed in a way that delivered nothing the user can
   see twice (429s, 5xx, network, a rejected request). It may be claimed again

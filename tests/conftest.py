@@ -41,6 +41,7 @@ def pytest_configure(config: pytest.Config) -> None:
             f"({os.path.relpath(SHARED_DATA)}): the shared_data tests cannot run"
         )
     config.stash[_COUNTS] = {"passed": 0, "failed": 0, "skipped": 0}
+    _CONFIG[0] = config
     _install_read_guard()
 
 
@@ -60,6 +61,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 _COUNTS = pytest.StashKey[dict[str, int]]()
 _CURRENT_MARKED = [False]  # is the running test marked shared_data? (read by the guard)
+_CONFIG: list[pytest.Config | None] = [None]
 
 
 @pytest.hookimpl(wrapper=True)
@@ -87,10 +89,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             f"shared_data test skipped although {shareddata.REQUIRE_ENV}=1 "
             f"(../shared/data is required here): {reason}"
         )
-    if not slow_skip and (report.when == "call" or report.outcome != "passed"):
-        counts = item.config.stash[_COUNTS]
-        counts[report.outcome] += 1
     return report
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # Counted where the reports arrive: in this process, or in the pytest-xdist controller
+    # for its workers' reports (so the summary line below counts every worker's tests).
+    if shareddata.MARKER not in report.keywords:
+        return
+    config = _CONFIG[0]
+    if config is None:
+        return
+    slow_skip = "slow" in report.keywords and not config.getoption("--run-slow")
+    if not slow_skip and (report.when == "call" or report.outcome != "passed"):
+        config.stash[_COUNTS][report.outcome] += 1
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

@@ -51,11 +51,12 @@ from bot.services.delivery import Delivery, Outcome, PacedSender, before_sending
 from bot.services.digest_cache import DigestCache
 from bot.services.insights import DigestInsights, digest_insights
 from bot.services.rendering import ChartRenderer
-from handlers.charts import short_change, value_format
+from bot.texts import bold
+from handlers.charts import short_change
 from handlers.insights_texts import digest_lead
 from handlers.kpi_texts import compact_change, format_day, format_period, kpi_name, value_text
-from handlers.replies import TEXT_LIMIT, current_currency, split_text
-from kpi.charts import DashboardSpec, DashboardTile, format_value, render_dashboard
+from handlers.replies import TEXT_LIMIT, split_text
+from kpi.charts import DashboardSpec, DashboardTile, render_dashboard
 from kpi.digest import (
     SPARK_WEEKS,
     TileData,
@@ -67,7 +68,6 @@ from kpi.digest import (
     week_buckets,
 )
 from kpi.models import Period
-from kpi.numbers import currency_sign
 from storage import Storage
 from storage.digests import DueDigest
 from storage.records import Workspace
@@ -150,7 +150,7 @@ def _tile_line(tile: TileData, lang: str) -> str:
     if tile.value is None:
         return _("{name}: no data this week").format(name=name)
     value = value_text(tile.value, tile.unit, lang)
-    line = f"{name}: <b>{value}</b>"
+    line = f"{name}: {bold(value)}"
     moved = compact_change(tile.change, tile.unit, lang)
     return f"{line} · {moved}" if moved else line
 
@@ -214,16 +214,7 @@ def compose_digest(workspace: Workspace, data: DigestData, lang: str) -> Prepare
 
 
 def _dashboard_tile(tile: TileData, lang: str) -> DashboardTile:
-    value = (
-        format_value(
-            tile.value,
-            value_format(tile.unit),
-            lang,
-            currency=currency_sign(current_currency(), lang) if tile.unit == "money" else "",
-        )
-        if tile.value is not None
-        else _("no data")
-    )
+    value = value_text(tile.value, tile.unit, lang) if tile.value is not None else _("no data")
     return DashboardTile(
         name=kpi_name(tile.kpi),
         value_text=value,

@@ -26,7 +26,14 @@ from kpi.importing.errors import ImportFailure
 from kpi.importing.meaning import split_words
 from kpi.importing.reader import Cell, FormulaCell
 from kpi.metrics import normalize_name
-from kpi.parsing import DateFormat, DateGuesser, date_style, parse_day, parse_month_day
+from kpi.parsing import (
+    DateFormat,
+    DateGuesser,
+    MonthEnd,
+    date_style,
+    parse_day,
+    parse_month_day,
+)
 
 if TYPE_CHECKING:
     from kpi.importing.core import ImportContext
@@ -377,6 +384,20 @@ class DayReader:
             if not any(ch.isdigit() for ch in text):
                 return None, "not_a_date"
             raise ImportFailure(E.BAD_DATE, n, col.header, text, str(e)) from None
+        if isinstance(day, MonthEnd):
+            today = self.ctx.today
+            if (
+                today is not None
+                and day > today
+                and (day.year, day.month)
+                == (
+                    today.year,
+                    today.month,
+                )
+            ):
+                # The month is still running: its row would count on a day to come.
+                return None, "month_not_over"
+            day = date(day.year, day.month, day.day)
         offsets = self.ctx.result.time_offsets
         if len(offsets) < 3 and ":" in text:
             m = _OFFSET_RE.search(text)

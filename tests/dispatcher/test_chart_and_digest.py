@@ -128,7 +128,7 @@ async def test_chart_single_point_and_russian(clocked: Harness) -> None:
     assert [c.method for c in calls] == ["sendPhoto"]
     assert png_size(calls[0].files["photo"].data) == (1200, 675)
     text = calls[0].visible_text or ""
-    assert text.startswith("Охват · 26 ноя – 2 дек 2026\nЗа период: 12\u00a0000")
+    assert text.startswith("Охват · 26 нояб. – 2 дек. 2026\nЗа период: 12\u00a0000")
     assert text.endswith("Дней с данными: 1 из 7")
 
 
@@ -296,10 +296,10 @@ async def test_digest_now_caption_in_russian(clocked: Harness) -> None:
     assert png_size(png)[0] == 1080
     assert calls[0].visible_text == (
         "Ваши SMM-KPI · дайджест недели\n"
-        "Неделя 48, 23–29 ноя 2026\n"
+        "Неделя 48, 23–29 нояб. 2026\n"
         # What changed and why: bounces 210 → 315 (+50 %) on 700 sessions both weeks.
-        "❓ Показатель отказов +15 п.п.: число отказов +50\u00a0%, визиты 0\u00a0%\n"
-        "Данные на 29 ноя 2026\n"
+        "❓ Показатель отказов +15 п.п.: число отказов +50\u00a0%, визиты без изменений\n"
+        "Данные на 29 нояб. 2026\n"
         "Сначала самые заметные изменения:\n"
         "Охват: 10\u00a0500 · ↑ +50\u00a0% 🟢\n"
         "Показатель отказов: 45\u00a0% · ↑ +15 п.п. 🔴"

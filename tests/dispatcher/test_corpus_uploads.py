@@ -77,4 +77,4 @@ async def test_corpus_file_imports_without_edits(h: Harness, name: str) -> None:
         )
     text = _last_text(calls)
     assert text.startswith(f"Imported “{name}”"), text
-    assert "Stored: 0 account-days, 0 posts" not in text
+    assert "Stored: 0 account-day rows, 0 posts" not in text

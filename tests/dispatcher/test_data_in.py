@@ -130,7 +130,7 @@ async def test_log_in_english_replies_with_what_was_stored(h: Harness) -> None:
 async def test_log_in_russian_with_russian_names_and_default_account(h: Harness) -> None:
     text = await h.say_text("/log вчера охват=12 000 лайки=340 выручка=1500,5", CHAT)
     assert text == (
-        "Записано за 4 июн 2024, main:\n"
+        "Записано за 4 июн. 2024, main:\n"
         f"• Охват: 12{NBSP}000\n"
         "• Лайки: 340\n"
         f"• Выручка: 1{NBSP}500,50{NBSP}₽\n"
@@ -197,9 +197,9 @@ async def test_relogging_a_day_replaces_and_undo_brings_the_old_value_back(h: Ha
     assert await _sums(h) == {"reach": 1500.0, "likes": 10.0}
     undo = await h.say_text("/undo", CHAT, language_code="en")
     assert undo.startswith("Undone: /log from ")
-    assert "(1 account-days)" in undo
+    assert "(1 account-day row)" in undo
     assert "Days affected: Jun 1, 2024." in undo
-    assert "Earlier values restored on 1 account-days." in undo
+    assert "Earlier values restored: 1 account-day row." in undo
     assert await _sums(h) == {"reach": 1000.0, "likes": 10.0}
     await h.say("/undo", CHAT, language_code="en")
     assert await _sums(h) == {}
@@ -324,12 +324,12 @@ async def test_add_existing_account_and_today(h: Harness) -> None:
     pid = _message_id(panel)
     await h.press(CHAT, pid, "add:acc:1")
     panel = _panel(await h.press(CHAT, pid, "add:day:today"))
-    assert (panel.visible_text or "").startswith("Добавляем цифры для main, 5 июн 2024.")
+    assert (panel.visible_text or "").startswith("Добавляем цифры для main, 5 июн. 2024.")
     await h.press(CHAT, pid, "add:metric:followers")
     panel = _panel(await h.say("4 321", CHAT))
     calls = await h.press(CHAT, _message_id(panel), "add:save:")
     assert _final(calls) == (
-        f"Записано за 5 июн 2024, main:\n• Подписчики: 4{NBSP}321\n/undo отменит эту запись."
+        f"Записано за 5 июн. 2024, main:\n• Подписчики: 4{NBSP}321\n/undo отменит эту запись."
     )
     ws_id = await _ws_id(h)
     data = await h.storage.metrics.period_data(ws_id, Period(TODAY, TODAY))
@@ -394,7 +394,7 @@ async def test_upload_daily_views_with_caption_account(h: Harness) -> None:
         "Accounts: site (new).",
         "Metrics:",
         f"• Pageviews: Σ {total:,}",
-        f"Stored: {n} account-days, 0 posts, 0 audience rows.",
+        f"Stored: {n} account-day rows, 0 posts, 0 audience rows.",
         "Columns:",
         "• “Date” → date (a name I know)",
         "• “Views” → Pageviews (a name I know)",
@@ -402,7 +402,7 @@ async def test_upload_daily_views_with_caption_account(h: Harness) -> None:
     ]
     assert await _sums(h, "site") == {"pageviews": float(total)}
     again = _final(await upload(h, "website_daily_views.csv", caption="site"))
-    assert f"Replaced earlier values on {n} account-days" in again
+    assert f"Replaced earlier values: {n} account-day rows" in again
     assert "site (new)" not in again
     assert await _sums(h, "site") == {"pageviews": float(total)}  # replaced, not doubled
 
@@ -414,7 +414,7 @@ async def test_upload_summary_in_russian(h: Harness) -> None:
     lines = text.splitlines()
     assert lines[0] == "Импортирован «website_daily_views.csv»"
     assert f"Строк: {n} прочитано, {n} использовано." in lines
-    assert "Даты: 1 июн 2021 – 26 июн 2022." in lines
+    assert "Даты: 1 июн. 2021 – 26 июн. 2022." in lines
     assert "Аккаунты: site (новый)." in lines
     assert f"• Просмотры страниц: Σ {total:,}".replace(",", NBSP) in lines
     assert lines[-1] == "/undo отменит этот импорт."
@@ -447,7 +447,7 @@ async def test_upload_posts_without_dates_asks_for_the_day(h: Harness) -> None:
     assert "Rows: 500 read, 500 used." in text
     assert f"• Reach: Σ {reach:,}" in text
     assert f"• Likes: Σ {likes:,}" in text
-    assert "Stored: 12 account-days, 500 posts, 0 audience rows." in text
+    assert "Stored: 12 account-day rows, 500 posts, 0 audience rows." in text
     assert "• not a metric I know: “Category”, “Post Weekday”, “Post Hour”, “Paid”" in text
     sums = await _sums(h, "main")
     assert sums["reach"] == reach and sums["likes"] == likes and sums["posts"] == 500
@@ -538,7 +538,7 @@ async def test_upload_customers_file(h: Harness) -> None:
     text = _final(await upload(h, path.name))
     assert "Recognised: customers (one row per customer)." in text
     assert f"• New customers: Σ {len(rows):,}" in text
-    assert f"Stored: {len(days)} account-days" in text
+    assert f"Stored: {len(days)} account-day rows" in text
     assert (
         "• a customer attribute: “ID”, “Year_Birth”, “Education”, “Marital_Status”, “Income”"
         in text
@@ -656,7 +656,7 @@ async def test_undo_takes_back_a_file_import(h: Harness) -> None:
     text = await h.say_text("/undo", CHAT, language_code="en")
     assert text.startswith("Undone: the file “website_daily_views.csv” from 05.06.2024"[:30])
     assert "Days affected: Jun 1, 2021 – Jun 26, 2022." in text
-    assert "Earlier values restored on 1 account-days." in text
+    assert "Earlier values restored: 1 account-day row." in text
     assert await _sums(h, "site") == {"pageviews": 5.0}
 
 

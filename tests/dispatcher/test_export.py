@@ -51,6 +51,17 @@ def document(calls: list[Call]) -> Call:
     return doc
 
 
+def documents(calls: list[Call]) -> dict[str, Call]:
+    """`/export csv`'s files by name."""
+    return {c.files["document"].filename: c for c in calls if c.method == "sendDocument"}
+
+
+def read_csv(doc: Call, delimiter: str) -> list[list[str]]:
+    raw = doc.files["document"].data
+    assert raw.startswith(b"\xef\xbb\xbf")
+    return list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""), delimiter=delimiter))
+
+
 def cells(sheet) -> list[list[object]]:
     return [[c.value for c in row] for row in sheet.iter_rows()]
 
@@ -111,11 +122,17 @@ async def test_export_workbook_in_english_has_english_headers_and_dollars(h: Har
 
 async def test_csv_in_russian_uses_semicolons_and_decimal_commas(h: Harness) -> None:
     await seed(h, RU)
-    doc = document(await h.say(f"/export csv {MAY}", **RU))
+    files = documents(await h.say(f"/export csv {MAY}", **RU))
+    assert list(files) == [
+        "kpi_2024-05-01_2024-05-31.csv",
+        "kpi_2024-05-01_2024-05-31_posts.csv",
+        "kpi_2024-05-01_2024-05-31_audience.csv",
+    ]
+    doc = files["kpi_2024-05-01_2024-05-31.csv"]
     assert doc.visible_text.endswith(
-        "CSV для Excel: точка с запятой между полями, десятичная запятая."
+        "CSV для Excel: точка с запятой между полями, десятичная запятая. По файлу на каждый "
+        "вид данных: метрики по дням, публикации (1), аудитория (2)."
     )
-    assert doc.files["document"].filename == "kpi_2024-05-01_2024-05-31.csv"
     raw = doc.files["document"].data
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""), delimiter=";"))
@@ -129,7 +146,8 @@ async def test_csv_in_russian_uses_semicolons_and_decimal_commas(h: Harness) -> 
 
 async def test_csv_in_english_uses_commas_and_points(h: Harness) -> None:
     await seed(h, EN)
-    doc = document(await h.say(f"/export csv {MAY} vk:brand", **EN))
+    files = documents(await h.say(f"/export csv {MAY} vk:brand", **EN))
+    doc = files["kpi_2024-05-01_2024-05-31_vk-brand.csv"]
     body = doc.files["document"].data.decode("utf-8-sig")
     assert body.splitlines() == [
         'Account,Date,Reach,Likes,"Revenue, $"',
@@ -141,14 +159,15 @@ async def test_csv_in_english_uses_commas_and_points(h: Harness) -> None:
 async def test_nothing_to_export_is_said_in_text(h: Harness) -> None:
     await h.say("/start", **RU)
     assert await h.say_text("/export 2020-01", **RU) == (
-        "Нет данных за 1–31 янв 2020 (все аккаунты). "
+        "Нет данных за 1–31 янв. 2020 (все аккаунты). "
         "Пришлите файл или используйте /log, потом снова /export."
     )
 
 
 async def test_the_russian_csv_reads_back_into_the_bot(h: Harness) -> None:
     await seed(h, RU)
-    raw = document(await h.say(f"/export csv {MAY}", **RU)).files["document"].data
+    raw = documents(await h.say(f"/export csv {MAY}", **RU))["kpi_2024-05-01_2024-05-31.csv"]
+    raw = raw.files["document"].data
     other = CHAT + 1
     await h.say("/start", chat_id=other, **RU)
     # The legacy formula-looking account name (stored before the account-name rule) is
@@ -170,3 +189,68 @@ async def test_the_russian_csv_reads_back_into_the_bot(h: Harness) -> None:
     back = await h.storage.metrics.export_rows(copy.id, may)
     assert back == [r for r in expected if not r[0].startswith("=")]
     assert len(back) == 2 and len(expected) == 3
+
+
+@pytest.mark.parametrize(
+    ("lang", "delimiter", "posts_header", "audience_header"),
+    [
+        (RU, ";", ["Аккаунт", "Дата", "Публикация", "Формат", "Хэштеги", "Текст", "Охват",
+                   "Показы", "Лайки", "Комментарии", "Репосты", "Сохранения", "Клики"],
+         ["Аккаунт", "Дата", "Разрез", "Группа", "Значение", "Единица"]),
+        (EN, ",", ["Account", "Date", "Post", "Format", "Hashtags", "Text", "Reach",
+                   "Impressions", "Likes", "Comments", "Shares", "Saves", "Link clicks"],
+         ["Account", "Date", "Breakdown", "Group", "Value", "Unit"]),
+    ],
+)  # fmt: skip
+async def test_csv_has_a_file_per_kind_and_each_matches_the_database(
+    h: Harness,
+    lang: dict[str, str],
+    delimiter: str,
+    posts_header: list[str],
+    audience_header: list[str],
+) -> None:
+    await seed(h, lang)
+    files = documents(await h.say(f"/export csv {MAY}", **lang))
+    ws = await h.storage.workspaces.get_by_chat(CHAT)
+    assert ws is not None
+    may = Period(date(2024, 5, 1), date(2024, 5, 31))
+    ru = delimiter == ";"
+
+    def day(d: date) -> str:
+        return d.strftime("%d.%m.%Y") if ru else d.isoformat()
+
+    def number(x: float | None) -> str:
+        if x is None:
+            return ""
+        text = str(int(x)) if float(x).is_integer() else repr(float(x))
+        return text.replace(".", ",") if ru else text
+
+    posts = await h.storage.metrics.posts_in_period(ws.id, may)
+    rows = read_csv(files["kpi_2024-05-01_2024-05-31_posts.csv"], delimiter)
+    assert rows[0] == posts_header
+    counters = ("reach", "impressions", "likes", "comments", "shares", "saves", "link_clicks")
+    assert rows[1:] == [
+        [p.account, day(p.day), p.post_id, p.format, " ".join(f"#{t}" for t in p.hashtags),
+         "'" + p.text if p.text.startswith("=") else p.text,
+         *(number(getattr(p, c)) for c in counters)]
+        for p in posts
+    ]  # fmt: skip
+    assert rows[1][5] == "'=1+1"  # the formula-looking text stays text
+    audience = list(await h.storage.metrics.audience_rows(ws.id, may))
+    rows = read_csv(files["kpi_2024-05-01_2024-05-31_audience.csv"], delimiter)
+    assert rows[0] == audience_header
+    assert [r[:5] for r in rows[1:]] == [
+        [a.account, day(a.day), r[2], a.bucket.bucket, number(a.bucket.value)]
+        for a, r in zip(audience, rows[1:], strict=True)
+    ]
+    assert [(r[2], r[5]) for r in rows[1:]] == (
+        [("возраст", "%"), ("город", "человек")] if ru else [("age", "%"), ("city", "people")]
+    )
+    assert [r[4] for r in rows[1:]] == (["31,5", "420"] if ru else ["31.5", "420"])
+    # Every file but the first says what it holds.
+    captions = [c.visible_text for c in files.values()][1:]
+    assert captions == (
+        ["Публикации, 1–31 мая 2024.", "Аудитория, 1–31 мая 2024."]
+        if ru
+        else ["Posts, May 1–31, 2024.", "Audience, May 1–31, 2024."]
+    )

@@ -243,7 +243,7 @@ async def test_changing_the_schedule_never_sends_at_once(
     reply = await h.say_text("/digest вторник 9:00", **RU)
     assert reply.splitlines()[:2] == [
         "Еженедельный дайджест: включён, вт в 09:00 (Europe/Moscow).",
-        "Следующий: 8 дек 2026 в 09:00.",
+        "Следующий: 8 дек. 2026 в 09:00.",
     ]
     # The change moved the stored next slot past now (i16's next_digest_at), not to today.
     ws = await ws_of(h)

@@ -120,7 +120,7 @@ async def test_every_active_workspace_with_data_gets_exactly_one_digest(
     assert photo.params["disable_notification"] is True
     assert photo.files["photo"].data.startswith(b"\x89PNG")
     assert (photo.visible_text or "").startswith(
-        "Team 5 · дайджест недели\nНеделя 48, 23–29 ноя 2026\nДанные на 29 ноя 2026\n"
+        "Team 5 · дайджест недели\nНеделя 48, 23–29 нояб. 2026\nДанные на 29 нояб. 2026\n"
     )
     # Within Telegram's limits: no request was refused by the flood control except
     # the injected 429s, and the run goes again without sending anything.

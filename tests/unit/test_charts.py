@@ -32,7 +32,6 @@ from kpi.charts import (
     bar_chart_size,
     change_colour,
     dashboard_size,
-    format_value,
     place_value_label,
     render_bar_chart,
     render_dashboard,
@@ -99,7 +98,7 @@ def test_small_variant_for_alerts_has_a_baseline() -> None:
     spec = line(
         [410.0, 395.0, 430.0, 420.0, 560.0],
         value_format="money",
-        currency="₽",
+        currency="RUB",
         higher_is_better=False,
         baseline=420.0,
         baseline_label="медиана 4 недель: 420 ₽",
@@ -244,26 +243,27 @@ def test_cyrillic_arrows_and_minus_render_without_warnings() -> None:
 
 
 def test_dollar_signs_are_not_mathtext() -> None:
-    spec = line([10.0, 12.0], title="$10 and $12", value_format="money", currency="$", lang="en")
+    spec = line([10.0, 12.0], title="$10 and $12", value_format="money", currency="USD", lang="en")
     assert png_size(render_line_chart(spec)) == (1200, 675)
 
 
 @pytest.mark.parametrize(
-    ("value", "kind", "lang", "currency", "expected"),
+    ("ticks", "kind", "lang", "currency", "expected"),
     [
-        (12.34, "percent", "ru", "", "12,3\u00a0%"),
-        (12.34, "percent", "en", "", "12.3%"),
-        (1234.0, "count", "ru", "", "1\u00a0234"),
-        (1_234_567.0, "count", "ru", "", "1,2\u00a0млн"),
-        (1_234_567.0, "count", "en", "", "1.2M"),
-        (-1234.5, "money", "ru", "₽", "\u22121\u00a0234\u00a0₽"),
-        (12.5, "money", "en", "$", "$12.50"),
-        (125.0, "duration", "ru", "", "2:05"),
-        (3725.0, "duration", "en", "", "1:02:05"),
+        ([0.0, 5e5, 1e6], "count", "ru", "", ["0,0\u00a0млн", "0,5\u00a0млн", "1,0\u00a0млн"]),
+        ([0.0, 5e5, 1e6], "count", "en", "", ["0.0M", "0.5M", "1.0M"]),
+        ([0.0, 1e4, 2e4], "money", "ru", "RUB", ["0\u00a0тыс.\u00a0₽", "10\u00a0тыс.\u00a0₽",
+                                                "20\u00a0тыс.\u00a0₽"]),
+        ([-10.0, 0.0, 10.0], "money", "en", "USD", ["\u2212$10", "$0", "$10"]),
+        # German writes thousands in full (CLDR has no short form): no "K" invented.
+        ([0.0, 1e4, 2e4], "count", "de", "", ["0", "10.000", "20.000"]),
+        ([60.0, 120.0], "duration", "ru", "", ["1:00", "2:00"]),
     ],
-)
-def test_format_value(value: float, kind: str, lang: str, currency: str, expected: str) -> None:
-    assert format_value(value, kind, lang, currency=currency) == expected  # type: ignore[arg-type]
+)  # fmt: skip
+def test_tick_labels_from_the_locale(
+    ticks: list[float], kind: str, lang: str, currency: str, expected: list[str]
+) -> None:
+    assert _tick_labels(ticks, kind, lang, currency) == expected  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- process pool
@@ -330,3 +330,40 @@ def test_value_label_is_dropped_when_every_place_covers_the_line() -> None:
     point = FRAME.to_pixels(10.0, 50.0)
     placed = place_value_label(FRAME, [(xs, zigzag, 3)], point, (300.0, 60.0), 18.0, rising=True)
     assert placed is None
+
+
+# --- date ticks never overlap (issue #14) -------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+@pytest.mark.parametrize("small", [False, True])
+@pytest.mark.parametrize("granularity", ["day", "week"])
+def test_date_tick_labels_never_overlap(lang: str, small: bool, granularity: str) -> None:
+    from kpi.charts import _font, _text_width, x_tick_labels
+
+    width = 1000 if small else 1200
+    scale = width / 1200
+    font = _font(14.0 if small else 15.0)
+    # The narrowest plot: a wide money axis label on the left, as render_line_chart lays out.
+    left = 36 * scale + _text_width("−1 234 567 ₽", font) + 18 * scale
+    right = width - 64 * scale
+    first = date(2025, 12, 29)
+    step = 7 if granularity == "week" else 1
+    for span in [*range(1, 70), 90, 120, 180, 365, 400, 730]:
+        days = [first + timedelta(days=k) for k in range(0, span + 1, step)]
+        lo, hi = days[0].toordinal(), days[-1].toordinal()
+        pad = (hi - lo) * 0.015 if hi > lo else step
+        spec = LineChartSpec(
+            points=tuple((d, 1.0) for d in days), title="t", lang=lang, small=small,
+            granularity=granularity, week_label="нед {week}",  # type: ignore[arg-type]
+        )  # fmt: skip
+        ticks = x_tick_labels(spec, days, (left, right), (lo - pad, hi + pad), font, scale)
+        assert len(ticks) >= min(2, len(days)), (lang, span)
+        boxes = []
+        for t, label in ticks:
+            middle = left + (t - lo + pad) / (hi - lo + 2 * pad) * (right - left)
+            boxes.append(
+                (middle - _text_width(label, font) / 2, middle + _text_width(label, font) / 2)
+            )
+        for (_, end), (start, _) in itertools.pairwise(boxes):
+            assert start - end >= 8 * scale, (lang, span, ticks)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import date, datetime
 
 import pytest
 from hypothesis import given
@@ -12,10 +13,13 @@ from kpi.numbers import (
     currency_code,
     default_currency,
     format_change,
+    format_day,
     format_duration,
+    format_moment,
     format_money,
     format_number,
     format_percent,
+    format_period,
     format_value,
 )
 
@@ -64,8 +68,9 @@ def test_format_number_digits_and_unknown_language() -> None:
     # 1.23456 with 5 significant digits: 1.2346
     assert format_number(1.23456, "en", digits=5) == "1.2346"
     assert format_number(0.0123456, "ru", digits=2) == "0,012"
-    # languages other than Russian are formatted the English way
-    assert format_number(1234.5, "de") == "1,234.5"
+    # every language by its own CLDR data; a code Babel does not know, the English way
+    assert format_number(1234.5, "de") == "1.234,5"
+    assert format_number(1234.5, "xx") == "1,234.5"
     assert format_number(1234.5, "ru-RU") == f"1{NB}234,5"
 
 
@@ -211,3 +216,41 @@ def test_small_and_large_values_keep_three_significant_digits(x: float, lang: st
     # 3 significant digits → relative error at most 0.5 × 10^−2 (an upper bound
     # for half a unit in the third digit)
     assert abs(shown - x) <= 0.005 * x
+
+
+# --- dates: Babel's locale data, the year as a bare number ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "ru", "en", "de"),
+    [
+        (date(2026, 12, 1), date(2026, 12, 1), "1 дек. 2026", "Dec 1, 2026", "1. Dez. 2026"),
+        (date(2026, 11, 1), date(2026, 11, 30), "1–30 нояб. 2026", "Nov 1–30, 2026",
+         "1.–30. Nov. 2026"),
+        (date(2026, 10, 26), date(2026, 11, 1), "26 окт. – 1 нояб. 2026", "Oct 26 – Nov 1, 2026",
+         "26. Okt. – 1. Nov. 2026"),
+        (date(2025, 12, 15), date(2026, 1, 13), "15 дек. 2025 – 13 янв. 2026",
+         "Dec 15, 2025 – Jan 13, 2026", "15. Dez. 2025 – 13. Jan. 2026"),
+    ],
+)  # fmt: skip
+def test_days_and_periods(start: date, end: date, ru: str, en: str, de: str) -> None:
+    assert [format_period(start, end, lang) for lang in ("ru", "en", "de")] == [ru, en, de]
+    if start == end:
+        assert [format_day(start, lang) for lang in ("ru", "en", "de")] == [ru, en, de]
+
+
+def test_no_narrow_spaces_and_a_moment_on_the_24_hour_clock() -> None:
+    # CLDR's U+202F / U+2009 become a no-break / plain space or none (Telegram fonts).
+    for lang in ("ru", "en", "de", "kk", "ja"):
+        text = format_period(date(2025, 12, 15), date(2026, 1, 13), lang)
+        assert "\u202f" not in text and "\u2009" not in text
+    assert format_moment(datetime(2026, 12, 1, 9, 56), "en") == "Dec 1, 2026 09:56"
+    assert format_moment(datetime(2026, 12, 1, 21, 5), "ru") == "1 дек. 2026 21:05"
+
+
+def test_default_currency_and_separators_come_from_the_locale() -> None:
+    assert [default_currency(x) for x in ("ru", "en", "kk", "de", "en-GB")] == [
+        "RUB", "USD", "KZT", "EUR", "GBP",
+    ]  # fmt: skip
+    assert format_percent(-45.3, "ru") == f"{MINUS}45,3{NB}%"
+    assert format_money(518, "en", "RUB") == "₽518"
