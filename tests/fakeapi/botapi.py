@@ -62,7 +62,7 @@ METHODS: dict[str, dict[str, P]] = {
     "getWebhookInfo": {},
     "deleteWebhook": {"drop_pending_updates": P(BOOL)},
     "setWebhook": {
-        "url": P(STR, required=True, length=(0, 2048)),
+        "url": P(STR, required=True),
         "certificate": P(("InputFile",)),
         "ip_address": P(STR),
         "max_connections": P(INT, value=(1, 100)),
