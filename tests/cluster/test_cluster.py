@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select, update
 
+from bot.services.digest import SEND_CONCURRENCY
 from storage import Storage
 from storage.schema import accounts, daily_metrics, digest_log, workspaces
 from tests.cluster.conftest import Cluster, needs_services
@@ -264,6 +265,7 @@ async def test_kill_9_of_the_leader_mid_run_another_takes_over(cluster: Cluster)
           f"{len(lost)} lost in the at-most-once window, {len(duplicates)} duplicates")  # fmt: skip
     assert duplicates == []
     assert set(rows) == wanted  # every digest was claimed: none forgotten
-    # The only loss allowed: claimed by the killed leader with its request on the wire.
+    # The only loss allowed: claimed by the killed process, its request on the wire or
+    # waiting for its send slot; at most the digests it had in flight.
     assert all(rows[c] == "claimed" for c in lost), {c: rows[c] for c in lost}
-    assert len(lost) <= 5, lost
+    assert len(lost) <= SEND_CONCURRENCY, lost
