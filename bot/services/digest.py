@@ -34,7 +34,7 @@ import html
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
@@ -422,10 +422,23 @@ async def _deliver_one(job: DigestJob, item: DueDigest, flight: _Flight, report:
             await storage.digests.mark_failed(ws.id, week, job.clock())
 
 
+async def _each(items: Sequence[DueDigest] | AsyncIterator[DueDigest]) -> AsyncIterator[DueDigest]:
+    if isinstance(items, Sequence):
+        for item in items:
+            yield item
+    else:
+        async for item in items:
+            yield item
+
+
 async def run_digests(
-    job: DigestJob, items: Sequence[DueDigest], *, concurrency: int = SEND_CONCURRENCY
+    job: DigestJob,
+    items: Sequence[DueDigest] | AsyncIterator[DueDigest],
+    *,
+    concurrency: int = SEND_CONCURRENCY,
 ) -> RunReport:
-    """Send the due digests, `concurrency` at a time (the sender paces the requests)."""
+    """Send the due digests, `concurrency` at a time (the sender paces the requests);
+    `items` may be an async iterator read as slots free up (cluster mode's leases)."""
     report = RunReport()
     slots = asyncio.Semaphore(concurrency)
     flights: dict[asyncio.Task[None], _Flight] = {}
@@ -435,7 +448,7 @@ async def run_digests(
         flights.pop(task, None)
 
     try:
-        for item in items:
+        async for item in _each(items):
             await slots.acquire()
             flight = _Flight()
             task = asyncio.create_task(_deliver_one(job, item, flight, report))
@@ -583,16 +596,17 @@ async def leased_tick(job: DigestJob, lease: timedelta) -> RunReport:
     pre-rendered: the dashboard is drawn where the digest was leased (a spec drawn
     once is re-sent by file_id)."""
     job.cache.expire()
-    total = RunReport()
-    while True:
-        batch = await job.storage.digests.lease_due(job.clock(), limit=LEASE_BATCH, lease=lease)
-        if not batch:
-            break
-        report = await run_digests(job, batch)
-        for name in ("sent", "text_only", "blocked", "failed", "already_claimed", "migrated",
-                     "errors"):  # fmt: skip
-            setattr(total, name, getattr(total, name) + getattr(report, name))
-        total.sent_workspaces.extend(report.sent_workspaces)
+
+    async def leased() -> AsyncIterator[DueDigest]:
+        # The next batch is leased when the last one has all started, while those are
+        # still being sent: no pause between batches.
+        while batch := await job.storage.digests.lease_due(
+            job.clock(), limit=LEASE_BATCH, lease=lease
+        ):
+            for item in batch:
+                yield item
+
+    total = await run_digests(job, leased())
     if total.sent or total.errors or total.failed:
         log.info(
             "digests (leased): %s sent, %s blocked, %s failed, %s errors, %s taken",
