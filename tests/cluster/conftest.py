@@ -7,6 +7,7 @@ of deploy/compose.yaml would). Needs TEST_POSTGRES_URL and TEST_REDIS_URL:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -58,10 +59,17 @@ class Node:
 
     async def start(self) -> None:
         with self.log_path.open("ab") as log:
+            # A session of its own: `kill` ends the bot with its render pool (a machine
+            # or container dying takes both), never leaving orphans behind.
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot", cwd=self.workdir, env=self.env,
-                stdout=asyncio.subprocess.DEVNULL, stderr=log,
+                stdout=asyncio.subprocess.DEVNULL, stderr=log, start_new_session=True,
             )  # fmt: skip
+
+    def kill(self) -> None:
+        """kill -9 of the process and everything it started."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
 
     async def ready(self, timeout: float = 60) -> None:  # noqa: ASYNC109
         deadline = time.monotonic() + timeout
@@ -109,6 +117,8 @@ class Node:
         except TimeoutError:
             self.proc.kill()
             await self.proc.wait()
+        with contextlib.suppress(ProcessLookupError):  # its render pool, if still there
+            os.killpg(self.proc.pid, signal.SIGKILL)
         return self.proc.returncode
 
     async def post(self, update: dict[str, Any], secret: str = SECRET) -> int:

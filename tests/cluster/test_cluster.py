@@ -5,7 +5,6 @@ process, 2,000 digests due at once, and kill -9 of the leader in the middle of a
 from __future__ import annotations
 
 import asyncio
-import signal
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -242,7 +241,7 @@ async def test_kill_9_of_the_leader_mid_run_another_takes_over(cluster: Cluster)
     await make_due(cluster.db_url, chats, datetime.now(UTC))
     await wait_delivered(cluster, wanted, KILL_RUN // 4, timeout=60)
     assert old.proc is not None
-    old.proc.send_signal(signal.SIGKILL)
+    old.kill()
     killed_at = time.monotonic()
     await old.proc.wait()
     new = await cluster.leader(timeout=15)
