@@ -45,6 +45,10 @@ COMMANDS: tuple[CommandInfo, ...] = (
     CommandInfo("forecast", __("Forecast of a KPI by week"), "kpi"),
     CommandInfo("why", __("What changed a KPI and why"), "kpi"),
     CommandInfo("content", __("What content worked"), "kpi"),
+    CommandInfo("clients", __("Agency: all clients' KPIs, what needs attention first"), "kpi"),
+    CommandInfo(
+        "client", __("Agency: one client's KPIs: /client acme report"), "kpi", in_menu=False
+    ),
     CommandInfo("log", __("Type in numbers: /log reach=12000"), "data"),
     CommandInfo("add", __("Add numbers step by step"), "data"),
     CommandInfo("undo", __("Remove the last import"), "data"),
@@ -59,6 +63,8 @@ COMMANDS: tuple[CommandInfo, ...] = (
     CommandInfo("alerts", __("Alert rules"), "setup"),
     CommandInfo("alert", __("Add an alert rule"), "setup", in_menu=False),
     CommandInfo("settings", __("Language, time zone, margin"), "setup"),
+    CommandInfo("agency", __("Link this chat to an agency: /agency CODE"), "setup", in_menu=False),
+    CommandInfo("brand", __("Brand of PDF reports: /brand name Acme"), "setup", in_menu=False),
     CommandInfo("lang", __("Language: /lang ru or /lang en"), "setup", in_menu=False),
     CommandInfo("timezone", __("Time zone: /timezone Europe/Moscow"), "setup", in_menu=False),
     CommandInfo("margin", __("Profit margin for ROI: /margin 35%"), "setup", in_menu=False),

@@ -10,6 +10,7 @@ def create_routers() -> list[Router]:
     # (handlers/*_texts.py, handlers/alerts.py) without importing every router.
     from handlers import (
         accounts,
+        agency,
         alerts,
         campaigns,
         channels,
@@ -46,6 +47,7 @@ def create_routers() -> list[Router]:
         digest.create_router(),
         goals.create_router(),
         insights.create_router(),
+        agency.create_router(),
         data_log.create_router(),
         data_add.create_router(),
         data_export.create_router(),

@@ -14,7 +14,7 @@ import asyncio
 import html
 import logging
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -41,6 +41,7 @@ from kpi.kpis import (
     needed_metrics,
     resolve_kpi,
 )
+from kpi.models import Period
 from kpi.numbers import currency_sign, format_change, format_number
 from kpi.projections import CHART_HORIZON, forecast_points, history_buckets, series_forecast
 from storage import Storage
@@ -116,24 +117,10 @@ async def cmd_chart(
     account_id = asked.account.id if asked.account else None
     account_label = asked.account.name if asked.account else ""
 
-    previous = period.previous()
-    granularity = granularity_for(period)
-    buckets = chart_buckets(period, granularity)
-    prev_buckets = chart_buckets(previous, granularity)
-    # One aggregation for the points, the previous period's points and both wholes:
-    # the same figures every KPI answer gives for these periods.
-    data = await storage.metrics.aggregate(
-        workspace.id,
-        [*prev_buckets, *buckets, previous, period],
-        account_id=account_id,
-        margin=workspace.margin,
-    )
-    *points, whole_prev, whole = data
-    prev_values = kpi_series(points[: len(prev_buckets)], kpi)
-    values = kpi_series(points[len(prev_buckets) :], kpi)
+    chart = await kpi_chart(storage, workspace, kpi, period, account_id, account_label, lang)
     name = kpi_name(kpi)
     period_text = format_period(period, lang)
-    if all(v is None for v in values):
+    if chart is None:
         metrics = ", ".join(metric_display_name(m) for m in needed_metrics(kpi))
         await message.reply(
             _(
@@ -142,26 +129,9 @@ async def cmd_chart(
             ).format(kpi=name, period=period_text, metrics=metrics)
         )
         return
-
-    func = KPI_FUNCTIONS[kpi]
-    current, earlier = func(whole), func(whole_prev)
+    spec, current, earlier = chart.spec, chart.current, chart.earlier
+    granularity = chart.granularity
     unit = current.unit
-    title = f"{name} · {account_label}" if account_label else name
-    by = _("{unit}, by day") if granularity == "day" else _("{unit}, by week")
-    spec = LineChartSpec(
-        points=tuple((b.start, v) for b, v in zip(buckets, values, strict=True)),
-        previous=tuple((b.start, v) for b, v in zip(prev_buckets, prev_values, strict=True)),
-        title=title,
-        unit_label=by.format(unit=unit_text(unit)),
-        current_label=period_text,
-        previous_label=_("previous period"),
-        higher_is_better=current.higher_is_better,
-        value_format=value_format(unit),
-        currency=current_currency() if unit == "money" else "",
-        granularity=granularity,
-        week_label=_("W{week}"),
-        lang=lang,
-    )
     caption = _chart_caption(name, account_label, period_text, current, earlier, lang)
     if period.end == today:
         projected = await _forecast(storage, workspace, kpi, today, granularity, account_id)
@@ -184,6 +154,66 @@ async def cmd_chart(
     await message.answer_photo(
         BufferedInputFile(png, filename=f"{kpi}.png"), caption=caption[:CAPTION_LIMIT]
     )
+
+
+@dataclass(frozen=True, slots=True)
+class KpiChart:
+    spec: LineChartSpec
+    current: KpiResult  # the KPI for the whole period
+    earlier: KpiResult  # ... and for the previous one
+    granularity: Granularity
+
+
+async def kpi_chart(
+    storage: Storage,
+    workspace: Workspace,
+    kpi: str,
+    period: Period,
+    account_id: int | None,
+    account_label: str,
+    lang: str,
+) -> KpiChart | None:
+    """The line chart of `kpi` over `period` (by day, or by week past ~60 days) with the
+    previous period behind it; None when no point has a value. `/chart` and the PDF
+    report draw the same chart."""
+    previous = period.previous()
+    granularity = granularity_for(period)
+    buckets = chart_buckets(period, granularity)
+    prev_buckets = chart_buckets(previous, granularity)
+    # One aggregation for the points, the previous period's points and both wholes:
+    # the same figures every KPI answer gives for these periods.
+    data = await storage.metrics.aggregate(
+        workspace.id,
+        [*prev_buckets, *buckets, previous, period],
+        account_id=account_id,
+        margin=workspace.margin,
+    )
+    *points, whole_prev, whole = data
+    prev_values = kpi_series(points[: len(prev_buckets)], kpi)
+    values = kpi_series(points[len(prev_buckets) :], kpi)
+    if all(v is None for v in values):
+        return None
+    name = kpi_name(kpi)
+    func = KPI_FUNCTIONS[kpi]
+    current, earlier = func(whole), func(whole_prev)
+    unit = current.unit
+    title = f"{name} · {account_label}" if account_label else name
+    by = _("{unit}, by day") if granularity == "day" else _("{unit}, by week")
+    spec = LineChartSpec(
+        points=tuple((b.start, v) for b, v in zip(buckets, values, strict=True)),
+        previous=tuple((b.start, v) for b, v in zip(prev_buckets, prev_values, strict=True)),
+        title=title,
+        unit_label=by.format(unit=unit_text(unit)),
+        current_label=format_period(period, lang),
+        previous_label=_("previous period"),
+        higher_is_better=current.higher_is_better,
+        value_format=value_format(unit),
+        currency=current_currency() if unit == "money" else "",
+        granularity=granularity,
+        week_label=_("W{week}"),
+        lang=lang,
+    )
+    return KpiChart(spec, current, earlier, granularity)
 
 
 async def _forecast(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
@@ -34,6 +34,7 @@ from bot.texts import bold, italic
 from handlers import kpi_texts as t
 from handlers.insights_texts import goal_lines
 from handlers.replies import CAPTION_LIMIT, TEXT_LIMIT, current_language, split_text
+from handlers.report_pdf import cmd_report_pdf
 from handlers.selection import read_period_account
 from kpi.charts import BarChartSpec, BarGroup, render_bar_chart
 from kpi.kpis import (
@@ -411,6 +412,9 @@ def create_router() -> Router:
     router = Router(name="kpi")
     single = [c for c, k in SINGLE_KPI_COMMANDS.items() if k in KPI_FUNCTIONS]
     router.message.register(cmd_single_kpi, Command(*single, ignore_case=True))
+    # `/report pdf ...`: the PDF report (handlers/report_pdf.py), before the text report.
+    pdf = F.args.regexp(r"(?i)^\s*(pdf|пдф)\b")
+    router.message.register(cmd_report_pdf, Command("report", ignore_case=True, magic=pdf))
     router.message.register(cmd_report, Command("report", ignore_case=True))
     router.message.register(cmd_hashtags, Command("hashtags", ignore_case=True))
     router.message.register(cmd_formats, Command("formats", ignore_case=True))

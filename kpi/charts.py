@@ -116,6 +116,8 @@ class DashboardSpec:
     subtitle: str
     tiles: tuple[DashboardTile, ...]
     columns: int | None = None  # None: 1 for a single tile, else 2 (phones)
+    brand: str = ""  # drawn top right when set (the agency's /brand name)
+    brand_colour: str | None = None  # "#rrggbb"; None: the subtitle's grey
 
 
 @dataclass(frozen=True, slots=True)
@@ -1009,7 +1011,14 @@ def render_dashboard(spec: DashboardSpec) -> bytes:
     px = _pixels(fig, width, height)
 
     title_font = _font(22.0, bold=True)
-    title = _fit(spec.title, title_font, width - 2 * _DASH_PAD)
+    brand_px = 0.0
+    if spec.brand:  # an agency's name (/brand), top right
+        brand_font = _font(15.0, bold=True)
+        brand = _fit(spec.brand, brand_font, width / 3)
+        _text(fig, px, width - _DASH_PAD, 40, brand, brand_font, spec.brand_colour or INK_MUTED,
+              ha="right", va="top")  # fmt: skip
+        brand_px = _text_width(brand, brand_font) + _DASH_GAP
+    title = _fit(spec.title, title_font, width - 2 * _DASH_PAD - brand_px)
     _text(fig, px, _DASH_PAD, 34, title, title_font, INK, va="top")
     subtitle_font = _font(14.0)
     subtitle = _fit(spec.subtitle, subtitle_font, width - 2 * _DASH_PAD)

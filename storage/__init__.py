@@ -6,6 +6,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.agency import AgencyRepo
 from storage.alerts import AlertRepo
 from storage.channels import ChannelRepo
 from storage.db import (
@@ -40,6 +41,7 @@ class Storage:
         self.channels = ChannelRepo(engine)
         self.runtime = RuntimeRepo(engine)
         self.goals = GoalRepo(engine, self.reader)
+        self.agency = AgencyRepo(engine)
 
     @classmethod
     async def open(cls, url: str) -> Storage:

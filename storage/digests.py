@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kpi.digest import SPARK_WEEKS, DigestSlot, digest_slot, is_due
 from kpi.schedule import first_digest_at
+from storage.agency import clients_of, with_clients_day
 from storage.db import write_transaction
 from storage.records import Workspace
 from storage.schema import daily_metrics, digest_log, workspaces
@@ -226,11 +227,13 @@ class DigestRepo:
         own_time: bool,
         ids: Sequence[int] | None = None,
     ) -> list[DueDigest]:
-        last_day = (
+        own_day = (
             select(func.max(daily_metrics.c.day))
             .where(daily_metrics.c.workspace_id == workspaces.c.id)
             .scalar_subquery()
         )
+        # An agency's digest is about its clients too (storage/agency.py).
+        last_day = with_clients_day(own_day, workspaces.c.id)
         scope = [
             # Leased rows (`lease_due`) by id: their next_digest_at is the lease's end.
             workspaces.c.next_digest_at <= until if ids is None else workspaces.c.id.in_(ids),
@@ -330,11 +333,16 @@ class DigestRepo:
     # Series -------------------------------------------------------------------
 
     async def has_data(self, workspace_id: int) -> bool:
+        """Any data of its own, or of its clients (an agency)."""
         async with self._engine.connect() as conn:
             found = (
                 await conn.execute(
                     select(daily_metrics.c.day)
-                    .where(daily_metrics.c.workspace_id == workspace_id)
+                    .where(
+                        daily_metrics.c.workspace_id.in_(
+                            select(literal(workspace_id)).union_all(clients_of(workspace_id))
+                        )
+                    )
                     .limit(1)
                 )
             ).first()

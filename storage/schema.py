@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -374,4 +375,46 @@ goals = Table(
     Column("alert_state", String(16), nullable=False, default="ok"),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_goals_ws", "workspace_id"),
+)
+
+# --- Agencies (handlers/agency.py) -------------------------------------------------------
+
+# A client workspace linked to an agency workspace, with the consent of both chats'
+# admins: the agency issued a one-time code, the client's admin sent it. A client has at
+# most one agency; `name` is how the agency's chat calls it (`/client <name> ...`).
+agency_links = Table(
+    "agency_links",
+    metadata,
+    Column("agency_id", _Id, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("client_id", _Id, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("linked_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("agency_id", "client_id"),
+    UniqueConstraint("client_id"),
+    UniqueConstraint("agency_id", "name"),
+)
+
+# One-time link codes: only their SHA-256 is stored; single use, 24 hours.
+agency_codes = Table(
+    "agency_codes",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("agency_id", _Id, ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Column("used_by", _Id),
+    Index("ix_agency_codes_agency", "agency_id"),
+)
+
+# A workspace's brand (/brand) and its roll-up settings (/clients kpis).
+agency_brands = Table(
+    "agency_brands",
+    metadata,
+    Column("workspace_id", _Id, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(128)),
+    Column("logo_png", LargeBinary),  # downscaled PNG, at most LOGO_MAX_PX a side
+    Column("colour", String(7)),  # "#rrggbb"
+    Column("rollup_kpis", String(256)),  # space-separated KPI keys; NULL: the default
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

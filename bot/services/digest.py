@@ -52,6 +52,7 @@ from bot.services.digest_cache import DigestCache
 from bot.services.insights import DigestInsights, digest_insights
 from bot.services.rendering import ChartRenderer
 from bot.texts import bold
+from handlers.agency_digest import agency_rollup, with_agency_section
 from handlers.charts import short_change
 from handlers.insights_texts import digest_lead
 from handlers.kpi_texts import compact_change, format_day, format_period, kpi_name, value_text
@@ -229,9 +230,10 @@ async def prepare(
     storage: Storage, i18n: I18n, workspace: Workspace, report: Period, default_language: str
 ) -> PreparedDigest:
     data = await load_digest_data(storage, workspace, report)
+    clients = await agency_rollup(storage, workspace, report)  # an agency's clients (#19)
     lang = workspace.own_language or default_language
     with i18n.context(), i18n.use_locale(lang), use_currency(workspace.currency):
-        return compose_digest(workspace, data, lang)
+        return with_agency_section(compose_digest(workspace, data, lang), clients, lang)
 
 
 # --------------------------------------------------------------------------- sending

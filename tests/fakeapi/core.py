@@ -780,6 +780,46 @@ class FakeTelegram(ChannelMixin):
         update = {"update_id": next(self._update_ids), "message": msg}
         return self.push_update(update) if push else update
 
+    def photo(
+        self,
+        chat_id: int | str,
+        data: bytes,
+        caption: str | None = None,
+        user_id: int | None = None,
+        language_code: str | None = "ru",
+        chat_type: str | None = None,
+        *,
+        width: int = 512,
+        height: int = 512,
+        push: bool = True,
+    ) -> dict[str, Any]:
+        """A photo message: Telegram sends several sizes of one picture (a 90 px thumbnail
+        and the picture); each is a downloadable file (getFile). The caption's command
+        gets a bot_command entity, as Telegram marks it."""
+        chat_type = chat_type or self.infer_chat_type(chat_id)
+        if user_id is None:
+            user_id = int(chat_id) if chat_type == "private" else 1001
+        user = self._user(user_id, language_code)
+        self._chat(chat_id, chat_type, None, user)
+        sizes = []
+        scale = 90 / max(width, height)
+        for w, h in ((max(1, int(width * scale)), max(1, int(height * scale))), (width, height)):
+            file_id, unique = self._new_file_ids("photo")
+            self.add_file(file_id, data, file_path=f"photos/{file_id}.jpg")
+            self.files[file_id].file_unique_id = unique
+            sizes.append({"file_id": file_id, "file_unique_id": unique, "width": w,
+                          "height": h, "file_size": len(data)})  # fmt: skip
+        entities = None
+        if caption and caption.startswith("/"):
+            command = caption.split()[0]
+            entities = [{"type": "bot_command", "offset": 0,
+                         "length": len(command.encode("utf-16-le")) // 2}]  # fmt: skip
+        msg = self._new_message(
+            chat_id, user, photo=sizes, caption=caption, caption_entities=entities
+        )
+        update = {"update_id": next(self._update_ids), "message": msg}
+        return self.push_update(update) if push else update
+
     def callback(
         self,
         chat_id: int | str,

@@ -67,6 +67,10 @@ WRITE_EXAMPLES: tuple[tuple[str, str], ...] = (
     ("digest", "off"),
     ("digest", "fri 18:00"),
     ("alert", "bounce > 60%"),
+    ("clients", "link"),
+    ("clients", "kpis reach roi"),
+    ("agency", "leave"),
+    ("brand", "name Acme Agency"),
     ("delete_all", ""),
 )
 
