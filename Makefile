@@ -11,7 +11,7 @@ POT_OPTIONS := -k __ -c Translators: --no-location --sort-output --omit-header
 # subprocesses, HTTP and rate limits, so more workers than the 2 cores still pay off.
 TEST_WORKERS ?= 4
 
-.PHONY: install locales pot lint test test-fast test-postgres run bench soak clean
+.PHONY: install locales pot lint test test-fast test-postgres test-cluster run bench bench-cluster soak clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,11 +48,23 @@ test-postgres: locales
 	tests/with_postgres.sh $(VENV)/bin/pytest -q -p no:cacheprovider \
 		tests/storage tests/dispatcher tests/isolation tests/fuzz
 
+# Cluster mode for real (README "Cluster mode"): PostgreSQL and Redis from the Debian
+# packages (apt-get installs them when missing), on loopback ports with their data in a
+# temporary directory, and three bot processes in webhook mode behind the fake Bot API.
+test-cluster: locales
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev,cluster]'
+	tests/cluster/with_services.sh $(VENV)/bin/pytest -q -p no:cacheprovider -s tests/cluster
+
 run: install locales
 	$(PY) -m bot
 
 bench: install locales
 	$(PY) -m bench
+
+# The cluster rows of bench/bench_cluster.py (1 vs 3 processes, digests vs the floor).
+bench-cluster: locales
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev,cluster]'
+	tests/cluster/with_services.sh $(PY) bench/bench_cluster.py
 
 soak: install locales
 	$(VENV)/bin/pytest -q -m slow --run-slow

@@ -49,8 +49,8 @@ except ImportError:  # `python bench/bench_digest.py`
 
 from bot.i18n import create_i18n
 from bot.services.delivery import Outbox, PacedSender
-from handlers.digest import DigestCache, DigestJob, digest_tick
-from handlers.rendering import ChartRenderer
+from bot.services.digest import DigestCache, DigestJob, digest_tick
+from bot.services.rendering import ChartRenderer
 from kpi.charts import dashboard_size, render_dashboard
 from storage import Storage
 from storage.schema import workspaces

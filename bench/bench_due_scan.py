@@ -143,7 +143,7 @@ async def due_scan(count: int) -> dict[str, Any]:
             for minute in range(TICKS):
                 now = QUIET + timedelta(minutes=minute)
                 started = time.perf_counter()
-                # What digest_tick reads (handlers/digest.py): the due set, the counts
+                # What digest_tick reads (bot/services/digest.py): the due set, the counts
                 # that size the pre-render window, the look-ahead past the last one.
                 due = await storage.digests.workspaces_due_for_digest(now, advance=True)
                 t1 = time.perf_counter()

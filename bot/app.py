@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -14,6 +15,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.types import BotCommand, BotCommandScopeDefault, LinkPreviewOptions
 from aiogram.utils.i18n import I18n
 from apscheduler.triggers.base import BaseTrigger
@@ -21,20 +23,17 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Settings
-from bot.i18n import LANGUAGES, WorkspaceI18nMiddleware, create_i18n
+from bot.i18n import LANGUAGES, WorkspaceI18nMiddleware
 from bot.scheduler import JobSpec
+from bot.services.channels import record_channel_followers
 from bot.services.delivery import Outbox, PacedSender, ReplyOrderMiddleware, SendBudget
+from bot.services.digest import run_digest_tick
+from bot.services.factory import Services, create_services, utc_now
+from bot.services.rendering import ChartRenderer
 from bot.texts import COMMANDS
 from handlers import create_routers
-from handlers.alerts import AlertRunner
-from handlers.channels import record_channel_followers
-from handlers.digest import DigestCache, run_digest_tick
-from handlers.digest_cache import cache_directory
-from handlers.events import DataChanged
-from handlers.goals import GoalAlerts
 from handlers.middleware import WorkspaceMiddleware
 from handlers.permissions import AdminCache
-from handlers.rendering import ChartRenderer
 from storage import Storage
 
 log = logging.getLogger(__name__)
@@ -60,10 +59,6 @@ def create_bot(
     )
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def create_dispatcher(
     storage: Storage,
     settings: Settings,
@@ -72,35 +67,40 @@ def create_dispatcher(
     renderer: ChartRenderer | None = None,
     sender: PacedSender | None = None,
     clock: Callable[[], datetime] = utc_now,
+    services: Services | None = None,
+    fsm_storage: BaseStorage | None = None,
+    events_isolation: BaseEventIsolation | None = None,
 ) -> Dispatcher:
     """The dispatcher with every router and dependency; tests call it too.
 
-    `renderer` defaults to a thread pool (tests, small set-ups); `python -m bot`
-    passes a process pool. `clock` returns the current aware UTC time.
+    The services are built here (`create_services`) unless passed in; `fsm_storage`
+    and `events_isolation` default to aiogram's in-memory ones (bot/cluster.py gives
+    the Redis ones when REDIS_URL is set).
     """
-    i18n = i18n or create_i18n(settings.default_language)
-    dp = Dispatcher()
+    if services is None:
+        services = create_services(
+            storage, settings, i18n, renderer=renderer, sender=sender, clock=clock
+        )
+    dp = Dispatcher(storage=fsm_storage, events_isolation=events_isolation)
+    dp["services"] = services
     # Dependencies by name: handlers receive these as typed parameters.
-    dp["storage"] = storage
-    dp["settings"] = settings
+    dp["storage"] = services.storage
+    dp["settings"] = services.settings
     dp["admins"] = AdminCache(ttl=settings.admin_cache_seconds)
     dp["default_timezone"] = settings.default_timezone
-    dp["i18n"] = i18n
-    dp["renderer"] = renderer or ChartRenderer.threads()
-    dp["sender"] = sender or PacedSender()
-    dp["clock"] = clock
-    dp["data_changed"] = DataChanged()
-    dp["alerts"] = AlertRunner(storage, dp["renderer"], dp["sender"], clock, i18n)
-    dp["data_changed"].subscribe(dp["alerts"].on_data_changed)
-    dp["goal_alerts"] = GoalAlerts(storage, dp["sender"], clock, i18n)
-    dp["data_changed"].subscribe(dp["goal_alerts"].on_data_changed)
-    # Pre-rendered dashboards as files in the data directory (handlers/digest_cache.py).
-    dp["digest_cache"] = DigestCache(directory=cache_directory(settings.database_url))
+    dp["i18n"] = services.i18n
+    dp["renderer"] = services.renderer
+    dp["sender"] = services.sender
+    dp["clock"] = services.clock
+    dp["data_changed"] = services.data_changed
+    dp["alerts"] = services.alerts
+    dp["goal_alerts"] = services.goal_alerts
+    dp["digest_cache"] = services.digest_cache
     # First of ours, before anything awaits: an update's place in its chat's
     # outgoing queue is the order it arrived in.
     dp.update.outer_middleware(ReplyOrderMiddleware())
     dp.update.outer_middleware(WorkspaceMiddleware(storage, settings.default_timezone))
-    WorkspaceI18nMiddleware(i18n).setup(dp)
+    WorkspaceI18nMiddleware(services.i18n).setup(dp)
     dp.include_routers(*create_routers())
     return dp
 
@@ -148,51 +148,47 @@ def allowed_updates(dp: Dispatcher) -> list[str]:
     return sorted(set(dp.resolve_used_update_types()) | set(CHANNEL_UPDATES))
 
 
-def create_jobs(bot: Bot, dp: Dispatcher) -> list[JobSpec]:
-    """The periodic jobs; each body is a plain async function tested on its own."""
+def create_jobs(bot: Bot, services: Services, *, cluster: bool = False) -> list[JobSpec]:
+    """The periodic jobs; each body is a plain async function tested on its own.
+
+    `cluster`: the digest job runs in every process over leased batches (`everywhere`);
+    the others run in the scheduler leader only (bot/leader.py)."""
     jobs: list[JobSpec] = []
-    settings: Settings = dp["settings"]
+    settings = services.settings
     # Alerts: hourly, so a new week is judged soon after it starts in every time
     # zone and a snooze ends on time; ALERTS_CHECK_SECONDS overrides (tests).
     alert_seconds = settings.alerts_check_seconds
     alert_trigger = (
         IntervalTrigger(seconds=alert_seconds) if alert_seconds > 0 else CronTrigger(minute=7)
     )
-    jobs.append(JobSpec("alerts", dp["alerts"].run_all, alert_trigger, {"bot": bot}))
-    jobs.append(JobSpec("goal_alerts", dp["goal_alerts"].run_all, alert_trigger, {"bot": bot}))
+    jobs.append(JobSpec("alerts", partial(services.alerts.run_all, bot), alert_trigger))
+    jobs.append(JobSpec("goal_alerts", partial(services.goal_alerts.run_all, bot), alert_trigger))
+    lease = timedelta(seconds=settings.digest_lease_seconds) if cluster else None
     # Every minute: the database says which digests are due (bot/scheduler.py).
     # DIGEST_TICK_SECONDS overrides (fault tests kill the bot in the middle of a run).
     jobs.append(
         JobSpec(
             "digest",
-            run_digest_tick,
+            partial(run_digest_tick, services.digest_job(bot, lease=lease)),
             digest_trigger(settings.digest_tick_seconds),
-            kwargs={
-                "bot": bot,
-                "storage": dp["storage"],
-                "renderer": dp["renderer"],
-                "sender": dp["sender"],
-                "i18n": dp["i18n"],
-                "cache": dp["digest_cache"],
-                "clock": dp["clock"],
-                "default_language": dp["settings"].default_language,
-            },
             options=DIGEST_JOB_OPTIONS,
+            everywhere=cluster,
         )
     )
-    # Daily: member counts of linked Telegram channels as `followers` (handlers/channels.py);
-    # 20:50 UTC is 23:50 in Moscow, the default time zone, so the count is the day's last.
+    # Daily: member counts of linked Telegram channels as `followers`
+    # (bot/services/channels.py); 20:50 UTC is 23:50 in Moscow, the default time zone,
+    # so the count is the day's last.
     jobs.append(
         JobSpec(
             "channel_followers",
-            record_channel_followers,
+            partial(
+                record_channel_followers,
+                bot,
+                services.storage,
+                services.clock,
+                services.data_changed,
+            ),
             CronTrigger(hour=20, minute=50, timezone="UTC"),
-            kwargs={
-                "bot": bot,
-                "storage": dp["storage"],
-                "clock": dp["clock"],
-                "data_changed": dp["data_changed"],
-            },
         )
     )
     return jobs

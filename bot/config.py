@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kpi.timezones import canonical_timezone
@@ -37,6 +39,22 @@ class Settings(BaseSettings):
     # Telegram's flood limits on what the bot sends (bot/services/delivery.py). Off only
     # for in-process tests against a fake that enforces none.
     send_pacing: bool = True
+    # How updates arrive: long polling (one process, the default) or a webhook
+    # (bot/webhook.py; several processes behind a reverse proxy: README "Cluster mode").
+    bot_mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str = ""  # the public https URL Telegram posts to (setWebhook)
+    webhook_secret: SecretStr | None = None  # X-Telegram-Bot-Api-Secret-Token, checked always
+    webhook_listen: str = "0.0.0.0:8080"  # host:port this process serves the webhook on
+    webhook_queue_size: int = Field(default=1000, ge=1)  # full: 503, Telegram redelivers
+    webhook_workers: int = Field(default=32, ge=1)  # updates handled at once
+    # Shared state of several processes (bot/cluster.py): FSM, event isolation, the
+    # workspace cache's invalidation and the send budget. Empty: in this process only.
+    redis_url: str = ""
+    # The scheduler leader (bot/leader.py): how often the lock is tried or checked.
+    leader_check_seconds: float = Field(default=2.0, gt=0)
+    # Cluster mode: a batch of due digests is one process's for this long; what it did
+    # not claim by then (it died) is due again for any process.
+    digest_lease_seconds: float = Field(default=60.0, gt=0)
 
     @field_validator("bot_token")
     @classmethod
@@ -68,6 +86,37 @@ class Settings(BaseSettings):
         if v not in LANGUAGES:
             raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
         return v
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _listen(cls, v: str) -> str:
+        host, sep, port = v.strip().rpartition(":")
+        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be host:port, such as 0.0.0.0:8080")
+        return f"{host or '0.0.0.0'}:{port}"
+
+    @model_validator(mode="after")
+    def _webhook(self) -> Settings:
+        if self.bot_mode != "webhook":
+            return self
+        parts = urlsplit(self.webhook_url.strip())
+        if parts.scheme not in ("https", "http") or not parts.netloc:
+            raise ValueError("WEBHOOK_URL must be the public https:// URL of the webhook")
+        secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+        if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
+            raise ValueError(
+                "WEBHOOK_SECRET is required in webhook mode: 16-256 characters A-Z a-z 0-9 _ -"
+            )
+        return self
+
+    @property
+    def webhook_path(self) -> str:
+        return urlsplit(self.webhook_url.strip()).path or "/"
+
+    @property
+    def listen_host_port(self) -> tuple[str, int]:
+        host, _, port = self.webhook_listen.rpartition(":")
+        return host.strip("[]"), int(port)
 
     @field_validator("log_level")
     @classmethod

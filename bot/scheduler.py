@@ -24,14 +24,17 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class JobSpec:
     id: str
-    func: Callable[..., Awaitable[Any]]
+    # The job body with its services bound (bot/app.py `create_jobs`): typed, no **kwargs.
+    func: Callable[[], Awaitable[object]]
     trigger: BaseTrigger
-    kwargs: dict[str, Any] = field(default_factory=dict)
     # Per-job overrides of the scheduler's job_defaults (coalesce, misfire_grace_time…).
     options: dict[str, Any] = field(default_factory=dict)
+    # Cluster mode: run in every process (its work is leased per workspace in the
+    # database), not only in the scheduler leader's.
+    everywhere: bool = False
 
 
-def _interruptible(job: JobSpec) -> Callable[..., Awaitable[Any]]:
+def _interruptible(job: JobSpec) -> Callable[[], Awaitable[object]]:
     """The job body, with shutdown in the middle of a run logged as what it is.
 
     SIGTERM cancels a running tick (a digest run lets the request on the wire
@@ -40,9 +43,9 @@ def _interruptible(job: JobSpec) -> Callable[..., Awaitable[Any]]:
     """
 
     @functools.wraps(job.func)
-    async def run(**kwargs: Any) -> Any:
+    async def run() -> object:
         try:
-            return await job.func(**kwargs)
+            return await job.func()
         except asyncio.CancelledError:
             log.info("job %s interrupted by shutdown", job.id)
             return None
@@ -66,7 +69,6 @@ def create_scheduler(jobs: list[JobSpec]) -> AsyncIOScheduler:
             _interruptible(job),
             job.trigger,
             id=job.id,
-            kwargs=job.kwargs,
             replace_existing=True,
             **job.options,
         )

@@ -4,31 +4,33 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import (
-    accounts,
-    agency,
-    alerts,
-    campaigns,
-    channels,
-    charts,
-    conversation,
-    data_add,
-    data_export,
-    data_import,
-    data_log,
-    digest,
-    errors,
-    goals,
-    insights,
-    kpi,
-    mappings,
-    settings,
-    start,
-    undo,
-)
-
 
 def create_routers() -> list[Router]:
+    # Imported here, not at the top: bot/services/ use the words of some features
+    # (handlers/*_texts.py, handlers/alerts.py) without importing every router.
+    from handlers import (
+        accounts,
+        agency,
+        alerts,
+        campaigns,
+        channels,
+        charts,
+        conversation,
+        data_add,
+        data_export,
+        data_import,
+        data_log,
+        digest,
+        errors,
+        goals,
+        insights,
+        kpi,
+        mappings,
+        settings,
+        start,
+        undo,
+    )
+
     features = [
         errors.create_router(),
         channels.create_membership_router(),

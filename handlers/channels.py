@@ -14,11 +14,7 @@ From then on, as Telegram sends them (bot/app.py lists them in `allowed_updates`
 - `chat_join_request` → join requests per day.
 The subscriber's id is kept only as a salted hash (storage/channels.py).
 
-`record_channel_followers` is the daily job (bot/app.py, 20:50 UTC = 23:50
-Moscow, the default time zone: the day's count is taken near its end). For
-each linked account it records getChatMemberCount as `followers` for today
-in the workspace's time zone; a failing channel (bot removed, channel
-deleted) is logged and skipped, never stopping the others.
+The daily member count of every linked channel is a job: bot/services/channels.py.
 
 `/channels` lists the linked channels; handlers/campaigns.py has the campaign links.
 """
@@ -47,8 +43,8 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
+from bot.services.events import DataChanged
 from handlers.data_log import format_day, local_today
-from handlers.events import DataChanged
 from handlers.replies import answer_long, current_language
 from kpi.alerts import MAX_RULES, parse_rule
 from kpi.numbers import format_number
@@ -178,36 +174,6 @@ async def _add_channel_alerts(
         )  # fmt: skip
         added = True
     return added
-
-
-async def record_channel_followers(
-    bot: Bot,
-    storage: Storage,
-    clock: Callable[[], datetime],
-    data_changed: DataChanged | None = None,
-) -> int:
-    """The daily job body: returns how many channels were recorded."""
-    recorded = 0
-    for workspace, account in await storage.workspaces.channel_accounts():
-        if account.channel_chat_id is None:
-            continue
-        try:
-            count = await bot.get_chat_member_count(account.channel_chat_id)
-            today = local_today(workspace, clock)
-            await storage.metrics.record_gauge(workspace.id, account.id, today, "followers", count)
-        except Exception:
-            log.exception(
-                "followers of channel %s (workspace %s, account %s) not recorded",
-                account.channel_chat_id,
-                workspace.id,
-                account.name,
-            )
-            continue
-        recorded += 1
-        if data_changed is not None:
-            await data_changed.emit(bot, workspace, today, today)
-    log.info("channel followers recorded for %s accounts", recorded)
-    return recorded
 
 
 # --- updates from the channel -------------------------------------------------------

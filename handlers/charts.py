@@ -23,10 +23,10 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.services.rendering import ChartRenderer
 from bot.texts import bold, code, metric_display_name
 from handlers.insights_texts import model_name
 from handlers.kpi_texts import change_text, format_period, kpi_name, value_text
-from handlers.rendering import ChartRenderer
 from handlers.replies import CAPTION_LIMIT, current_currency, current_language
 from handlers.selection import read_period_account
 from kpi.charts import LineChartSpec, ValueFormat, render_line_chart

@@ -34,9 +34,9 @@ from aiogram.types import (
 )
 from aiogram.utils.i18n import gettext as _
 
+from bot.services.events import DataChanged
 from handlers.data_import import ImportFlow
 from handlers.data_log import format_day, format_metric, local_today, metric_label, read_typed_day
-from handlers.events import DataChanged
 from handlers.filters import Is
 from handlers.permissions import AdminOnly
 from handlers.replies import current_language

@@ -57,13 +57,13 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 
+from bot.services.events import DataChanged
 from handlers.data_log import (
     format_day,
     local_today,
     metric_label,
     read_typed_day,
 )
-from handlers.events import DataChanged
 from handlers.filters import Is
 from handlers.import_texts import (
     accepted_formats,

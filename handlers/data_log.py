@@ -28,8 +28,8 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import ForceReply, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.services.events import DataChanged
 from bot.texts import code, metric_display_name
-from handlers.events import DataChanged
 from handlers.kpi_texts import format_day as format_day
 from handlers.kpi_texts import format_period
 from handlers.permissions import AdminOnly

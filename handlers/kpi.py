@@ -30,10 +30,10 @@ from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.services.insights import goal_statuses
+from bot.services.rendering import ChartRenderer
 from bot.texts import bold, italic
 from handlers import kpi_texts as t
 from handlers.insights_texts import goal_lines
-from handlers.rendering import ChartRenderer
 from handlers.replies import CAPTION_LIMIT, TEXT_LIMIT, current_language, split_text
 from handlers.report_pdf import cmd_report_pdf
 from handlers.selection import read_period_account

@@ -29,10 +29,10 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.services.agency import rollup_kpis
 from bot.services.insights import goal_statuses, why_for
+from bot.services.rendering import ChartRenderer
 from handlers import kpi_texts as t
 from handlers.charts import kpi_chart, short_change
 from handlers.insights_texts import content_answer, goal_status_line, goal_target, why_sentence
-from handlers.rendering import ChartRenderer
 from handlers.replies import current_language
 from handlers.selection import read_period_account
 from kpi.charts import (

@@ -10,9 +10,9 @@ from aiogram.filters import Command
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.services.events import DataChanged
 from bot.texts import account_days, audience_rows, posts_count
 from handlers.data_log import format_days
-from handlers.events import DataChanged
 from handlers.permissions import AdminOnly
 from handlers.replies import current_language
 from kpi.numbers import format_moment

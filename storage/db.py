@@ -14,7 +14,7 @@ from weakref import WeakKeyDictionary
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -99,20 +99,32 @@ async def migrate(engine: AsyncEngine) -> None:
         command.upgrade(_alembic_config(connection), "head")
 
     async with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # Several processes start at once in cluster mode: one migrates, the
+            # others wait here (the lock ends with the transaction) and find it done.
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         await conn.run_sync(_upgrade)
 
 
+MIGRATION_LOCK = 0x4B50_494D_4947  # "KPIMIG": the advisory lock of start-up migrations
 _WRITE_LOCKS: WeakKeyDictionary[Any, asyncio.Lock] = WeakKeyDictionary()
 
 
 @asynccontextmanager
 async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A write transaction, one at a time per engine in this process.
+    """A write transaction; on SQLite one at a time per engine in this process.
 
     SQLite has one writer; concurrent transactions would otherwise queue on
     busy_timeout inside the driver's threads and, under load, fail with
     "database is locked". Readers are not affected (WAL). Never nest two of these.
+    PostgreSQL takes concurrent writers (several processes write to it in cluster
+    mode anyway): there a lock here would only make one process's digest claims
+    and marks wait for each other.
     """
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as conn:
+            yield conn
+        return
     lock = _WRITE_LOCKS.setdefault(engine.sync_engine, asyncio.Lock())
     async with lock, engine.begin() as conn:
         yield conn

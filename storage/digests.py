@@ -5,7 +5,7 @@
 * `claimed` — written (an INSERT that the unique key makes atomic) right before
   the first HTTP request of the digest. From here on the digest is never sent
   again automatically: if the process dies between the request and `sent`, the
-  week is not repeated (at-most-once; see handlers/digest.py for the reasoning).
+  week is not repeated (at-most-once; see bot/services/digest.py for the reasoning).
 * `sent` — delivered; `message_id` is the photo's (or the text's).
 * `failed` — every attempt failed in a way that delivered nothing the user can
   see twice (429s, 5xx, network, a rejected request). It may be claimed again
@@ -165,6 +165,42 @@ class DigestRepo:
         """
         return await self._scan(now, now, None, advance=advance, own_time=False)
 
+    async def lease_due(self, now: datetime, *, limit: int, lease: timedelta) -> list[DueDigest]:
+        """Cluster mode: up to `limit` due digests for this process alone.
+
+        The rows whose `next_digest_at` has come are locked `FOR UPDATE SKIP LOCKED`
+        (another process's transaction skips them) and their `next_digest_at` moved
+        `lease` ahead, so no other process reads them again until then; then they are
+        judged as `workspaces_due_for_digest(advance=True)` does. A claim (`claim`)
+        moves a sent one to its next slot; one this process never got to (it died)
+        is due again when the lease ends, for any process. The claim log still makes
+        each (workspace, week) go out once, leases or not.
+        """
+        async with write_transaction(self._engine) as conn:
+            ids = list(
+                (
+                    await conn.execute(
+                        select(workspaces.c.id)
+                        .where(
+                            workspaces.c.next_digest_at <= now,
+                            workspaces.c.active.is_(True),
+                            workspaces.c.digest_enabled.is_(True),
+                        )
+                        .order_by(workspaces.c.next_digest_at)
+                        .limit(limit)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).scalars()
+            )
+            if not ids:
+                return []
+            await conn.execute(
+                update(workspaces)
+                .where(workspaces.c.id.in_(ids))
+                .values(next_digest_at=now + lease)
+            )
+        return await self._scan(now, now, None, advance=True, own_time=False, ids=ids)
+
     async def soon_due(
         self, now: datetime, until: datetime, *, after: datetime | None = None
     ) -> list[DueDigest]:
@@ -189,6 +225,7 @@ class DigestRepo:
         *,
         advance: bool,
         own_time: bool,
+        ids: Sequence[int] | None = None,
     ) -> list[DueDigest]:
         own_day = (
             select(func.max(daily_metrics.c.day))
@@ -198,7 +235,8 @@ class DigestRepo:
         # An agency's digest is about its clients too (storage/agency.py).
         last_day = with_clients_day(own_day, workspaces.c.id)
         scope = [
-            workspaces.c.next_digest_at <= until,
+            # Leased rows (`lease_due`) by id: their next_digest_at is the lease's end.
+            workspaces.c.next_digest_at <= until if ids is None else workspaces.c.id.in_(ids),
             workspaces.c.active.is_(True),
             workspaces.c.digest_enabled.is_(True),
         ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -109,8 +110,10 @@ class WorkspaceRepo:
     """Workspaces and accounts.
 
     Every update reads its chat's workspace, so reads are cached in memory and
-    every write below drops the cache. That is safe because one bot token has
-    exactly one polling process, and all workspace writes go through this class.
+    every write below drops the cache. All workspace writes go through this class; with
+    one process that is enough. Several processes (cluster mode) set `on_change`: after
+    each write it tells the others which chats to drop (bot/cluster.py, Redis pub/sub),
+    before the write's caller goes on, and `forget` is how they drop them.
     """
 
     _CACHE_LIMIT = 20_000
@@ -122,6 +125,8 @@ class WorkspaceRepo:
         # Bumped by every write: a read that began before a write committed must
         # not put its (older) row into the cache afterwards.
         self._generation = 0
+        # Cluster mode: awaited after every write with the chats changed (() = all).
+        self.on_change: Callable[[tuple[int, ...]], Awaitable[None]] | None = None
 
     async def get_by_chat(self, chat_id: int) -> Workspace | None:
         cached = self._cache.get(chat_id)
@@ -140,6 +145,15 @@ class WorkspaceRepo:
                 self._cache.clear()
             self._cache[chat_id] = workspace
         return workspace
+
+    def forget(self, *chat_ids: int) -> None:
+        """Drop these chats (none: every chat) from the cache: another process wrote."""
+        self._invalidate(*chat_ids)
+
+    async def _changed(self, *chat_ids: int) -> None:
+        self._invalidate(*chat_ids)
+        if self.on_change is not None:
+            await self.on_change(chat_ids)
 
     def _invalidate(self, *chat_ids: int) -> None:
         self._generation += 1
@@ -236,7 +250,7 @@ class WorkspaceRepo:
                 # Counted from now (`since`: the moment of the change, the handler's
                 # clock): a schedule change never makes a digest due at once.
                 await reschedule(conn, since or _utcnow(), workspaces.c.chat_id == chat_id)
-        self._invalidate(chat_id)
+        await self._changed(chat_id)
         return bool(result.rowcount)
 
     async def set_language(self, chat_id: int, language: str | None) -> bool:
@@ -316,14 +330,14 @@ class WorkspaceRepo:
             )
             if not found.active:
                 await reschedule(conn, _utcnow(), workspaces.c.id == old)
-        self._invalidate(old_chat_id, new_chat_id)
+        await self._changed(old_chat_id, new_chat_id)
         return True
 
     async def delete(self, workspace_id: int) -> bool:
         """Delete the workspace and all its data; False if it was already gone."""
         async with write_transaction(self._engine) as conn:
             result = await conn.execute(delete(workspaces).where(workspaces.c.id == workspace_id))
-        self._invalidate()
+        await self._changed()
         return bool(result.rowcount)
 
     async def active_workspaces(self) -> list[Workspace]:

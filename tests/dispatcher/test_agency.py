@@ -19,7 +19,7 @@ from pypdf import PdfReader
 
 from bot.app import create_bot, create_dispatcher
 from bot.config import Settings
-from handlers.digest import prepare
+from bot.services.digest import prepare
 from kpi.digest import report_week
 from storage import Storage
 from storage.records import Workspace

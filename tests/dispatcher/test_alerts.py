@@ -11,8 +11,8 @@ import pytest
 
 from bot.app import create_bot, create_dispatcher
 from bot.config import Settings
+from bot.services.alerts import AlertRunner
 from bot.services.delivery import PacedSender
-from handlers.alerts import AlertRunner
 from storage import Storage
 from storage.records import Workspace
 from tests.dispatcher.conftest import Harness

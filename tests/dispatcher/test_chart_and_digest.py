@@ -12,9 +12,10 @@ import pytest
 from bot.app import create_bot, create_dispatcher
 from bot.config import Settings
 from bot.services.delivery import PacedSender
+from bot.services.digest import DigestCache, DigestJob, digest_tick
+from bot.services.rendering import ChartRenderer
 from handlers.charts import CHARTABLE
-from handlers.digest import DigestButton, DigestCache, DigestJob, digest_tick
-from handlers.rendering import ChartRenderer
+from handlers.digest import DigestButton
 from storage import Storage
 from tests.dispatcher.conftest import Harness
 from tests.fakeapi.core import Call
@@ -389,12 +390,12 @@ async def test_create_jobs_wires_the_digest_tick(clocked: Harness) -> None:
     async with clocked.storage.engine.begin() as conn:
         await conn.execute(update(workspaces).values(created_at=datetime(2026, 1, 1, tzinfo=UTC)))
     await clocked.storage.digests.reschedule_all(datetime(2026, 1, 1, tzinfo=UTC))
-    (spec,) = [j for j in create_jobs(clocked.bot, clocked.dp) if j.id == "digest"]
+    (spec,) = [j for j in create_jobs(clocked.bot, clocked.dp["services"]) if j.id == "digest"]
     # On the minute (tests/unit/test_digest_timing.py checks the fire times).
     assert isinstance(spec.trigger, CronTrigger)
     assert spec.options == {"coalesce": True, "misfire_grace_time": 30, "max_instances": 1}
     before = len(clocked.session.calls)
-    await spec.func(**spec.kwargs)  # what APScheduler calls every minute
+    await spec.func()  # what APScheduler calls every minute
     calls = clocked.session.calls[before:]
     assert [(c.method, c.chat_id) for c in calls] == [("sendPhoto", 704)]
 
@@ -471,7 +472,7 @@ async def test_identical_dashboards_render_once_and_are_resent_by_file_id(
 
 
 def test_prerender_window_grows_with_the_number_due() -> None:
-    from handlers.digest import PRERENDER_AHEAD, PRERENDER_MAX, prerender_window
+    from bot.services.digest import PRERENDER_AHEAD, PRERENDER_MAX, prerender_window
 
     # No measurement yet, or few due: the 15-minute base.
     assert prerender_window(10_000, None) == PRERENDER_AHEAD
@@ -484,7 +485,7 @@ def test_prerender_window_grows_with_the_number_due() -> None:
 async def test_tick_sizes_the_window_from_the_count_due_and_the_render_rate(
     clocked: Harness, renderer: ChartRenderer
 ) -> None:
-    from handlers.digest import _sized_window
+    from bot.services.digest import _sized_window
 
     counts: list[datetime] = []
     due_by = {timedelta(minutes=15): 20_000, timedelta(seconds=2000): 40_000}

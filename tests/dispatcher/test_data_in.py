@@ -19,7 +19,7 @@ import pytest
 
 from bot.app import create_bot, create_dispatcher
 from bot.config import Settings
-from handlers.channels import record_channel_followers
+from bot.services.channels import record_channel_followers
 from kpi.models import Period
 from kpi.numbers import NBSP
 from storage import Storage

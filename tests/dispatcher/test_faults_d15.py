@@ -91,10 +91,10 @@ async def test_case01_a_zone_that_does_not_load_skips_one_workspace_not_every_di
         await conn.execute(
             update(workspaces).where(workspaces.c.id == ids[2]).values(timezone="Mars/Olympus")
         )
-    (job,) = [j for j in create_jobs(h.bot, h.dp) if j.id == "digest"]
+    (job,) = [j for j in create_jobs(h.bot, h.dp["services"]) if j.id == "digest"]
     caplog.set_level(logging.WARNING)
     before = len(h.session.calls)
-    await job.func(**job.kwargs)  # what APScheduler calls every minute
+    await job.func()  # what APScheduler calls every minute
     sent = sorted(c.chat_id for c in h.session.calls[before:] if c.method == "sendPhoto")
     assert sent == sorted(c for i, c in enumerate(chats) if i != 2)  # 4 of 5, not 0
     assert any(f"workspace {ids[2]} skipped" in line for line in errors(caplog)), errors(caplog)

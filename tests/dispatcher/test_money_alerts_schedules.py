@@ -12,9 +12,9 @@ from sqlalchemy import update
 
 from bot.app import create_bot, create_dispatcher
 from bot.config import Settings
-from handlers.alerts import AlertRunner
-from handlers.digest import DigestCache, DigestJob, digest_tick
-from handlers.rendering import ChartRenderer
+from bot.services.alerts import AlertRunner
+from bot.services.digest import DigestCache, DigestJob, digest_tick
+from bot.services.rendering import ChartRenderer
 from storage import Storage
 from storage.records import Workspace
 from storage.schema import workspaces

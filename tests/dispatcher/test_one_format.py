@@ -16,8 +16,8 @@ from openpyxl import load_workbook
 from bot.app import create_bot, create_dispatcher
 from bot.config import Settings
 from bot.i18n import create_i18n, use_currency
-from handlers.digest import compose_digest, load_digest_data
-from handlers.rendering import ChartRenderer
+from bot.services.digest import compose_digest, load_digest_data
+from bot.services.rendering import ChartRenderer
 from kpi.charts import LineChartSpec, value_label
 from kpi.models import Period
 from storage import Storage

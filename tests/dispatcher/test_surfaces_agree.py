@@ -14,8 +14,8 @@ import pytest
 
 from bot.app import create_bot, create_dispatcher
 from bot.config import Settings
-from handlers.digest import load_digest_data
-from handlers.rendering import ChartRenderer
+from bot.services.digest import load_digest_data
+from bot.services.rendering import ChartRenderer
 from kpi.charts import LineChartSpec
 from kpi.models import Period
 from kpi.numbers import format_value

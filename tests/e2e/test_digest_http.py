@@ -19,8 +19,8 @@ from sqlalchemy import update
 
 from bot.i18n import create_i18n
 from bot.services.delivery import Outbox, PacedSender
-from handlers.digest import DigestCache, DigestJob, digest_tick
-from handlers.rendering import ChartRenderer
+from bot.services.digest import DigestCache, DigestJob, digest_tick
+from bot.services.rendering import ChartRenderer
 from storage import Storage
 from storage.schema import workspaces
 from tests.fakeapi.server import FakeBotAPI

@@ -61,6 +61,15 @@ METHODS: dict[str, dict[str, P]] = {
     "close": {},
     "getWebhookInfo": {},
     "deleteWebhook": {"drop_pending_updates": P(BOOL)},
+    "setWebhook": {
+        "url": P(STR, required=True),
+        "certificate": P(("InputFile",)),
+        "ip_address": P(STR),
+        "max_connections": P(INT, value=(1, 100)),
+        "allowed_updates": P(("Array of String",)),
+        "drop_pending_updates": P(BOOL),
+        "secret_token": P(STR, length=(1, 256)),
+    },
     "getUpdates": {
         "offset": P(INT),
         "limit": P(INT, value=(1, 100)),

@@ -13,6 +13,7 @@ import itertools
 import json
 import math
 import mimetypes
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -31,6 +32,10 @@ NOT_MODIFIED = (
     "are exactly the same as a current content and reply markup of the message"
 )
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+WEBHOOK_ACTIVE = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
+)
 CONFLICT = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
     "is running"
@@ -147,6 +152,15 @@ class Call:
     def message_id(self) -> int | None:
         result = self.result
         return result.get("message_id") if isinstance(result, dict) else None
+
+
+@dataclass
+class Webhook:
+    """What setWebhook set: where updates go, the secret header, parallel connections."""
+
+    url: str
+    secret_token: str | None
+    max_connections: int = 40
 
 
 @dataclass
@@ -340,6 +354,9 @@ class FakeTelegram(ChannelMixin):
         self._closing = False
         self._update_event = asyncio.Event()
         self._call_event = asyncio.Event()
+        # setWebhook: Telegram demands HTTPS; the fake on loopback takes http:// too.
+        self.webhook: Webhook | None = None
+        self.allow_http_webhooks = True
 
     # ----------------------------------------------------------------------------------
     # Configuration
@@ -1023,11 +1040,47 @@ class FakeTelegram(ChannelMixin):
     def _m_deleteWebhook(self, call: Call) -> bool:
         if call.params.get("drop_pending_updates"):
             self.updates.clear()
+        self.webhook = None
+        self._webhook_changed()
         return True
 
+    def _m_setWebhook(self, call: Call) -> bool:
+        p = call.params
+        url = str(p["url"])
+        if not url:  # an empty url removes the webhook, as in the Bot API
+            return self._m_deleteWebhook(call)
+        if not url.startswith("https://") and not self.allow_http_webhooks:
+            raise ApiError(400, "Bad Request: bad webhook: HTTPS URL must be provided for webhook")
+        secret = p.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+        if "allowed_updates" in p:
+            self._allowed_updates = list(p["allowed_updates"])
+        if p.get("drop_pending_updates"):
+            self.updates.clear()
+        self.webhook = Webhook(
+            url=url,
+            secret_token=None if secret is None else str(secret),
+            max_connections=int(p.get("max_connections", 40)),
+        )
+        self._webhook_changed()
+        return True
+
+    def _webhook_changed(self) -> None:
+        """Hook for the HTTP front-end (tests/fakeapi/server.py starts or stops pushing)."""
+        self._update_event.set()
+
     def _m_getWebhookInfo(self, call: Call) -> dict[str, Any]:
-        return {"url": "", "has_custom_certificate": False,
-                "pending_update_count": len(self.updates)}  # fmt: skip
+        info: dict[str, Any] = {
+            "url": self.webhook.url if self.webhook else "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self.updates),
+        }
+        if self.webhook is not None:
+            info["max_connections"] = self.webhook.max_connections
+            if self._allowed_updates is not None:
+                info["allowed_updates"] = list(self._allowed_updates)
+        return info
 
     def _confirm(self, offset: int) -> None:
         if offset < 0:
@@ -1053,6 +1106,8 @@ class FakeTelegram(ChannelMixin):
 
     async def _m_getUpdates(self, call: Call) -> list[dict[str, Any]]:
         p = call.params
+        if self.webhook is not None:
+            raise ApiError(409, WEBHOOK_ACTIVE)
         if "allowed_updates" in p:
             self._allowed_updates = list(p["allowed_updates"])
         limit = int(p.get("limit", 100))

@@ -8,15 +8,28 @@ Usage::
         (call,) = await api.wait_for("sendMessage", chat_id=42)
         assert api.violations == []
 
+Webhook mode: after the bot's ``setWebhook`` the fake stops answering getUpdates (409,
+as Telegram does) and POSTs each update to the webhook URL with the
+``X-Telegram-Bot-Api-Secret-Token`` header, up to ``max_connections`` at a time; a 2xx
+answer confirms the update, anything else (a 503 from a full queue, a refused
+connection) leaves it queued and it is posted again shortly, to the next backend.
+``api.deliver_to([url1, url2, url3])`` posts round-robin to several bot processes
+instead (the reverse proxy in front of them); ``webhook_posts`` records every POST.
+
 aiogram: ``TelegramAPIServer.from_base(api.base_url)`` builds ``{base}/bot{token}/{method}``
 and ``{base}/file/bot{token}/{path}``; both are served here.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import itertools
 import json
+from collections.abc import Sequence
 from typing import Any, Self
 
+import aiohttp
 from aiohttp import BodyPartReader, web
 
 from .core import DEFAULT_TOKEN, FakeTelegram, UploadedFile, error_payload
@@ -42,6 +55,11 @@ class FakeBotAPI(FakeTelegram):
         self.host = host
         self.port = port
         self._runner: web.AppRunner | None = None
+        self.webhook_backends: list[str] | None = None
+        self.webhook_posts: list[tuple[str, int, int]] = []  # (url, update_id, HTTP status)
+        self._pusher: asyncio.Task[None] | None = None
+        self._pushing: set[int] = set()
+        self._round_robin = itertools.count()
 
     # ---- lifecycle ------------------------------------------------------------------
 
@@ -70,6 +88,11 @@ class FakeBotAPI(FakeTelegram):
 
     async def stop(self) -> None:
         self.close()  # release long polls
+        if self._pusher is not None:
+            pusher, self._pusher = self._pusher, None
+            pusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pusher
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
@@ -79,6 +102,67 @@ class FakeBotAPI(FakeTelegram):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    # ---- webhook delivery ----------------------------------------------------------
+
+    def deliver_to(self, backends: Sequence[str] | None) -> None:
+        """POST updates to these URLs round-robin instead of the setWebhook URL."""
+        self.webhook_backends = list(backends) if backends else None
+
+    def _webhook_changed(self) -> None:
+        super()._webhook_changed()
+        if self.webhook is not None and (self._pusher is None or self._pusher.done()):
+            self._pusher = asyncio.get_running_loop().create_task(self._push_updates())
+
+    async def _push_updates(self) -> None:
+        tasks: set[asyncio.Task[None]] = set()
+        timeout = aiohttp.ClientTimeout(total=30)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            try:
+                while self.webhook is not None and not self._closing:
+                    free = self.webhook.max_connections - len(self._pushing)
+                    ready = [u for u in self._deliverable(10**9)
+                             if u["update_id"] not in self._pushing][: max(0, free)]  # fmt: skip
+                    for update in ready:
+                        self._pushing.add(update["update_id"])
+                        task = asyncio.create_task(self._push_one(session, update))
+                        tasks.add(task)
+                        task.add_done_callback(tasks.discard)
+                    self._update_event.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._update_event.wait(), 0.05)
+            finally:
+                for task in list(tasks):
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _push_one(self, session: aiohttp.ClientSession, update: dict[str, Any]) -> None:
+        hook = self.webhook
+        if hook is None:
+            self._pushing.discard(update["update_id"])
+            return
+        backends = self.webhook_backends or [hook.url]
+        url = backends[next(self._round_robin) % len(backends)]
+        headers = (
+            {"X-Telegram-Bot-Api-Secret-Token": hook.secret_token} if hook.secret_token else {}
+        )
+        try:
+            async with session.post(url, json=update, headers=headers) as resp:
+                await resp.read()
+                status = resp.status
+        except (aiohttp.ClientError, TimeoutError, OSError):
+            status = 0
+        self.webhook_posts.append((url, update["update_id"], status))
+        try:
+            if 200 <= status < 300:
+                self.updates = [u for u in self.updates if u["update_id"] != update["update_id"]]
+                self.delivered.append(update)
+                self._call_event.set()
+            else:
+                await asyncio.sleep(0.2)  # Telegram retries later; so does the fake
+        finally:
+            self._pushing.discard(update["update_id"])
+            self._update_event.set()
 
     # ---- HTTP -----------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from handlers.digest import SEND_CONCURRENCY
+from bot.services.digest import SEND_CONCURRENCY
 from storage import Storage
 from storage.schema import digest_log
 from tests.fakeapi.core import Call

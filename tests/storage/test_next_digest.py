@@ -255,3 +255,32 @@ async def test_look_ahead_judges_each_digest_at_its_own_time_and_counts_them(
     counts = [await storage.digests.due_count(now + timedelta(hours=h)) for h in (1, 8, 19, 24)]
     assert counts == [0, 1, 2, 3]
     assert await _stored(storage) == stored  # the look-ahead writes nothing
+
+
+async def test_leased_batches_never_overlap_and_a_lapsed_lease_is_due_again(
+    storage: Storage, clock: list[datetime]
+) -> None:
+    """Cluster mode (storage/digests.py `lease_due`): each process gets its own batch."""
+    clock[0] = utc(2026, 11, 20, 12)
+    ids = [await _ws(storage, -100 - i) for i in range(5)]
+    for ws in ids:
+        await _seed(storage, ws, date(2026, 11, 29))
+    await storage.digests.reschedule_all(utc(2026, 11, 23, 12))  # due Mon 30 Nov 07:00 UTC
+    now = utc(2026, 11, 30, 9, 0)
+    lease = timedelta(seconds=60)
+    first = await storage.digests.lease_due(now, limit=3, lease=lease)
+    second = await storage.digests.lease_due(now, limit=3, lease=lease)
+    assert [d.workspace.id for d in first] == ids[:3]
+    assert [d.workspace.id for d in second] == ids[3:]
+    assert {d.slot.week for d in first + second} == {"2026-W48"}
+    assert await storage.digests.lease_due(now, limit=3, lease=lease) == []
+    stored = await _stored(storage)
+    assert {stored[ws] for ws in ids} == {now + lease}
+    # Two were sent (claimed: their next slot), the others' holder died: due again
+    # when the lease ends, for anyone; the claimed ones never.
+    for ws in ids[:2]:
+        assert await storage.digests.claim(ws, "2026-W48", now)
+    later = now + lease + timedelta(seconds=1)
+    again = await storage.digests.lease_due(later, limit=10, lease=lease)
+    assert [d.workspace.id for d in again] == ids[2:]
+    assert (await _stored(storage))[ids[0]] == utc(2026, 12, 7, 7, 0)

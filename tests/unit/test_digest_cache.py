@@ -1,4 +1,4 @@
-"""The disk cache of pre-rendered digest dashboards (handlers/digest_cache.py, issue #16)."""
+"""The disk cache of pre-rendered digest dashboards (bot/services/digest_cache.py, issue #16)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-import handlers.digest_cache as digest_cache
-from handlers.digest_cache import DigestCache, cache_directory
+import bot.services.digest_cache as digest_cache
+from bot.services.digest_cache import DigestCache, cache_directory
 from kpi.charts import DashboardSpec, DashboardTile
 
 

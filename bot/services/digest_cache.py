@@ -98,7 +98,7 @@ class DigestCache:
         self.warming: asyncio.Task[int] | None = None
         # Measured rendering speed (dashboards per second, whole batches).
         self.render_rate: float | None = None
-        # The look-ahead has read every digest due up to here (handlers/digest.py).
+        # The look-ahead has read every digest due up to here (bot/services/digest.py).
         self.horizon: datetime | None = None
 
     def __len__(self) -> int:
