@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Self
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
@@ -33,7 +33,7 @@ from aiogram.utils.i18n import ngettext
 
 from bot.texts import bold
 from handlers import kpi_texts
-from handlers.filters import ButtonInt
+from handlers.filters import ButtonInt, born, with_born
 from handlers.kpi_texts import format_period
 from handlers.permissions import AdminOnly
 from handlers.replies import (
@@ -86,11 +86,17 @@ ADMIN_ACTIONS = frozenset({"d", "w", "m", "t", "x"})
 
 class AlertButton(CallbackData, prefix="al"):
     """`a`: d = snooze a day, w = a week, m = mute, r = week report, t = switch, x = delete.
-    `r`: the rule id; `w`: the week's Monday as an ordinal (report only)."""
+    `r`: the rule id; `w`: the week's Monday as an ordinal (report only); `b`: when the
+    rule was made."""
 
     a: str
     r: ButtonInt
     w: ButtonInt = 0
+    b: ButtonInt = 0  # the rule's creation time (handlers.filters.born): ids are reused
+
+    @classmethod
+    def unpack(cls, value: str) -> Self:
+        return super().unpack(with_born(value, cls.__separator__, len(cls.model_fields)))
 
 
 # --------------------------------------------------------------------------- words
@@ -314,10 +320,11 @@ def recovery_text(spec: RuleSpec, ev: Evaluation, lasted: timedelta | None, lang
     return "\n".join(lines)
 
 
-def alert_keyboard(rule_id: int, week: Period) -> InlineKeyboardMarkup:
+def alert_keyboard(rule: AlertRule, week: Period) -> InlineKeyboardMarkup:
     def button(text: str, action: str, w: int = 0) -> InlineKeyboardButton:
         return InlineKeyboardButton(
-            text=text, callback_data=AlertButton(a=action, r=rule_id, w=w).pack()
+            text=text,
+            callback_data=AlertButton(a=action, r=rule.id, w=w, b=born(rule.created_at)).pack(),
         )
 
     return InlineKeyboardMarkup(
@@ -473,11 +480,12 @@ def rules_view(
         rows.append(
             [
                 InlineKeyboardButton(
-                    text=toggle.format(n=n), callback_data=AlertButton(a="t", r=rule.id).pack()
+                    text=toggle.format(n=n),
+                    callback_data=AlertButton(a="t", r=rule.id, b=born(rule.created_at)).pack(),
                 ),
                 InlineKeyboardButton(
                     text=_("🗑 Delete {n}").format(n=n),
-                    callback_data=AlertButton(a="x", r=rule.id).pack(),
+                    callback_data=AlertButton(a="x", r=rule.id, b=born(rule.created_at)).pack(),
                 ),
             ]
         )
@@ -550,7 +558,12 @@ async def on_alert_button(
         if workspace is not None and query.message is not None
         else None
     )
-    if rule is None or workspace is None or query.message is None:
+    if (
+        rule is None
+        or workspace is None
+        or query.message is None
+        or callback_data.b not in (0, born(rule.created_at))  # a deleted rule's reused id
+    ):
         await query.answer(_("This rule is not in this chat (or it was deleted)."), show_alert=True)
         return
     action = callback_data.a

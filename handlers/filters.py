@@ -10,6 +10,7 @@ and `StateFilter(...)` instead; tests/unit/test_routers.py keeps it that way.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from aiogram.filters import Filter
@@ -21,6 +22,19 @@ from pydantic import Field
 # forged button with a larger one does not unpack, so the fallback router answers it as
 # out of date instead of the number overflowing in SQL.
 ButtonInt = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+
+
+def born(created_at: datetime) -> int:
+    """A row's creation time (µs) as a button carries it: SQLite reuses a deleted row's
+    id, so a button names the row by its id *and* this; an old button pressed after its
+    row was deleted and the id reused does not match the new row. 0 on a button: made
+    before buttons carried it (matches any)."""
+    return int(created_at.timestamp() * 1_000_000) % 10**15
+
+
+def with_born(value: str, separator: str, fields: int) -> str:
+    """Button data sent before it carried `born` (one part fewer): as if it carried 0."""
+    return value + separator + "0" if value.count(separator) == fields - 1 else value
 
 
 class Is(Filter):

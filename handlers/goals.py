@@ -14,6 +14,7 @@ import html
 import logging
 from collections.abc import Callable
 from datetime import date, datetime
+from typing import Self
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
@@ -28,7 +29,7 @@ from bot.services.delivery import Outcome, PacedSender
 from bot.services.insights import goal_progress, unit_of
 from bot.texts import code
 from handlers import insights_texts as t
-from handlers.filters import ButtonInt
+from handlers.filters import ButtonInt, born, with_born
 from handlers.permissions import AdminOnly
 from handlers.replies import current_language, split_text
 from kpi.accounts import looks_like_account, normalize_account
@@ -52,6 +53,11 @@ class GoalButton(CallbackData, prefix="goal"):
 
     a: str
     g: ButtonInt
+    b: ButtonInt = 0  # the goal's creation time (handlers.filters.born): ids are reused
+
+    @classmethod
+    def unpack(cls, value: str) -> Self:
+        return super().unpack(with_born(value, cls.__separator__, len(cls.model_fields)))
 
 
 def kpi_list() -> str:
@@ -78,11 +84,11 @@ async def goals_view(
             [
                 InlineKeyboardButton(
                     text=t.alert_button(goal.alert),
-                    callback_data=GoalButton(a="a", g=goal.id).pack(),
+                    callback_data=GoalButton(a="a", g=goal.id, b=born(goal.created_at)).pack(),
                 ),
                 InlineKeyboardButton(
                     text=t.delete_button(goal.spec, unit, lang),
-                    callback_data=GoalButton(a="x", g=goal.id).pack(),
+                    callback_data=GoalButton(a="x", g=goal.id, b=born(goal.created_at)).pack(),
                 ),
             ]
         )
@@ -160,7 +166,12 @@ async def on_goal_button(
         if workspace is not None and query.message is not None
         else None
     )
-    if goal is None or workspace is None or query.message is None:
+    if (
+        goal is None
+        or workspace is None
+        or query.message is None
+        or callback_data.b not in (0, born(goal.created_at))  # a deleted goal's reused id
+    ):
         await query.answer(t.goal_gone(), show_alert=True)
         return
     if callback_data.a not in ("x", "a"):

@@ -14,7 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from babel import Locale
 
 from bot.i18n import LANGUAGES
-from handlers.filters import ButtonInt
+from handlers.filters import ButtonInt, born
 from handlers.permissions import AdminOnly
 from handlers.replies import current_language
 from kpi.numbers import currency_code, currency_sign, default_currency, format_percent
@@ -66,7 +66,7 @@ class DeleteAll(CallbackData, prefix="delall"):
 
 
 def _born(workspace: Workspace) -> int:
-    return int(workspace.created_at.timestamp() * 1_000_000) % 10**15
+    return born(workspace.created_at)
 
 
 def _lang_name(code: str | None) -> str:

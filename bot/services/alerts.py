@@ -197,7 +197,7 @@ class AlertRunner:
         spec = spec_of(rule)
         with self._locale(workspace) as lang:
             text = alert_text(spec, ev, lang)
-            keyboard = alert_keyboard(rule.id, ev.week)
+            keyboard = alert_keyboard(rule, ev.week)
             chart = chart_spec(spec, ev, lang)
         try:
             png: bytes | None = await self.renderer.render(render_line_chart, chart)

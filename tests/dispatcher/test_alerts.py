@@ -13,6 +13,7 @@ from bot.app import create_bot, create_dispatcher
 from bot.config import Settings
 from bot.services.alerts import AlertRunner
 from bot.services.delivery import PacedSender
+from handlers.filters import born
 from storage import Storage
 from storage.records import Workspace
 from tests.dispatcher.conftest import Harness
@@ -120,11 +121,12 @@ async def test_a_data_change_fires_the_default_bounce_rule_once(h: Harness) -> N
         )
     )
     rule = await rule_of(h, ws)
+    b = born(rule.created_at)  # the rule's creation time: a reused id is not this rule
     assert photo.callback_data == [
-        f"al:d:{rule.id}:0",
-        f"al:w:{rule.id}:0",
-        f"al:m:{rule.id}:0",
-        f"al:r:{rule.id}:{date(2026, 11, 16).toordinal()}",
+        f"al:d:{rule.id}:0:{b}",
+        f"al:w:{rule.id}:0:{b}",
+        f"al:m:{rule.id}:0:{b}",
+        f"al:r:{rule.id}:{date(2026, 11, 16).toordinal()}:{b}",
     ]
     assert all(len(d.encode()) <= 64 for d in photo.callback_data)
     assert (rule.state, rule.state_since) == ("firing", START)
@@ -394,11 +396,12 @@ async def test_alerts_lists_rules_with_state_snooze_and_minimum(h: Harness, cloc
         )
     )
     bounce = await rule_of(h, ws)
+    b1, b2 = born(bounce.created_at), born(cac.created_at)
     assert msg.callback_data == [
-        f"al:t:{bounce.id}:0",
-        f"al:x:{bounce.id}:0",
-        f"al:t:{cac.id}:0",
-        f"al:x:{cac.id}:0",
+        f"al:t:{bounce.id}:0:{b1}",
+        f"al:x:{bounce.id}:0:{b1}",
+        f"al:t:{cac.id}:0:{b2}",
+        f"al:x:{cac.id}:0:{b2}",
     ]
 
 
@@ -553,3 +556,30 @@ async def test_an_unfollows_spike_fires_for_its_account(h: Harness) -> None:
         "Unfollows = 15; median of the 4 weeks before: 10 → +50%",
         "Rule: Unfollows +50% vs the median of 4 weeks · vk:brand; no minimum volume.",
     ]
+
+
+async def test_an_old_button_of_a_deleted_rule_does_not_act_on_a_new_rule_with_its_id(
+    h: Harness, clock: Clock
+) -> None:
+    # SQLite gives a new row the id of a deleted last row: the old message's "Delete"
+    # names the id and the old rule's creation time, so it finds no rule.
+    ws = await workspace(h)
+    (listing,) = await h.say("/alerts", language_code="en")
+    old = await rule_of(h, ws, "cac")
+    old_delete = f"al:x:{old.id}:0:{born(old.created_at)}"
+    assert old_delete in listing.callback_data
+    calls = await h.press(CHAT, listing.message_id, old_delete, language_code="en")
+    assert answers(calls)[0].get("text") == "Rule deleted."
+    clock.now = START + timedelta(minutes=5)
+    await h.say("/alert cac +40%", language_code="en")
+    new = await rule_of(h, ws, "cac")
+    if h.storage.engine.dialect.name == "sqlite":
+        assert new.id == old.id  # the id was reused (PostgreSQL's sequence never does)
+    calls = await h.press(CHAT, listing.message_id, old_delete, language_code="en")
+    assert answers(calls)[0].get("text") == "This rule is not in this chat (or it was deleted)."
+    assert [
+        (r.id, r.value) for r in await h.storage.alerts.list_rules(ws.id) if r.kpi == "cac"
+    ] == [(new.id, 40.0)]
+    # A button sent before buttons carried the creation time still works.
+    calls = await h.press(CHAT, listing.message_id, f"al:t:{new.id}:0", language_code="en")
+    assert answers(calls)[0].get("text") == "Rule switched off."

@@ -13,6 +13,7 @@ import pytest
 
 from bot.app import create_bot, create_dispatcher
 from bot.config import Settings
+from handlers.filters import born
 from kpi.models import PostRecord
 from storage import Storage
 from storage.records import Workspace
@@ -85,7 +86,9 @@ async def test_goal_and_goals_with_pace_in_english(h: Harness) -> None:
     assert msg.visible_text is not None
     assert msg.visible_text.split("\n")[0] == "Goals (2)"
     goals = await h.storage.goals.list_goals(ws.id)
-    assert msg.callback_data == [f"goal:{a}:{g.id}" for g in goals for a in "ax"]
+    assert msg.callback_data == [
+        f"goal:{a}:{g.id}:{born(g.created_at)}" for g in goals for a in "ax"
+    ]
     assert all(len(d.encode()) <= 64 for d in msg.callback_data)
     # A new target for the same KPI, period and account replaces the old one.
     await h.say("/goal reach 170000 month", **EN)
@@ -424,7 +427,8 @@ async def test_goal_at_risk_alert_is_off_by_default_and_fires_once(h: Harness) -
     runner = h.dp["goal_alerts"]
     assert await runner.run_all(h.bot) == 0  # off: nothing, though the goal is at risk
     (listing,) = await h.say("/goals", **EN)
-    assert listing.callback_data == [f"goal:a:{goal.id}", f"goal:x:{goal.id}"]
+    b = born(goal.created_at)
+    assert listing.callback_data == [f"goal:a:{goal.id}:{b}", f"goal:x:{goal.id}:{b}"]
     buttons = listing.reply_markup["inline_keyboard"][0]  # type: ignore[index]
     assert [b["text"] for b in buttons] == ["🔕 at-risk alert: off", "🗑 Reach ≥ 300,000"]
     assert listing.message_id is not None
