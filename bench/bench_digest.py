@@ -133,8 +133,12 @@ def _rss_mib(pid: int | str = "self") -> float:
 
 
 def _children() -> list[int]:
+    """The renderer processes (Linux procfs); none where there is no /proc."""
     pids: list[int] = []
-    for task in Path("/proc/self/task").iterdir():
+    tasks = Path("/proc/self/task")
+    if not tasks.is_dir():
+        return pids
+    for task in tasks.iterdir():
         try:
             pids += [int(p) for p in (task / "children").read_text().split()]
         except OSError:
