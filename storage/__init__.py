@@ -36,7 +36,7 @@ class Storage:
         self.workspaces = WorkspaceRepo(engine, self.reader)
         self.metrics = MetricsRepo(engine, self.workspaces, self.reader)
         self.alerts = AlertRepo(engine)
-        self.digests = DigestRepo(engine)
+        self.digests = DigestRepo(engine, self.reader)
         self.mappings = MappingRepo(engine)
         self.channels = ChannelRepo(engine)
         self.runtime = RuntimeRepo(engine)

@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, literal, select, update
+from sqlalchemy import Connection, bindparam, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kpi.digest import SPARK_WEEKS, DigestSlot, digest_slot, is_due
 from kpi.schedule import first_digest_at
 from storage.agency import clients_of, with_clients_day
-from storage.db import write_transaction
+from storage.db import Reader, write_transaction
 from storage.records import Workspace
 from storage.schema import daily_metrics, digest_log, workspaces
 from storage.workspaces import _workspace, reschedule, scheduled_at
@@ -64,8 +64,11 @@ def _next_slot(ws: Workspace, now: datetime) -> datetime:
 
 
 class DigestRepo:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, reader: Reader | None = None) -> None:
         self._engine = engine
+        # The due scan's reads go to the reader (on SQLite one thread trip for the
+        # whole scan, not four or five per statement through aiosqlite).
+        self._reader = reader if reader is not None else Reader(engine, threads=False)
 
     # The log -------------------------------------------------------------------
 
@@ -211,11 +214,8 @@ class DigestRepo:
 
     async def due_count(self, until: datetime) -> int:
         """How many workspaces are scheduled by `until` (a count on the index alone)."""
-        async with self._engine.connect() as conn:
-            found = await conn.execute(
-                select(func.count()).where(workspaces.c.next_digest_at <= until)
-            )
-            return int(found.scalar_one())
+        query = select(func.count()).where(workspaces.c.next_digest_at <= until)
+        return await self._reader.run(lambda conn: int(conn.execute(query).scalar_one()))
 
     async def _scan(
         self,
@@ -242,17 +242,18 @@ class DigestRepo:
         ]
         if after is not None:
             scope.append(workspaces.c.next_digest_at > after)
-        async with self._engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(workspaces, last_day.label("last_day"))
-                    .where(*scope)
-                    # The index's order: without it SQLite would rather scan the
-                    # table in id order than sort the few rows it needs.
-                    .order_by(workspaces.c.next_digest_at)
-                )
-            ).all()
-            rows = sorted(rows, key=lambda r: r.id)
+        query = (
+            select(workspaces, last_day.label("last_day"))
+            .where(*scope)
+            # The index's order: without it SQLite would rather scan the
+            # table in id order than sort the few rows it needs.
+            .order_by(workspaces.c.next_digest_at)
+        )
+
+        def read(conn: Connection) -> tuple[list[DueDigest], dict[int, datetime | None]]:
+            # One unit of work on the reader: the candidates, their zones judged, and
+            # the log rows of their weeks.
+            rows = sorted(conn.execute(query).all(), key=lambda r: r.id)
             candidates: list[tuple[DueDigest, datetime]] = []
             idle: dict[int, datetime | None] = {}  # workspace id -> its new next_digest_at
             for row in rows:
@@ -283,28 +284,29 @@ class DigestRepo:
             logged: Sequence[Any] = ()
             if candidates:
                 weeks = sorted({c.slot.week for c, _ in candidates})
-                logged = (
-                    await conn.execute(
-                        select(
-                            digest_log.c.workspace_id,
-                            digest_log.c.week,
-                            digest_log.c.status,
-                            digest_log.c.updated_at,
-                        ).where(digest_log.c.week.in_(weeks))
-                    )
+                logged = conn.execute(
+                    select(
+                        digest_log.c.workspace_id,
+                        digest_log.c.week,
+                        digest_log.c.status,
+                        digest_log.c.updated_at,
+                    ).where(digest_log.c.week.in_(weeks))
                 ).all()
-        log_rows = {(r.workspace_id, r.week): r for r in logged}
-        due: list[DueDigest] = []
-        for c, at in candidates:
-            r = log_rows.get((c.workspace.id, c.slot.week))
-            if r is None:
-                due.append(c)
-            elif r.status != FAILED:
-                idle[c.workspace.id] = _next_slot(c.workspace, now)  # done: the next slot
-            elif _aware(r.updated_at) > at - RETRY_FAILED_AFTER:
-                idle[c.workspace.id] = _aware(r.updated_at) + RETRY_FAILED_AFTER
-            else:
-                due.append(c)  # failed a while ago: again
+            log_rows = {(r.workspace_id, r.week): r for r in logged}
+            due: list[DueDigest] = []
+            for c, at in candidates:
+                r = log_rows.get((c.workspace.id, c.slot.week))
+                if r is None:
+                    due.append(c)
+                elif r.status != FAILED:
+                    idle[c.workspace.id] = _next_slot(c.workspace, now)  # done: the next slot
+                elif _aware(r.updated_at) > at - RETRY_FAILED_AFTER:
+                    idle[c.workspace.id] = _aware(r.updated_at) + RETRY_FAILED_AFTER
+                else:
+                    due.append(c)  # failed a while ago: again
+            return due, idle
+
+        due, idle = await self._reader.run(read)
         if advance and idle:
             async with write_transaction(self._engine) as wconn:
                 await wconn.execute(
