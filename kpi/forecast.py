@@ -41,13 +41,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from itertools import product
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:  # numpy loads on the first forecast, not at the bot's start (#16)
+    import numpy as np
+    import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
+    FloatArray = npt.NDArray[np.float64]
 Frequency = Literal["week", "day"]
 
 MIN_WEEKS = 8  # history needed for a forecast, in weeks (weekly or daily series)
@@ -110,11 +112,15 @@ class NotEnoughHistory:
 
 def naive(y: FloatArray, horizon: int) -> FloatArray:
     """ŷ(n+h) = y(n)."""
+    import numpy as np  # off the start path: the first forecast loads it
+
     return np.full(horizon, float(y[-1]))
 
 
 def seasonal_naive(y: FloatArray, horizon: int, season: int = SEASON) -> FloatArray:
     """ŷ(n+h) = y(n + h − season·k), k the smallest whole number that lands in the past."""
+    import numpy as np  # off the start path: the first forecast loads it
+
     if len(y) < season:
         return naive(y, horizon)
     last = y[-season:]
@@ -123,6 +129,8 @@ def seasonal_naive(y: FloatArray, horizon: int, season: int = SEASON) -> FloatAr
 
 def drift(y: FloatArray, horizon: int) -> FloatArray:
     """ŷ(n+h) = y(n) + h · (y(n) − y(1)) / (n − 1)."""
+    import numpy as np  # off the start path: the first forecast loads it
+
     if len(y) < 2:
         return naive(y, horizon)
     slope = (float(y[-1]) - float(y[0])) / (len(y) - 1)
@@ -131,6 +139,8 @@ def drift(y: FloatArray, horizon: int) -> FloatArray:
 
 def damped_sums(phi: float | FloatArray, horizon: int) -> FloatArray:
     """φ + φ² + … + φʰ for h = 1..horizon (one row per φ when φ is an array)."""
+    import numpy as np  # off the start path: the first forecast loads it
+
     phis = np.atleast_1d(np.asarray(phi, dtype=np.float64))
     powers = phis[:, None] ** np.arange(1, horizon + 1)[None, :]
     sums: FloatArray = np.cumsum(powers, axis=1)
@@ -148,6 +158,8 @@ def holt_states(
     b(t) = β (ℓ(t) − ℓ(t−1)) + (1 − β) φ b(t−1).
     Returns the final level and trend and the sum of squared one-step errors.
     """
+    import numpy as np  # off the start path: the first forecast loads it
+
     level = np.full(alpha.shape, float(y[0]))
     trend = np.full(alpha.shape, float(y[1] - y[0]))
     sse = np.zeros(alpha.shape)
@@ -161,19 +173,29 @@ def holt_states(
 
 
 def _grid(*axes: Sequence[float]) -> list[FloatArray]:
+    import numpy as np  # off the start path: the first forecast loads it
+
     columns = list(zip(*product(*axes), strict=True))
     return [np.array(c, dtype=np.float64) for c in columns]
 
 
-_HOLT_GRID = _grid(_ALPHAS, _BETAS, _PHIS)
+@cache
+def _grids() -> tuple[list[FloatArray], list[FloatArray]]:
+    """The parameter grids of `damped` and `holt_winters`, built on first use."""
+    return (
+        _grid(_ALPHAS, _BETAS, _PHIS),
+        _grid(_HW_ALPHAS, _HW_BETAS, _HW_GAMMAS, _HW_PHIS),
+    )
 
 
 def damped(y: FloatArray, horizon: int) -> FloatArray:
     """Holt's damped trend, parameters by least one-step squared error on y (see module doc):
     ŷ(n+h) = ℓ(n) + (φ + … + φʰ) b(n)."""
+    import numpy as np  # off the start path: the first forecast loads it
+
     if len(y) < 3:
         return drift(y, horizon)
-    alpha, beta, phi = _HOLT_GRID
+    alpha, beta, phi = _grids()[0]
     level, trend, sse = holt_states(y, alpha, beta, phi)
     best = int(np.argmin(sse))
     out: FloatArray = level[best] + damped_sums(float(phi[best]), horizon) * trend[best]
@@ -199,6 +221,8 @@ def holt_winters_states(
     Returns level, trend, the last `season` seasonal terms (oldest first; one row per
     parameter set) and the sum of squared one-step errors.
     """
+    import numpy as np  # off the start path: the first forecast loads it
+
     first = y[:season]
     level0 = float(first.mean())
     trend0 = (float(y[season : 2 * season].mean()) - level0) / season
@@ -219,15 +243,14 @@ def holt_winters_states(
     return level, trend, seasonal[:, order], sse
 
 
-_HW_GRID = _grid(_HW_ALPHAS, _HW_BETAS, _HW_GAMMAS, _HW_PHIS)
-
-
 def holt_winters(y: FloatArray, horizon: int, season: int = SEASON) -> FloatArray:
     """Additive damped Holt-Winters (see `holt_winters_states`), parameters from a grid:
     ŷ(n+h) = ℓ(n) + (φ + … + φʰ) b(n) + s(n + h − season·k)."""
+    import numpy as np  # off the start path: the first forecast loads it
+
     if len(y) < 2 * season:
         return seasonal_naive(y, horizon, season)
-    alpha, beta, gamma, phi = _HW_GRID
+    alpha, beta, gamma, phi = _grids()[1]
     level, trend, seasonal, sse = holt_winters_states(y, alpha, beta, gamma, phi, season)
     best = int(np.argmin(sse))
     steps = damped_sums(float(phi[best]), horizon)
@@ -236,7 +259,7 @@ def holt_winters(y: FloatArray, horizon: int, season: int = SEASON) -> FloatArra
     return out
 
 
-Model = Callable[[FloatArray, int], FloatArray]
+Model = Callable[["FloatArray", int], "FloatArray"]
 
 MODELS: dict[str, Model] = {
     "naive": naive,
@@ -310,6 +333,8 @@ def backtest(
 
 def error_band(errors: Sequence[Sequence[float]], horizon: int) -> tuple[list[float], list[float]]:
     """Per step, the (low, high) quantiles of the errors to add to a forecast (module doc)."""
+    import numpy as np  # off the start path: the first forecast loads it
+
     lows: list[float] = []
     highs: list[float] = []
     anchor: tuple[int, float, float] | None = None
@@ -351,6 +376,8 @@ def forecast(
     `lower_bound`/`upper_bound` clip the forecast and the band (a count cannot go below 0,
     a rate not above 100 %).
     """
+    import numpy as np  # off the start path: the first forecast loads it
+
     if horizon < 1:
         raise ValueError("horizon must be at least 1")
     run: list[float] = []

@@ -1,6 +1,6 @@
 """The drawing libraries stay off the bot's start path (#16): importing the bot and
 building its dispatcher loads neither matplotlib nor the PDF backend; they load on the
-first chart or PDF, usually in a renderer process."""
+first chart or PDF, usually in a renderer process. numpy waits for the first forecast."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ CHECK = """
 import sys
 import bot.main
 from bot.app import create_dispatcher
-loaded = sorted(m for m in ("matplotlib", "matplotlib.backends.backend_pdf", "PIL", "openpyxl")
-                if m in sys.modules)
+loaded = sorted(m for m in ("matplotlib", "matplotlib.backends.backend_pdf", "PIL", "openpyxl",
+                            "numpy") if m in sys.modules)
 print(",".join(loaded))
 """
 
