@@ -49,6 +49,7 @@ from aiogram.types import (
     CallbackQuery,
     Document,
     ForceReply,
+    InaccessibleMessage,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -279,9 +280,8 @@ async def on_import_again(
     data_changed: DataChanged,
     state: FSMContext,
 ) -> None:
-    message = query.message
-    if message is None or await state.get_state() != ImportFlow.again.state:
-        await query.answer(_("Already done, or this question has expired: send the file again."))
+    message = await _open_question(query, state, ImportFlow.again)
+    if message is None:
         return
     data = await state.get_data()
     await state.clear()  # before any request: a second press finds no question
@@ -293,11 +293,40 @@ async def on_import_again(
         return
     await _import_file(
         bot, storage, workspace, clock, data_changed, state,
-        chat_id=message.chat.id, reply_to=data.get("reply_to"), user_id=query.from_user.id,
-        file_id=str(data["file_id"]), file_name=str(data.get("file_name") or "file.csv"),
-        file_size=data.get("file_size"), caption=data.get("caption") or None,
-        file_unique_id=data.get("file_unique_id"),
+        chat_id=message.chat.id, user_id=query.from_user.id, **_pending_file(data),
     )  # fmt: skip
+
+
+async def _open_question(
+    query: CallbackQuery, state: FSMContext, *open_in: State
+) -> Message | InaccessibleMessage | None:
+    """The question's message while the chat's import question is one of `open_in`;
+    otherwise the press is answered (no popup) and None."""
+    message = query.message
+    if message is None or await state.get_state() not in {s.state for s in open_in}:
+        # Answered already (a second press) or expired: say so quietly, no popup.
+        await query.answer(_("Already done, or this question has expired: send the file again."))
+        return None
+    return message
+
+
+def _pending_file(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The file a question is about, as `_import_file` takes it, from the FSM data."""
+    return {
+        "reply_to": data.get("reply_to"),
+        "file_id": str(data["file_id"]),
+        "file_name": str(data.get("file_name") or "file.csv"),
+        "file_size": data.get("file_size"),
+        "caption": str(data.get("caption") or "") or None,
+        "file_unique_id": data.get("file_unique_id"),
+    }
+
+
+async def _cancelled(query: CallbackQuery, bot: Bot, chat_id: int, message_id: int) -> None:
+    await query.answer()
+    await bot.edit_message_text(
+        _("Import cancelled, nothing was saved."), chat_id=chat_id, message_id=message_id
+    )
 
 
 async def for_the_bot(message: Message, bot: Bot) -> bool:
@@ -626,13 +655,8 @@ async def on_import_day(
     data_changed: DataChanged,
     state: FSMContext,
 ) -> None:
-    message = query.message
+    message = await _open_question(query, state, ImportFlow.day, ImportFlow.typing_day)
     if message is None:
-        await query.answer()
-        return
-    if await state.get_state() not in (ImportFlow.day.state, ImportFlow.typing_day.state):
-        # Answered already (a second press) or expired: say so quietly, no popup.
-        await query.answer(_("Already done, or this question has expired: send the file again."))
         return
     today = local_today(workspace, clock)
     choice = callback_data.choice
@@ -647,12 +671,7 @@ async def on_import_day(
     }
     if choice == "cancel":
         await state.clear()
-        await query.answer()
-        await bot.edit_message_text(
-            _("Import cancelled, nothing was saved."),
-            chat_id=message.chat.id,
-            message_id=message.message_id,
-        )
+        await _cancelled(query, bot, message.chat.id, message.message_id)
         return
     if choice == "type":
         await state.set_state(ImportFlow.typing_day)
@@ -716,24 +735,12 @@ async def _resume(
     await state.clear()
     caption = f"{data.get('caption', '')} {day.isoformat()}".strip()
     await _import_file(
-        bot,
-        storage,
-        workspace,
-        clock,
-        data_changed,
-        state,
-        chat_id=chat_id,
-        reply_to=data.get("reply_to"),
-        user_id=query.from_user.id if query is not None else user_id,
-        file_id=str(data["file_id"]),
-        file_name=str(data.get("file_name") or "file.csv"),
-        file_size=data.get("file_size"),
-        caption=caption,
+        bot, storage, workspace, clock, data_changed, state,
+        chat_id=chat_id, user_id=query.from_user.id if query is not None else user_id,
+        **{**_pending_file(data), "caption": caption},
         overrides=_state_overrides(data) if data.get("confirmed") else None,
-        confirmed=bool(data.get("confirmed")),
-        sheet=data.get("sheet"),
-        file_unique_id=data.get("file_unique_id"),
-    )
+        confirmed=bool(data.get("confirmed")), sheet=data.get("sheet"),
+    )  # fmt: skip
 
 
 def _state_overrides(data: Mapping[str, Any]) -> dict[int, str]:
@@ -764,32 +771,22 @@ async def on_import_sheet(
     data_changed: DataChanged,
     state: FSMContext,
 ) -> None:
-    message = query.message
+    message = await _open_question(query, state, ImportFlow.sheet)
     if message is None:
-        await query.answer()
-        return
-    if await state.get_state() != ImportFlow.sheet.state:
-        # Answered already (a second press) or expired: say so quietly, no popup.
-        await query.answer(_("Already done, or this question has expired: send the file again."))
         return
     data = await state.get_data()
     await state.clear()  # before any request: a second press finds no question
-    await query.answer()
     chat_id, message_id = message.chat.id, message.message_id
     if callback_data.index < 0:
-        await bot.edit_message_text(
-            _("Import cancelled, nothing was saved."), chat_id=chat_id, message_id=message_id
-        )
+        await _cancelled(query, bot, chat_id, message_id)
         return
+    await query.answer()
     progress = _Progress(bot, chat_id, data.get("reply_to"))
     progress.message_id = message_id
     await _import_file(
         bot, storage, workspace, clock, data_changed, state,
-        chat_id=chat_id, reply_to=data.get("reply_to"), user_id=query.from_user.id,
-        file_id=str(data["file_id"]), file_name=str(data.get("file_name") or "file.csv"),
-        file_size=data.get("file_size"), caption=str(data.get("caption") or "") or None,
+        chat_id=chat_id, user_id=query.from_user.id, **_pending_file(data),
         progress=progress, sheet=callback_data.index,
-        file_unique_id=data.get("file_unique_id"),
     )  # fmt: skip
 
 
@@ -879,13 +876,8 @@ async def on_import_preview(
     data_changed: DataChanged,
     state: FSMContext,
 ) -> None:
-    message = query.message
+    message = await _open_question(query, state, ImportFlow.preview)
     if message is None:
-        await query.answer()
-        return
-    if await state.get_state() != ImportFlow.preview.state:
-        # Answered already (a second press) or expired: say so quietly, no popup.
-        await query.answer(_("Already done, or this question has expired: send the file again."))
         return
     lang = current_language()
     action = callback_data.action
@@ -893,10 +885,7 @@ async def on_import_preview(
     chat_id, message_id = message.chat.id, message.message_id
     if action == "cancel":
         await state.clear()
-        await query.answer()
-        await bot.edit_message_text(
-            _("Import cancelled, nothing was saved."), chat_id=chat_id, message_id=message_id
-        )
+        await _cancelled(query, bot, chat_id, message_id)
         return
     if action == "go":
         await state.clear()  # before any request: a second press finds no question
@@ -905,11 +894,9 @@ async def on_import_preview(
         progress.message_id = message_id
         await _import_file(
             bot, storage, workspace, clock, data_changed, state,
-            chat_id=chat_id, reply_to=data.get("reply_to"), user_id=query.from_user.id,
-            file_id=str(data["file_id"]), file_name=str(data.get("file_name") or "file.csv"),
-            file_size=data.get("file_size"), caption=str(data.get("caption") or "") or None,
+            chat_id=chat_id, user_id=query.from_user.id, **_pending_file(data),
             overrides=_state_overrides(data), confirmed=True, progress=progress,
-            sheet=data.get("sheet"), file_unique_id=data.get("file_unique_id"),
+            sheet=data.get("sheet"),
         )  # fmt: skip
         return
     if action == "col":
