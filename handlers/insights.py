@@ -25,11 +25,10 @@ from bot.texts import code
 from handlers import insights_texts as t
 from handlers.kpi_texts import format_period, header, kpi_name
 from handlers.replies import current_language, split_text
-from kpi.accounts import normalize_account
+from handlers.selection import read_period_account
 from kpi.content import from_records, insights
 from kpi.kpis import KPI_FUNCTIONS, KPI_KEYS, resolve_kpi
 from kpi.models import Period
-from kpi.periods import ACCEPTED_FORMS, PeriodError, split_period_account
 from kpi.registry import unit_of
 from kpi.why import Why
 from storage import Storage
@@ -45,28 +44,19 @@ def _kpi_list() -> str:
 async def _period_and_account(
     message: Message,
     args: str,
+    command: str,
     storage: Storage,
     workspace: Workspace,
     clock: Callable[[], datetime],
 ) -> tuple[Period, Account | None] | None:
+    """As every KPI command reads them (handlers/selection.py), or None once the reply
+    has said why not."""
     today = clock().astimezone(ZoneInfo(workspace.timezone)).date()
-    try:
-        period, typed = split_period_account(args, today)
-    except PeriodError as exc:
-        await message.reply(
-            _("I can't read the period “{value}”. Accepted: {forms}.").format(
-                value=html.escape(exc.token[:64]), forms=", ".join(ACCEPTED_FORMS)
-            )
-        )
+    asked = await read_period_account(args, command, storage, workspace, today)
+    if asked.error is not None:
+        await message.reply(asked.error)
         return None
-    account = None
-    if typed is not None:
-        name = normalize_account(typed)
-        account = await storage.workspaces.find_account(workspace.id, name) if name else None
-        if account is None:
-            await message.reply(t.unknown_account(typed))
-            return None
-    return period, account
+    return asked.period, asked.account
 
 
 async def cmd_why(
@@ -86,7 +76,7 @@ async def cmd_why(
         await message.reply(f"{intro}\n{t.why_usage(_kpi_list())}")
         return
     chosen = await _period_and_account(
-        message, words[1] if len(words) > 1 else "", storage, workspace, clock
+        message, words[1] if len(words) > 1 else "", f"why {kpi}", storage, workspace, clock
     )
     if chosen is None:
         return
@@ -113,7 +103,9 @@ async def cmd_content(
     workspace: Workspace,
     clock: Callable[[], datetime],
 ) -> None:
-    chosen = await _period_and_account(message, command.args or "", storage, workspace, clock)
+    chosen = await _period_and_account(
+        message, command.args or "", "content", storage, workspace, clock
+    )
     if chosen is None:
         return
     period, account = chosen

@@ -299,6 +299,26 @@ async def test_why_counter_in_russian_and_without_data(h: Harness) -> None:
     )
 
 
+async def test_why_and_content_read_period_and_account_as_every_kpi_command(h: Harness) -> None:
+    """The shared reading (handlers/selection.py): the same replies as /roi gives."""
+    ws = await _ws(h)
+    await _put(h, ws, {("vk:brand", date(2026, 11, 3)): {"reach": 700.0}})
+    neither = await h.say_text("/why reach banana", **EN)
+    assert neither.split("\n")[0] == "“banana” is neither a period nor an account of this chat."
+    assert "vk:brand" in neither  # the accounts it could have been
+    assert neither.split("\n")[-1] == (
+        "Example: /why reach 30d vk:brand (period and account in any order)."
+    )
+    assert (await h.say_text("/roi banana", **EN)).split("\n")[1:-1] == neither.split("\n")[1:-1]
+    unknown = await h.say_text("/content 30d vk:nope", **EN)
+    assert unknown.split("\n")[0] == "There is no account “vk:nope” in this chat."
+    two = await h.say_text("/content vk:brand main", **EN)
+    assert two == await h.say_text("/reach vk:brand main", **EN)
+    # In either order, like the KPI commands.
+    text = await h.say_text("/why reach vk:brand 2026-11-01..2026-11-10", **EN)
+    assert text.split("\n")[0] == "❓ Reach · Nov 1–10, 2026 · vk:brand"
+
+
 # --------------------------------------------------------------------------- /content
 
 
