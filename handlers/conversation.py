@@ -79,6 +79,21 @@ for _command, _words in (
     ("lang", "язык"),
     ("timezone", "часовой-пояс"),
     ("margin", "маржа маржу"),
+    ("currency", "валюта валюту"),
+    ("goals", "цели целей"),
+    ("goal", "цель"),
+    ("forecast", "прогноз прогнозы прогноза"),
+    ("why", "почему"),
+    ("content", "контент контента"),
+    ("campaigns", "кампании кампаний"),
+    ("campaign", "кампания кампанию"),
+    ("channels", "каналы каналов"),
+    ("mappings", "сопоставления колонки"),
+    ("clients", "клиенты клиентов"),
+    ("client", "клиент клиента"),
+    ("agency", "агентство агентства"),
+    ("brand", "бренд"),
+    # Not /delete_all: a word typed by mistake must never reach a destructive command.
 ):
     COMMAND_WORDS.update(dict.fromkeys(_words.split(), _command))
 

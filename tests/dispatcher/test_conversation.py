@@ -137,6 +137,25 @@ async def test_russian_command_word_runs_the_command(h: Harness) -> None:
         assert texts(await h.say("/охват май", CHAT, **lang)) == expected
 
 
+async def test_russian_words_for_the_newer_commands_run_them(h: Harness) -> None:
+    await seed(h)
+    for word, command in (
+        ("/цели", "/goals"),
+        ("/прогноз охват", "/forecast reach"),
+        ("/почему охват 30д", "/why reach 30d"),
+        ("/контент 30д", "/content 30d"),
+        ("/кампании", "/campaigns"),
+        ("/каналы", "/channels"),
+        ("/клиенты", "/clients"),
+        ("/бренд", "/brand"),
+        ("/валюта", "/currency"),
+    ):
+        for lang in (RU, EN):
+            expected = texts(await h.say(command, CHAT, **lang))
+            assert expected, command
+            assert texts(await h.say(word, CHAT, **lang)) == expected, word
+
+
 async def test_group_commands_for_other_bots_are_left_alone(h: Harness) -> None:
     # Far from any of ours and not addressed to us: another bot's command.
     assert texts(await h.say("/xyzzy", GROUP, **EN)) == []
