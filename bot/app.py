@@ -120,10 +120,13 @@ async def register_commands(bot: Bot, i18n: I18n, default_language: str) -> None
 
 # A late minute tick (busy loop) still runs, once (coalesce); one more than half a
 # minute late is dropped, the next one (at most 30 s away) reads the same due set.
+# Two instances: a tick during a long run starts and returns at once
+# (`run_digest_tick`), instead of APScheduler warning "maximum number of running
+# instances reached" every minute of the run.
 DIGEST_JOB_OPTIONS: dict[str, Any] = {
     "coalesce": True,
     "misfire_grace_time": 30,
-    "max_instances": 1,
+    "max_instances": 2,
 }
 
 

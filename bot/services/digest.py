@@ -361,6 +361,8 @@ class DigestJob:
     # Cluster mode: every process runs the tick over batches leased in the database
     # (storage/digests.py `lease_due`); None: one process reads every due digest.
     lease: timedelta | None = None
+    # When the run in progress started (`run_digest_tick`), None between runs.
+    running_since: datetime | None = None
 
 
 @dataclass
@@ -618,5 +620,21 @@ async def leased_tick(job: DigestJob, lease: timedelta) -> RunReport:
 
 
 async def run_digest_tick(job: DigestJob) -> None:
-    """APScheduler entry point (`create_jobs` passes the one `DigestJob` of the process)."""
-    await digest_tick(job)
+    """APScheduler entry point (`create_jobs` passes the one `DigestJob` of the process).
+
+    A run of thousands of digests at Telegram's pace outlasts many minute ticks; a tick
+    that finds the run still going returns at once (it is expected, not a warning), and
+    what has come due since goes out from the first tick after the run.
+    """
+    if job.running_since is not None:
+        log.debug(
+            "digest tick: the run started at %s is still sending; this minute's due "
+            "digests wait for the next tick after it",
+            job.running_since.isoformat(timespec="seconds"),
+        )
+        return
+    job.running_since = job.clock()
+    try:
+        await digest_tick(job)
+    finally:
+        job.running_since = None

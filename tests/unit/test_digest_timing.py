@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from types import SimpleNamespace
 
+import pytest
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -53,5 +58,48 @@ def test_scheduler_applies_the_digest_job_options() -> None:
     )
     job = scheduler.get_job("digest")
     assert job is not None
-    assert (job.coalesce, job.misfire_grace_time, job.max_instances) == (True, 30, 1)
+    assert (job.coalesce, job.misfire_grace_time, job.max_instances) == (True, 30, 2)
     assert str(job.trigger) == "cron[second='0']"
+
+
+async def test_a_tick_during_a_long_run_returns_at_once_without_a_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A run of thousands of digests outlasts many ticks: the ticks during it neither
+    start a second run nor make APScheduler warn every minute."""
+    from bot.services import digest as digest_service
+
+    runs: list[str] = []
+    release = asyncio.Event()
+
+    async def long_run(job: object) -> None:
+        runs.append("started")
+        await release.wait()
+        runs.append("ended")
+
+    monkeypatch.setattr(digest_service, "digest_tick", long_run)
+    job = SimpleNamespace(running_since=None, clock=lambda: utc(2026, 11, 30, 10, 0))
+    tick = partial(digest_service.run_digest_tick, job)
+    scheduler = create_scheduler(
+        [JobSpec("digest", tick, IntervalTrigger(seconds=0.05), options=DIGEST_JOB_OPTIONS)]
+    )
+    caplog.set_level(logging.DEBUG)
+    scheduler.start()
+    try:
+        for _ in range(200):  # ~0.5 s: several ticks while the first run goes on
+            await asyncio.sleep(0.01)
+            if sum("still sending" in r.getMessage() for r in caplog.records) >= 3:
+                break
+        assert runs == ["started"]
+        assert job.running_since == utc(2026, 11, 30, 10, 0)
+        release.set()
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            if runs.count("started") == 2:
+                break
+    finally:
+        release.set()
+        scheduler.shutdown(wait=False)
+    assert runs[:3] == ["started", "ended", "started"]  # the next tick after the run runs
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == [], [r.getMessage() for r in warnings]
