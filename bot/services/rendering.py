@@ -10,11 +10,32 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from multiprocessing.connection import wait
 from typing import TypeVar
 
 S = TypeVar("S")
+
+
+def exit_with_parent() -> None:
+    """A renderer process's initializer: it ends when the bot does, however the bot ended.
+
+    A bot killed outright (SIGKILL, the OOM killer) runs no clean-up, and its pool's
+    workers would wait on their task queue for ever (each holds the queue's other end),
+    keeping the forkserver alive beside them. The parent's sentinel becomes ready when
+    the parent is gone.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 class ChartRenderer:
@@ -26,7 +47,13 @@ class ChartRenderer:
         # forkserver: workers start from a clean interpreter, not a fork of the
         # running event loop and its sockets.
         ctx = multiprocessing.get_context("forkserver")
-        return cls(ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=ctx))
+        return cls(
+            ProcessPoolExecutor(
+                max_workers=workers or os.cpu_count() or 1,
+                mp_context=ctx,
+                initializer=exit_with_parent,
+            )
+        )
 
     @classmethod
     def threads(cls, workers: int = 2) -> ChartRenderer:
