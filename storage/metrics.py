@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Date,
@@ -49,6 +49,8 @@ from storage.db import Reader, write_transaction
 from storage.records import DataSpan, ImportBatch, UndoResult
 from storage.schema import accounts, audience, daily_metrics, import_batches, import_undo, posts
 from storage.workspaces import WorkspaceRepo
+
+T = TypeVar("T")
 
 _POST_COUNTERS = (
     "reach", "impressions", "likes", "comments", "shares", "saves", "link_clicks", "reactions",
@@ -909,6 +911,19 @@ class MetricsRepo:
         """
         if not periods:
             return []
+        read = self._aggregate_unit(workspace_id, periods, account_id, posts_for, jumps)
+        rows = await self._reader.run(read)
+        return _build_periods(periods, rows, posts_for, margin)
+
+    def _aggregate_unit(
+        self,
+        workspace_id: int,
+        periods: Sequence[Period],
+        account_id: int | None,
+        posts_for: Period | None,
+        jumps: bool,
+    ) -> Callable[[Connection], _Rows]:
+        """`aggregate`'s reads as one unit of work on a connection (for the reader)."""
         key = (len(periods), account_id is not None)
         shape = self._shape(*key)
         params: dict[str, Any] = {
@@ -954,8 +969,7 @@ class MetricsRepo:
             )
             return _Rows(totals, mixed, pairs, metrics, gauge, moves, found)
 
-        rows = await self._reader.run(read)
-        return _build_periods(periods, rows, posts_for, margin)
+        return read
 
     async def period_data(
         self,
@@ -996,6 +1010,29 @@ class MetricsRepo:
             jumps=True,
         )
         return current, previous
+
+    async def period_pair_with(
+        self,
+        workspace_id: int,
+        period: Period,
+        alongside: Callable[[Connection], T],
+        *,
+        account_id: int | None = None,
+        margin: float = 1.0,
+        with_posts: bool = False,
+    ) -> tuple[PeriodData, PeriodData, T]:
+        """`period_pair` and one more read (`alongside`, a unit of work on the same
+        connection, e.g. the workspace's goals) in a single trip to the reader."""
+        periods = (period, period.previous())
+        posts_for = period if with_posts else None
+        read = self._aggregate_unit(workspace_id, periods, account_id, posts_for, True)
+
+        def both(conn: Connection) -> tuple[_Rows, T]:
+            return read(conn), alongside(conn)
+
+        rows, other = await self._reader.run(both)
+        current, previous = _build_periods(periods, rows, posts_for, margin)
+        return current, previous, other
 
     async def posts_in_period(
         self, workspace_id: int, period: Period, account_id: int | None = None
