@@ -1250,12 +1250,16 @@ def _build_periods(
                 days = _day_set(r[_T_DAYS])
                 all_days.append(days)
                 n_rows = int(r[_T_ROWS])
-                for m, v in zip(COUNTERS, r[_T_SUMS:_T_COUNTS], strict=True):
-                    if v is not None:
-                        sums[m] = value = float(v)
-                        sums_total[m] = sums_total.get(m, 0.0) + value
+                sums = {
+                    m: float(v)
+                    for m, v in zip(COUNTERS, r[_T_SUMS:_T_COUNTS], strict=True)
+                    if v is not None
+                }
+                for m, value in sums.items():
+                    sums_total[m] = sums_total.get(m, 0.0) + value
+                mixed_metrics = rows.mixed_metrics
                 for m, count in zip(_DAY_METRICS, r[_T_COUNTS:_T_GROUPS], strict=True):
-                    if count == n_rows and m not in rows.mixed_metrics:
+                    if count == n_rows and m not in mixed_metrics:
                         metric_days[m].append(days)
                 mx = mixed.get((i, account_id))
                 at = 2
