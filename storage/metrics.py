@@ -895,20 +895,21 @@ class MetricsRepo:
     def _fetch(self, conn: Connection, stmt: Any, params: dict[str, Any]) -> list[Any]:
         """All rows of one of `aggregate`'s statements.
 
-        On SQLite the statement is compiled once and run through the driver with
-        positional parameters (days as ISO strings, as SQLite stores them): for
-        statements this wide SQLAlchemy's per-execution cache-key and result
-        processing cost more than SQLite's own work, so the rows come straight from
-        the driver's cursor (plain tuples). Days come back as strings there;
-        `_build_periods` reads both. Other databases take the ordinary path.
+        The statement is compiled once and run with positional parameters: for
+        statements this wide SQLAlchemy's per-execution cache key costs more than the
+        database's own work. On SQLite (days as ISO strings, as SQLite stores them)
+        the rows come straight from the driver's cursor, plain tuples, days as
+        strings; `_build_periods` reads both. Elsewhere through `exec_driver_sql`,
+        which keeps SQLAlchemy's handling of a lost connection (the reader's retry).
         """
-        if self._dialect != "sqlite":
-            return list(conn.execute(stmt, params).all())
         compiled = self._compiled.get(id(stmt))
         if compiled is None:
             compiled = stmt.compile(dialect=conn.dialect)
             self._compiled[id(stmt)] = compiled
         values = compiled.construct_params(params)
+        if self._dialect != "sqlite":
+            ordered = tuple(values[k] for k in compiled.positiontup or ())
+            return list(conn.exec_driver_sql(compiled.string, ordered).all())
         args = tuple(
             v.isoformat() if isinstance(v, date) else v
             for v in (values[k] for k in compiled.positiontup or ())
