@@ -198,3 +198,28 @@ async def test_reader_reads_again_after_its_connections_die(storage: Storage) ->
         assert killed
     current, _ = await storage.metrics.period_pair(ws.id, period)
     assert current.sums == {"reach": 7.0} and current.days_with_data == 1
+
+
+async def test_an_account_without_rows_or_posts_reads_as_empty(storage: Storage) -> None:
+    """The scope has no account at all (an id of another workspace's account): no gauge
+    rows to carry the posts check, which then runs alone; the figures are empty."""
+    ws, _ = await storage.workspaces.ensure(80, "private", None, "Europe/Moscow")
+    other, _ = await storage.workspaces.ensure(81, "private", None, "Europe/Moscow")
+    day = date(2026, 4, 10)
+    posts = [PostRecord("main", day, "p1", "photo", reach=5.0)]
+    for w in (ws, other):
+        await storage.metrics.apply_import(
+            w.id, source="t", user_id=None, values={("main", day): {"reach": 3.0}}, posts_in=posts
+        )
+    foreign = (await storage.workspaces.list_accounts(other.id))[0].id
+    period = Period(date(2026, 4, 1), date(2026, 4, 30))
+    current, previous = await storage.metrics.period_pair(
+        ws.id, period, account_id=foreign, with_posts=True
+    )
+    for data in (current, previous):
+        assert data.sums == {} and data.days_with_data == 0
+        assert data.accounts == () and data.posts == ()
+    # The workspace's own account, same call: its row and its post.
+    own = (await storage.workspaces.list_accounts(ws.id))[0].id
+    current, _ = await storage.metrics.period_pair(ws.id, period, account_id=own, with_posts=True)
+    assert current.sums == {"reach": 3.0} and [p.post_id for p in current.posts] == ["p1"]
