@@ -18,6 +18,14 @@ interleaved, and report the median per update.
 Also: a 30-day single-account aggregate (the `SUM` per metric query, target
 < 1 ms) and the database size (target < 200 MB).
 
+Spread rows (`report_30d_p50_p95_<N>ws`): p50 and p95 of `/report 30d` sent from
+100 chats in turn, the subject and the fair baseline interleaved update by update, at
+1,000 workspaces (the database above) and at 10,000 (`--quick`: 50 and 200). The
+10,000-workspace database holds every workspace with its 3 accounts, but only every
+10th (1,000, the measured chats among them) with the whole year; the other 9,000 have
+the last 60 days, what `/report 30d` reads (2.7 million daily rows, not 11 million:
+a full year for all would take ~1.1 GB and minutes to build).
+
 Every bot is made with `send_pacing=False`: the rows measure the handlers, not
 the flood limiter's waits. aiogram's `Response[...]` models are kept first, as
 the running bot's startup hook does (bot/responses.py).
@@ -45,7 +53,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -67,6 +75,8 @@ OUT = Path(__file__).resolve().parent / "out"
 GENERATOR_VERSION = "1"
 ACCOUNTS = ("main", "vk:brand", "site")
 DAYS = 365
+SHORT_DAYS = 60  # the short history of the spread databases' other workspaces
+SPREAD_CHATS = 100  # the chats the spread rows rotate through (all with the whole year)
 LAST_DAY = date(2026, 11, 30)
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # 12:00 in Moscow: today is LAST_DAY
 CHAT_BASE = 10_000_000
@@ -105,17 +115,33 @@ def _day_values(rng: random.Random, scale: int, day_index: int) -> tuple[int, ..
     )  # fmt: skip
 
 
-async def build_database(workspaces: int) -> tuple[Path, float]:
-    """The cached benchmark database (generated when missing); returns (path, seconds spent)."""
+def _spans(n_workspaces: int, full_every: int, days: list[Any]) -> list[list[tuple[int, Any]]]:
+    """Per workspace, the (day index, day) it has rows for: all `DAYS` for every
+    `full_every`-th workspace (and for all of them when it is 1), the last `SHORT_DAYS`
+    (what `/report 30d` reads: the period and the one before) for the others."""
+    every = list(enumerate(days))
+    return [every if n % full_every == 0 else every[-SHORT_DAYS:] for n in range(n_workspaces)]
+
+
+def rows_held(workspaces: int, full_every: int = 1) -> int:
+    """Daily rows in the database of `workspaces` laid out by `full_every`."""
+    full = len(range(0, workspaces, full_every))
+    return len(ACCOUNTS) * (full * DAYS + (workspaces - full) * SHORT_DAYS)
+
+
+async def build_database(workspaces: int, full_every: int = 1) -> tuple[Path, float]:
+    """The cached benchmark database (generated when missing); returns (path, seconds spent).
+    `full_every` > 1: only every `full_every`-th workspace has the whole year (`_spans`)."""
     OUT.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         probe = Path(tmp) / "schema.sqlite3"
         await _migrated(probe)
         schema = _schema_sql(probe)
-    key = hashlib.sha256(
-        f"{schema}\n{GENERATOR_VERSION}\n{workspaces}x{len(ACCOUNTS)}x{DAYS}x{METRICS}".encode()
-    ).hexdigest()[:12]
+    layout = f"{workspaces}x{len(ACCOUNTS)}x{DAYS}x{METRICS}"
+    if full_every > 1:
+        layout += f", full every {full_every}, else {SHORT_DAYS} days"
+    key = hashlib.sha256(f"{schema}\n{GENERATOR_VERSION}\n{layout}".encode()).hexdigest()[:12]
     path = OUT / f"report_{workspaces}ws_{key}.sqlite3"
     if path.exists():
         return path, time.perf_counter() - started
@@ -132,11 +158,13 @@ async def build_database(workspaces: int) -> tuple[Path, float]:
     try:
         conn.execute("PRAGMA journal_mode=OFF")
         conn.execute("PRAGMA synchronous=OFF")
-        for ws_id, account_ids in ids:
+        for (ws_id, account_ids), span in zip(
+            ids, _spans(workspaces, full_every, days), strict=True
+        ):
             chunk = [
                 (ws_id, acc_id, day, *_day_values(rng, scale, i))
                 for scale, acc_id in enumerate(account_ids, 1)
-                for i, day in enumerate(days)
+                for i, day in span
             ]
             conn.executemany(sql, chunk)
         conn.commit()
@@ -154,7 +182,9 @@ def _asyncpg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def build_postgres(server_url: str, workspaces: int) -> tuple[str, float]:
+async def build_postgres(
+    server_url: str, workspaces: int, full_every: int = 1
+) -> tuple[str, float]:
     """The same data in a database `kpibot_bench_<N>ws` on the PostgreSQL server of
     `server_url` (made when missing or incomplete, kept for reruns); (url, seconds)."""
     import asyncpg
@@ -162,6 +192,8 @@ async def build_postgres(server_url: str, workspaces: int) -> tuple[str, float]:
 
     started = time.perf_counter()
     name = f"kpibot_bench_{workspaces}ws_g{GENERATOR_VERSION}"
+    if full_every > 1:
+        name += f"_f{full_every}"
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     admin = await asyncpg.connect(_asyncpg_dsn(server_url))
     try:
@@ -174,7 +206,7 @@ async def build_postgres(server_url: str, workspaces: int) -> tuple[str, float]:
                 rows = -1
             finally:
                 await conn.close()
-            if rows == workspaces * len(ACCOUNTS) * DAYS:
+            if rows == rows_held(workspaces, full_every):
                 await _migrated_url(url)  # a newer migration since: applied, data kept
                 return url, time.perf_counter() - started
             await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
@@ -187,14 +219,16 @@ async def build_postgres(server_url: str, workspaces: int) -> tuple[str, float]:
     rng = random.Random(20261130)
     conn = await asyncpg.connect(_asyncpg_dsn(url))
     try:
-        for ws_id, account_ids in ids:
+        for (ws_id, account_ids), span in zip(
+            ids, _spans(workspaces, full_every, days), strict=True
+        ):
             await conn.copy_records_to_table(
                 "daily_metrics",
                 columns=("workspace_id", "account_id", "day", *METRICS),
                 records=[
                     (ws_id, acc_id, day, *map(float, _day_values(rng, scale, i)))
                     for scale, acc_id in enumerate(account_ids, 1)
-                    for i, day in enumerate(days)
+                    for i, day in span
                 ],
             )
         await conn.execute("ANALYZE")
@@ -264,10 +298,14 @@ def _fair_sql() -> str:
     )
 
 
-def fair_dispatcher(path: Path, workspace_id: int) -> tuple[Dispatcher, Callable[[], None]]:
+def fair_dispatcher(
+    path: Path, workspace_id: int | Mapping[int, int]
+) -> tuple[Dispatcher, Callable[[], None]]:
     """The fair baseline (issue #16): the subject's own design at its fastest — one hop
     to a reader thread running plain sqlite3, both periods in one query, one line of
-    text. Returns the dispatcher and a function that closes its thread and connection."""
+    text. Returns the dispatcher and a function that closes its thread and connection.
+    `workspace_id`: one workspace for every update, or chat id → workspace id (the
+    spread rows: a dict lookup, as the subject's cached workspace lookup is)."""
     import concurrent.futures
 
     sql = _fair_sql()
@@ -289,18 +327,33 @@ def fair_dispatcher(path: Path, workspace_id: int) -> tuple[Dispatcher, Callable
             f"reach: {sum(r[1] or 0 for r in rows)} / {sum(r[2] or 0 for r in rows)}"
         )
 
+    chats = workspace_id if isinstance(workspace_id, Mapping) else {}
+
+    def read_chat(chat_id: int) -> list[Any]:
+        return conn.execute(sql, {**params, "ws": chats[chat_id]}).fetchall()
+
+    async def report_chats(message: Message) -> None:
+        loop = asyncio.get_running_loop()
+        rows = await loop.run_in_executor(pool, read_chat, message.chat.id)
+        await message.answer(
+            f"reach: {sum(r[1] or 0 for r in rows)} / {sum(r[2] or 0 for r in rows)}"
+        )
+
     def close() -> None:
         pool.submit(conn.close).result()
         pool.shutdown()
 
     dp = Dispatcher()
-    dp.message.register(report, Command("report"))
+    dp.message.register(report_chats if chats else report, Command("report"))
     return dp, close
 
 
-def pg_dispatchers(pool: Any, workspace_id: int) -> tuple[Dispatcher, Dispatcher]:
+def pg_dispatchers(
+    pool: Any, workspace_id: int | Mapping[int, int]
+) -> tuple[Dispatcher, Dispatcher]:
     """The two baselines on PostgreSQL, with asyncpg (no thread: the driver is async):
-    one grouped aggregate; both periods in one query. Each one line of text."""
+    one grouped aggregate; both periods in one query. Each one line of text.
+    `workspace_id` as for `fair_dispatcher`."""
     sums = ", ".join(f"SUM({m})" for m in METRICS)
     bare_sql = (
         f"SELECT account_id, {sums} FROM daily_metrics "
@@ -326,8 +379,20 @@ def pg_dispatchers(pool: Any, workspace_id: int) -> tuple[Dispatcher, Dispatcher
             f"reach: {sum(r[1] or 0 for r in rows)} / {sum(r[2] or 0 for r in rows)}"
         )
 
+    chats = workspace_id if isinstance(workspace_id, Mapping) else {}
+
+    async def minimal_chats(message: Message) -> None:
+        rows = await pool.fetch(bare_sql, chats[message.chat.id], cur, LAST_DAY)
+        await message.answer(f"reach: {sum(r[1] for r in rows)}")
+
+    async def fair_chats(message: Message) -> None:
+        rows = await pool.fetch(fair_sql, chats[message.chat.id], cur, prev, LAST_DAY)
+        await message.answer(
+            f"reach: {sum(r[1] or 0 for r in rows)} / {sum(r[2] or 0 for r in rows)}"
+        )
+
     dps = []
-    for handler in (minimal, fair):
+    for handler in (minimal_chats, fair_chats) if chats else (minimal, fair):
         dp = Dispatcher()
         dp.message.register(handler, Command("report"))
         dps.append(dp)
@@ -467,6 +532,100 @@ async def measure(url: str, workspaces: int, iterations: int) -> dict[str, Any]:
     }
 
 
+async def measure_spread(
+    url: str, workspaces: int, full_every: int, updates: int
+) -> dict[str, Any]:
+    """`/report 30d` from `SPREAD_CHATS` chats in turn (workspaces spread over the whole
+    database, each with the whole year), the subject and the fair baseline interleaved
+    chat by chat: p50 and p95 of each."""
+    postgres = url.startswith("postgresql")
+    settings = Settings(
+        bot_token=TOKEN,  # type: ignore[arg-type]
+        database_url=url,
+        bot_api_url="http://127.0.0.1:9",
+        send_pacing=False,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    responses.keep_all()
+    storage = await Storage.open(url)
+    step = max(full_every, workspaces // SPREAD_CHATS // full_every * full_every)
+    chats = [CHAT_BASE + n for n in range(0, workspaces, step)][:SPREAD_CHATS]
+    ids = {}
+    for chat in chats:
+        ws = await storage.workspaces.get_by_chat(chat)
+        assert ws is not None
+        ids[chat] = ws.id
+    real_session, fair_session = RecordingSession(), RecordingSession()
+    real_bot = create_bot(settings, session=real_session)
+    fair_bot = create_bot(settings, session=fair_session)
+    real_dp = create_dispatcher(storage, settings, clock=lambda: NOW)
+    closers: list[Callable[[], Awaitable[None]]] = []
+    if postgres:
+        import asyncpg
+
+        pool = await asyncpg.create_pool(_asyncpg_dsn(url), min_size=1, max_size=2)
+        closers.append(pool.close)
+        _bare, fair_dp = pg_dispatchers(pool, ids)
+    else:
+        fair_dp, close_fair = fair_dispatcher(Path(url.split("///", 1)[1]), ids)
+
+        async def close_fair_async() -> None:
+            close_fair()
+
+        closers.append(close_fair_async)
+    times: dict[str, list[float]] = {"report": [], "fair": []}
+    try:
+        feeds = [
+            {
+                "report": _feeder(real_dp, real_bot, real_session, chat, "/report 30d"),
+                "fair": _feeder(fair_dp, fair_bot, fair_session, chat, "/report 30d"),
+            }
+            for chat in chats
+        ]
+        for pair in feeds:  # warm-up: each chat once (workspace lookups, statements)
+            for feed in pair.values():
+                await feed()
+        for k in range(updates):
+            for name, feed in feeds[k % len(feeds)].items():
+                started = time.perf_counter()
+                await feed()
+                times[name].append(time.perf_counter() - started)
+    finally:
+        for close in closers:
+            await close()
+        await fair_bot.session.close()
+        await real_bot.session.close()
+        await storage.close()
+    return {
+        "chats": len(chats),
+        **{f"{n}_p50_s": statistics.median(t) for n, t in times.items()},
+        **{f"{n}_p95_s": statistics.quantiles(t, n=20)[-1] for n, t in times.items()},
+    }
+
+
+def _spread_row(
+    m: dict[str, Any], workspaces: int, full_every: int, updates: int, prefix: str, driver: str
+) -> dict[str, Any]:
+    held = (
+        f"all {workspaces} with {DAYS} days"
+        if full_every == 1
+        else f"every {full_every}th ({len(range(0, workspaces, full_every))}) with {DAYS} days, "
+        f"the others the last {SHORT_DAYS}"
+    )
+    return {
+        "bench": f"{prefix}report_30d_p50_p95_{workspaces}ws",
+        "baseline": f"fair minimal ({driver}), the same chats in turn",
+        "baseline_s": m["fair_p50_s"],
+        "subject_s": m["report_p50_s"],
+        "ratio": m["report_p50_s"] / m["fair_p50_s"],
+        "target": "≤ 2× (issue #16)",
+        "notes": f"p50; p95 {m['report_p95_s'] * 1000:.2f} ms vs fair "
+        f"{m['fair_p95_s'] * 1000:.2f} ms; {updates} updates from {m['chats']} chats in turn;"
+        f" {workspaces} ws × 3 accounts × {len(METRICS)} metrics, {held}"
+        f" ({rows_held(workspaces, full_every):,} daily rows); each measured chat has {DAYS} days",
+    }
+
+
 def _closing(conn: sqlite3.Connection) -> Callable[[], Awaitable[None]]:
     async def close() -> None:
         conn.close()
@@ -519,7 +678,9 @@ def _rows(
             "ratio": m["aggregate_s"] / 0.001,
             "target": "< 1 ms",
             "notes": f"SUM of 15 metrics, {'sqlite3' if driver == 'aiosqlite' else 'asyncpg'};"
-            f" period_data() (SQLAlchemy, 2 queries) {m['period_data_s'] * 1000:.2f} ms",
+            f" period_data() (the repository: gauge and totals, "
+            f"{'2 statements' if driver == 'aiosqlite' else '1 statement'})"
+            f" {m['period_data_s'] * 1000:.2f} ms",
         },
     ]
 
@@ -527,16 +688,23 @@ def _rows(
 async def _run(quick: bool, database_url: str | None = None) -> list[dict[str, Any]]:
     workspaces = 50 if quick else 1000
     iterations = 20 if quick else 300
+    # The spread rows: (workspaces, every how many has the whole year).
+    spreads = ((50, 1), (200, 4)) if quick else ((1000, 1), (10_000, 10))
     db = f"{workspaces} ws × 3 accounts × {DAYS} days × {len(METRICS)} metrics"
     if database_url and database_url.startswith("postgresql"):
         url, build_s = await build_postgres(database_url, workspaces)
         m = await measure(url, workspaces, iterations)
-        return _rows(m, iterations, f"{db}; PostgreSQL, build/reuse {build_s:.1f} s", "pg:",
+        rows = _rows(m, iterations, f"{db}; PostgreSQL, build/reuse {build_s:.1f} s", "pg:",
                      "asyncpg")  # fmt: skip
+        for n, full_every in spreads:
+            url, _ = await build_postgres(database_url, n, full_every)
+            spread = await measure_spread(url, n, full_every, iterations)
+            rows.append(_spread_row(spread, n, full_every, iterations, "pg:", "asyncpg"))
+        return rows
     path, build_s = await build_database(workspaces)
     size_mb = path.stat().st_size / 2**20
     m = await measure(f"sqlite+aiosqlite:///{path}", workspaces, iterations)
-    return [
+    rows = [
         *_rows(m, iterations, db, "", "aiosqlite"),
         {
             "bench": "database_size",
@@ -548,6 +716,12 @@ async def _run(quick: bool, database_url: str | None = None) -> list[dict[str, A
             "notes": f"values in MB, not seconds; {path.name}; build/reuse {build_s:.1f} s",
         },
     ]
+    for n, full_every in spreads:
+        spread_path, _ = await build_database(n, full_every)
+        spread = await measure_spread(f"sqlite+aiosqlite:///{spread_path}", n, full_every,
+                                      iterations)  # fmt: skip
+        rows.append(_spread_row(spread, n, full_every, iterations, "", "sqlite3, 1 thread hop"))
+    return rows
 
 
 def main(quick: bool) -> list[dict[str, Any]]:

@@ -16,10 +16,9 @@ not narrow it (a breakdown is a state, not a flow).
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -52,6 +51,7 @@ from kpi.models import Period, PeriodData
 from kpi.registry import COMMANDS, KPIS, PERIOD_KPIS
 from kpi.registry import resolve_kpi as resolve_kpi_name
 from storage import Storage
+from storage.goals import Goal
 from storage.records import Account, Workspace
 
 log = logging.getLogger(__name__)
@@ -119,6 +119,20 @@ async def load_periods(
     )
 
 
+async def load_periods_and_goals(
+    storage: Storage, workspace: Workspace, sel: Selection, *, with_posts: bool = False
+) -> tuple[PeriodData, PeriodData, list[Goal]]:
+    """`load_periods` and the workspace's goals, in one trip to the reader."""
+    return await storage.metrics.period_pair_with(
+        workspace.id,
+        sel.period,
+        storage.goals.goals_unit(workspace.id),
+        account_id=sel.account_id,
+        margin=workspace.margin,
+        with_posts=with_posts,
+    )
+
+
 async def cmd_single_kpi(
     message: Message,
     command: CommandObject,
@@ -130,13 +144,13 @@ async def cmd_single_kpi(
     sel = await read_selection(message, command, storage, workspace, clock)
     if sel is None:
         return
-    current, previous = await load_periods(storage, workspace, sel)
+    current, previous, goals = await load_periods_and_goals(storage, workspace, sel)
     formula = KPI_FUNCTIONS[key]
     result, before = formula(current), formula(previous)
     text = t.kpi_answer(
         result, before, compare(result, before), sel.period, sel.account_name, sel.lang
     )
-    text += await _goal_lines(storage, workspace, clock, sel, key)
+    text += await _goal_lines(storage, workspace, clock, sel, key, goals)
     for part in split_text(text):
         await message.answer(part)
 
@@ -151,15 +165,10 @@ async def cmd_report(
     sel = await read_selection(message, command, storage, workspace, clock)
     if sel is None:
         return
-    # The goals are read beside the sums (each its own reader trip), not after them.
-    goals_read = asyncio.ensure_future(_goal_lines(storage, workspace, clock, sel, None))
-    try:
-        current, previous = await load_periods(storage, workspace, sel, with_posts=True)
-    except BaseException:
-        goals_read.cancel()
-        raise
+    current, previous, goals = await load_periods_and_goals(
+        storage, workspace, sel, with_posts=True
+    )
     if current.days_with_data == 0 and not current.posts:
-        goals_read.cancel()
         span = await storage.metrics.data_span(workspace.id, sel.account_id)
         text = t.no_data_answer(sel.period, sel.account_name, span.last_day, sel.lang)
         await message.answer(text)
@@ -181,10 +190,10 @@ async def cmd_report(
         sel.lang,
         counters={k: current.sums[k] for k in t.REPORT_COUNTERS if k in current.sums},
     )
-    if goals := await goals_read:
+    if lines := await _goal_lines(storage, workspace, clock, sel, None, goals):
         # Goal status first, under the title line.
         title, _sep, rest = text.partition("\n")
-        text = f"{title}{goals}\n{rest}"
+        text = f"{title}{lines}\n{rest}"
     for part in split_text(text, REPORT_LIMIT):
         await message.answer(part)
 
@@ -195,12 +204,16 @@ async def _goal_lines(
     clock: Callable[[], datetime],
     sel: Selection,
     kpi: str | None,
+    goals: Sequence[Goal],
 ) -> str:
     """The goals of this KPI (or all, for /report) and of the asked-for account, one line
-    each with a leading newline; "" without any."""
+    each with a leading newline; "" without any. `goals`: the workspace's goals."""
+    if not goals:
+        return ""
+    today = today_in(workspace, clock).date()
     statuses = [
         s
-        for s in await goal_statuses(storage, workspace, today_in(workspace, clock).date())
+        for s in await goal_statuses(storage, workspace, today, goals)
         if (kpi is None or s.goal.spec.kpi == kpi) and s.goal.account_id == sel.account_id
     ]
     return "".join("\n" + line for line in goal_lines(statuses, sel.lang))

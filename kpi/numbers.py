@@ -181,12 +181,21 @@ def currencies_in(text: str) -> set[str]:
 def default_currency(lang: str) -> str:
     """A workspace without `/currency` counts in the currency of the language's main
     territory (CLDR's likely subtags): roubles for Russian, dollars for English."""
+    # CLDR's answer depends on the day (a country may change its currency): looked up
+    # once per language and day, not for every amount of every answer.
+    return _default_currency(lang, date.today())
+
+
+@functools.lru_cache(maxsize=64)
+def _default_currency(lang: str, day: date) -> str:
     loc = locale_of(lang)
     territory = loc.territory
     if territory is None:
         likely = get_global("likely_subtags").get(loc.language, "")
         territory = Locale.parse(likely).territory if likely else None
-    found = get_territory_currencies(territory or "US", tender=True, non_tender=False)
+    found = get_territory_currencies(
+        territory or "US", start_date=day, tender=True, non_tender=False
+    )
     return found[0] if found else "USD"
 
 

@@ -64,7 +64,7 @@ class Storage:
         return storage
 
     async def close(self) -> None:
-        self.reader.close()
+        await self.reader.aclose()
         await self.engine.dispose()
 
 

@@ -16,6 +16,7 @@ from alembic.config import Config
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,9 @@ def _read_only_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 _READERS = 2  # threads, and pooled connections: one each
+# PostgreSQL: the reader's pool holds _READERS connections and opens up to this many
+# more under a burst of reads (then waits for one).
+_PG_OVERFLOW = 6
 
 
 class Reader:
@@ -150,7 +154,14 @@ class Reader:
       the same file (WAL lets it read beside the async writer). The whole unit is
       one trip to a thread; through aiosqlite every statement costs four or five
       (cursor, execute, fetch, close, and the rollback on check-in).
-    - anything else (PostgreSQL): `AsyncConnection.run_sync` on the async engine.
+    - PostgreSQL: `AsyncConnection.run_sync` on a small pool of its own in autocommit
+      mode. Each statement of a unit then is one round trip and nothing more: no
+      BEGIN before and no ROLLBACK after, and no ping at checkout (three more trips
+      with the asyncpg dialect's pre-ping); a unit that finds its connection dead
+      (the server restarted) runs once more on a fresh one, as a pre-ping would
+      have. What a unit reads is the same: under READ COMMITTED every statement of
+      a transaction took its own snapshot anyway.
+    - anything else: `AsyncConnection.run_sync` on the async engine.
 
     Only for reads that answer a command: they see every committed write.
     """
@@ -159,7 +170,15 @@ class Reader:
         self._engine = engine
         self._sync: Engine | None = None
         self._threads: ThreadPoolExecutor | None = None
+        self._autocommit: AsyncEngine | None = None
         url = engine.url
+        if url.get_backend_name() == "postgresql":
+            self._autocommit = create_async_engine(
+                url,
+                isolation_level="AUTOCOMMIT",
+                pool_size=_READERS,
+                max_overflow=_PG_OVERFLOW,
+            )
         file_db = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
         if threads and file_db:
             self._sync = create_sync_engine(
@@ -184,6 +203,18 @@ class Reader:
                 conn.close()
 
     async def run(self, work: Callable[[Connection], T]) -> T:
+        if self._autocommit is not None:
+            try:
+                async with self._autocommit.connect() as conn:
+                    return await conn.run_sync(work)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+                # A connection of before a server restart: SQLAlchemy has dropped the
+                # pool's old connections; a read is safe to run again.
+                log.warning("reader: connection lost (%s), reading again", exc.orig)
+            async with self._autocommit.connect() as conn:
+                return await conn.run_sync(work)
         if self._sync is None or self._threads is None:
             async with self._engine.connect() as conn:
                 return await conn.run_sync(work)
@@ -200,3 +231,9 @@ class Reader:
             self._threads.shutdown(wait=True)
         if self._sync is not None:
             self._sync.dispose()
+
+    async def aclose(self) -> None:
+        """`close`, and the PostgreSQL pool's connections closed too."""
+        self.close()
+        if self._autocommit is not None:
+            await self._autocommit.dispose()

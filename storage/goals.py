@@ -6,11 +6,13 @@ another chat never reaches a goal of this one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kpi.goals import GoalSpec
@@ -48,6 +50,8 @@ def _goal(row: Any) -> Goal:
 _GOALS = select(goals, accounts.c.name.label("account_name")).outerjoin(
     accounts, accounts.c.id == goals.c.account_id
 )
+# Built once: one statement for every workspace (the id is a bound parameter).
+_LIST_GOALS = _GOALS.where(goals.c.workspace_id == bindparam("ws")).order_by(goals.c.id)
 
 
 class GoalRepo:
@@ -57,8 +61,17 @@ class GoalRepo:
 
     async def list_goals(self, workspace_id: int) -> list[Goal]:
         """On the reader: every KPI answer and /report asks for the goals."""
-        stmt = _GOALS.where(goals.c.workspace_id == workspace_id).order_by(goals.c.id)
-        return await self._reader.run(lambda conn: [_goal(r) for r in conn.execute(stmt)])
+        return await self._reader.run(self.goals_unit(workspace_id))
+
+    @staticmethod
+    def goals_unit(workspace_id: int) -> Callable[[Connection], list[Goal]]:
+        """`list_goals` as a unit of work on a connection, to read beside something else
+        in the same reader trip (`MetricsRepo.period_pair_with`)."""
+
+        def read(conn: Connection) -> list[Goal]:
+            return [_goal(r) for r in conn.execute(_LIST_GOALS, {"ws": workspace_id})]
+
+        return read
 
     async def count_goals(self, workspace_id: int) -> int:
         async with self._engine.connect() as conn:

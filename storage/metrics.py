@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Date,
@@ -19,9 +19,12 @@ from sqlalchemy import (
     case,
     cast,
     delete,
+    exists,
     func,
     insert,
     literal,
+    literal_column,
+    null,
     select,
     union_all,
     update,
@@ -49,6 +52,8 @@ from storage.db import Reader, write_transaction
 from storage.records import DataSpan, ImportBatch, UndoResult
 from storage.schema import accounts, audience, daily_metrics, import_batches, import_undo, posts
 from storage.workspaces import WorkspaceRepo
+
+T = TypeVar("T")
 
 _POST_COUNTERS = (
     "reach", "impressions", "likes", "comments", "shares", "saves", "link_clicks", "reactions",
@@ -756,20 +761,43 @@ class MetricsRepo:
             account_scope.append(acc.id == bindparam("account"))
         # Each figure a short walk of the primary key (workspace, account, day); the
         # days, mean and spread inside a period come with `totals`.
-        gauge = (
-            select(
-                b.c.idx,
-                acc.id,
-                acc.name,
-                edge(dm.followers, *before, newest=True),
-                edge(dm.day, *before, newest=True),
-                edge(dm.followers, *inside, newest=False),
-                edge(dm.followers, *inside, newest=True),
-            )
-            .select_from(b.join(accounts, and_(*account_scope)))
-            .order_by(b.c.idx, acc.name)
-        )
-        shape = _Shape(joined, scope, b, totals, gauge)
+        gauge_cols = [
+            b.c.idx,
+            acc.id,
+            acc.name,
+            edge(dm.followers, *before, newest=True),
+            edge(dm.day, *before, newest=True),
+            edge(dm.followers, *inside, newest=False),
+            edge(dm.followers, *inside, newest=True),
+        ]
+        # The gauge rows (kind 0: every account of the scope per period, in the gauge's
+        # order) and the `totals` rows (kind 1), each padded with NULLs to the other's
+        # columns; with `with_posts`, the gauge rows also say whether the posts' period
+        # has a post at all. On PostgreSQL the two parts go as one statement (one round
+        # trip); on SQLite each alone, which keeps its own plan (inside a compound
+        # SELECT SQLite builds a Bloom filter over every daily row of the workspace).
+        post_scope = [
+            posts.c.workspace_id == bindparam("ws"),
+            posts.c.day.between(bindparam("p0", type_=Date), bindparam("p1", type_=Date)),
+        ]
+        if one_account:
+            post_scope.append(posts.c.account_id == bindparam("account"))
+        any_post = exists().where(*post_scope)
+        gauge_from = b.join(accounts, and_(*account_scope))
+        reads: dict[bool, tuple[Any, ...]] = {}
+        for with_posts in (False, True):
+            head = [*gauge_cols, *([any_post] if with_posts else [])]
+            gauge_part = select(literal(0), *head, *(null() for _ in cols)).select_from(gauge_from)
+            padded = totals.with_only_columns(literal(1), *(null() for _ in head), *cols)
+            if pg:
+                reads[with_posts] = (
+                    union_all(gauge_part, padded).order_by(
+                        literal_column("1"), literal_column("2"), literal_column("4")
+                    ),
+                )
+            else:
+                reads[with_posts] = (gauge_part.order_by(b.c.idx, acc.name), padded)
+        shape = _Shape(joined, scope, b, reads)
         self._agg_cache[key] = shape
         return shape
 
@@ -867,24 +895,34 @@ class MetricsRepo:
     def _fetch(self, conn: Connection, stmt: Any, params: dict[str, Any]) -> list[Any]:
         """All rows of one of `aggregate`'s statements.
 
-        On SQLite the statement is compiled once and run through the driver with
-        positional parameters (days as ISO strings, as SQLite stores them): for
-        statements this wide SQLAlchemy's per-execution cache-key and result
-        processing cost more than SQLite's own work. Days come back as strings
-        there; `_build_periods` reads both. Other databases take the ordinary path.
+        The statement is compiled once and run with positional parameters: for
+        statements this wide SQLAlchemy's per-execution cache key costs more than the
+        database's own work. On SQLite (days as ISO strings, as SQLite stores them)
+        the rows come straight from the driver's cursor, plain tuples, days as
+        strings; `_build_periods` reads both. Elsewhere through `exec_driver_sql`,
+        which keeps SQLAlchemy's handling of a lost connection (the reader's retry).
         """
-        if self._dialect != "sqlite":
-            return list(conn.execute(stmt, params).all())
         compiled = self._compiled.get(id(stmt))
         if compiled is None:
             compiled = stmt.compile(dialect=conn.dialect)
             self._compiled[id(stmt)] = compiled
         values = compiled.construct_params(params)
+        if self._dialect != "sqlite":
+            ordered = tuple(values[k] for k in compiled.positiontup or ())
+            return list(conn.exec_driver_sql(compiled.string, ordered).all())
         args = tuple(
             v.isoformat() if isinstance(v, date) else v
             for v in (values[k] for k in compiled.positiontup or ())
         )
-        return list(conn.exec_driver_sql(compiled.string, args).all())
+        # Straight to the driver's cursor: a read-only unit of work on the reader's own
+        # connection, which the pool rolls back on check-in.
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(compiled.string, args)
+            rows = list(cursor.fetchall())
+        finally:
+            cursor.close()
+        return rows
 
     async def aggregate(
         self,
@@ -909,6 +947,19 @@ class MetricsRepo:
         """
         if not periods:
             return []
+        read = self._aggregate_unit(workspace_id, periods, account_id, posts_for, jumps)
+        rows = await self._reader.run(read)
+        return _build_periods(periods, rows, posts_for, margin)
+
+    def _aggregate_unit(
+        self,
+        workspace_id: int,
+        periods: Sequence[Period],
+        account_id: int | None,
+        posts_for: Period | None,
+        jumps: bool,
+    ) -> Callable[[Connection], _Rows]:
+        """`aggregate`'s reads as one unit of work on a connection (for the reader)."""
         key = (len(periods), account_id is not None)
         shape = self._shape(*key)
         params: dict[str, Any] = {
@@ -922,18 +973,26 @@ class MetricsRepo:
         if account_id is not None:
             params["account"] = account_id
 
+        with_posts = posts_for is not None
+        if posts_for is not None:
+            params["p0"], params["p1"] = posts_for.start, posts_for.end
+        # Where the `totals` columns start in a row of the combined statement.
+        at = 1 + _GAUGE_WIDTH + with_posts
+
         def read(conn: Connection) -> _Rows:
             # One unit of work: on SQLite a single trip to a reader thread.
+            both = [r for stmt in shape.reads[with_posts] for r in self._fetch(conn, stmt, params)]
+            gauge = [r[1 : 1 + _GAUGE_WIDTH] for r in both if r[0] == 0]
+            totals = [r[at:] for r in both if r[0] == 1]
             found: tuple[PostRecord, ...] = ()
-            # Most workspaces have no post rows: a bare count spares the posts query.
-            if posts_for is not None and self._fetch(
-                conn,
-                self._has_posts(account_id is not None),
-                {**params, "p0": posts_for.start, "p1": posts_for.end},
+            # Most workspaces have no post rows: the check in the combined statement
+            # spares the posts query (asked alone when the scope has no account rows).
+            if posts_for is not None and (
+                any(r[1 + _GAUGE_WIDTH] for r in gauge_rows)
+                if (gauge_rows := [r for r in both if r[0] == 0])
+                else self._fetch(conn, self._has_posts(account_id is not None), params)
             ):
                 found = self._posts(conn, workspace_id, posts_for, account_id)
-            totals = self._fetch(conn, shape.totals, params)
-            gauge = self._fetch(conn, shape.gauge, params)
             pairs, metrics = _mixed_keys(totals)
             mixed = (
                 self._fetch(conn, self._mixed(shape, key, pairs, metrics), params)
@@ -954,8 +1013,7 @@ class MetricsRepo:
             )
             return _Rows(totals, mixed, pairs, metrics, gauge, moves, found)
 
-        rows = await self._reader.run(read)
-        return _build_periods(periods, rows, posts_for, margin)
+        return read
 
     async def period_data(
         self,
@@ -996,6 +1054,29 @@ class MetricsRepo:
             jumps=True,
         )
         return current, previous
+
+    async def period_pair_with(
+        self,
+        workspace_id: int,
+        period: Period,
+        alongside: Callable[[Connection], T],
+        *,
+        account_id: int | None = None,
+        margin: float = 1.0,
+        with_posts: bool = False,
+    ) -> tuple[PeriodData, PeriodData, T]:
+        """`period_pair` and one more read (`alongside`, a unit of work on the same
+        connection, e.g. the workspace's goals) in a single trip to the reader."""
+        periods = (period, period.previous())
+        posts_for = period if with_posts else None
+        read = self._aggregate_unit(workspace_id, periods, account_id, posts_for, True)
+
+        def both(conn: Connection) -> tuple[_Rows, T]:
+            return read(conn), alongside(conn)
+
+        rows, other = await self._reader.run(both)
+        current, previous = _build_periods(periods, rows, posts_for, margin)
+        return current, previous, other
 
     async def posts_in_period(
         self, workspace_id: int, period: Period, account_id: int | None = None
@@ -1041,8 +1122,8 @@ class _Shape:
     joined: Any
     scope: list[ColumnElement[bool]]
     b: Any
-    totals: Any
-    gauge: Any
+    # With the posts check or without: the statements that read `totals` and `gauge`.
+    reads: dict[bool, tuple[Any, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -1056,6 +1137,7 @@ class _Rows:
     posts: tuple[PostRecord, ...]
 
 
+_GAUGE_WIDTH = 7  # idx, account id and name, the four follower edges
 _DAY_METRICS: tuple[str, ...] = (*COUNTERS, "followers")
 _GROUP_SIDES: tuple[tuple[str, ...], ...] = tuple(
     dict.fromkeys(
@@ -1149,9 +1231,11 @@ def _build_periods(
                 if move > jumps.get(int(account), (0.0, day))[0]:
                     jumps[int(account)] = (move, day)
         sums_total: dict[str, float] = {}
-        all_days: set[str] = set()
-        metric_days: dict[str, set[str]] = defaultdict(set)
-        pair_days: dict[str, set[str]] = defaultdict(set)
+        # The day sets of the accounts behind each figure; sized once at the end (most
+        # metrics and pairs share the same accounts' sets: one union for all of them).
+        all_days: list[set[str]] = []
+        metric_days: dict[str, list[set[str]]] = defaultdict(list)
+        pair_days: dict[str, list[set[str]]] = defaultdict(list)
         accounts_data: list[AccountData] = []
         for g in gauges.get(i, []):
             account_id, name = int(g[1]), str(g[2])
@@ -1165,15 +1249,19 @@ def _build_periods(
             pairs: dict[str, PairSums] = {}
             if r is not None:
                 days = _day_set(r[_T_DAYS])
-                all_days |= days
+                all_days.append(days)
                 n_rows = int(r[_T_ROWS])
-                for k, m in enumerate(COUNTERS):
-                    if (v := r[_T_SUMS + k]) is not None:
-                        sums[m] = float(v)
-                        sums_total[m] = sums_total.get(m, 0.0) + float(v)
-                for m in _DAY_METRICS:
-                    if m not in rows.mixed_metrics and int(r[_COUNT_AT[m]]) == n_rows:
-                        metric_days[m] |= days
+                sums = {
+                    m: float(v)
+                    for m, v in zip(COUNTERS, r[_T_SUMS:_T_COUNTS], strict=True)
+                    if v is not None
+                }
+                for m, value in sums.items():
+                    sums_total[m] = sums_total.get(m, 0.0) + value
+                mixed_metrics = rows.mixed_metrics
+                for m, count in zip(_DAY_METRICS, r[_T_COUNTS:_T_GROUPS], strict=True):
+                    if count == n_rows and m not in mixed_metrics:
+                        metric_days[m].append(days)
                 mx = mixed.get((i, account_id))
                 at = 2
                 for key in rows.mixed_pairs:
@@ -1191,11 +1279,11 @@ def _build_periods(
                                  if v is not None},
                                 (num, den),
                             )  # fmt: skip
-                        pair_days[key] |= _day_set(mx[at + 1 + width])
+                        pair_days[key].append(_day_set(mx[at + 1 + width]))
                     at += width + 2
                 for m in rows.mixed_metrics:
                     if mx is not None:
-                        metric_days[m] |= _day_set(mx[at])
+                        metric_days[m].append(_day_set(mx[at]))
                     at += 1
                 for key, (state, num, den) in _pair_states(r).items():
                     if state == "apart":
@@ -1203,16 +1291,17 @@ def _build_periods(
                     elif state == "whole":
                         picked = {m: sums[m] for m in PAIRS[key].metrics if m in sums}
                         pairs[key] = PairSums(n_rows, picked)
-                        pair_days[key] |= days
+                        pair_days[key].append(days)
             if r is not None or edges.before is not None:
                 accounts_data.append(AccountData(name, pairs, sums, edges))
         fol = combine_followers(period, [(a.name, a.followers) for a in accounts_data])
+        sizes: dict[tuple[int, ...], int] = {}
         out.append(
             PeriodData(
                 period=period,
                 sums=sums_total,
-                days_with_data=len(all_days),
-                metric_days={m: len(d) for m, d in metric_days.items() if d},
+                days_with_data=_union_size(all_days, sizes),
+                metric_days=_union_sizes(metric_days, sizes),
                 followers_start=fol.start,
                 followers_end=fol.end,
                 followers_avg=fol.avg,
@@ -1220,9 +1309,31 @@ def _build_periods(
                 margin=margin,
                 followers_days=fol.days,
                 accounts=tuple(accounts_data),
-                pair_days={k: len(d) for k, d in pair_days.items() if d},
+                pair_days=_union_sizes(pair_days, sizes),
             )
         )
+    return out
+
+
+def _union_size(sets: Sequence[set[str]], sizes: dict[tuple[int, ...], int]) -> int:
+    """How many days the sets hold together, remembered in `sizes` by the sets'
+    identities (the sets live as long as `sizes`)."""
+    key = tuple(map(id, sets))
+    size = sizes.get(key)
+    if size is None:
+        size = len(sets[0]) if len(sets) == 1 else len(set().union(*sets))
+        sizes[key] = size
+    return size
+
+
+def _union_sizes(
+    groups: Mapping[str, Sequence[set[str]]], sizes: dict[tuple[int, ...], int]
+) -> dict[str, int]:
+    """Per key, the days of its sets together; keys without any day left out."""
+    out = {}
+    for key, sets in groups.items():
+        if size := _union_size(sets, sizes):
+            out[key] = size
     return out
 
 

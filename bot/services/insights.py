@@ -56,11 +56,16 @@ async def goal_progress(
     return progress(spec, period, value, today, last_day)
 
 
-async def goal_statuses(storage: Storage, workspace: Workspace, today: date) -> list[GoalStatus]:
+async def goal_statuses(
+    storage: Storage, workspace: Workspace, today: date, goals: Sequence[Goal] | None = None
+) -> list[GoalStatus]:
     """Every goal of the workspace with its progress, goals at risk first, then off track,
-    then the rest in the order they were set."""
+    then the rest in the order they were set. `goals`: the workspace's goals when the
+    caller has read them already (with its own figures, in one reader trip)."""
     out = []
-    for goal in await storage.goals.list_goals(workspace.id):
+    if goals is None:
+        goals = await storage.goals.list_goals(workspace.id)
+    for goal in goals:
         p = await goal_progress(storage, workspace, goal, today)
         out.append(GoalStatus(goal, p, unit_of(goal.spec.kpi)))
     rank = {"off_track": 1, "no_data": 2, "on_track": 2, "met": 3, "missed": 3}

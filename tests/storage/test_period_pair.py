@@ -132,9 +132,22 @@ async def test_period_pair_and_period_data_match_the_stored_rows(
                 ws.id, period, account_id=account_id, margin=0.4, with_posts=True
             )
             _same(alone, _expected(values, posts, period, account))
+            # The same figures with another read in the same trip (what /report does).
+            cur2, prev2, other = await storage.metrics.period_pair_with(
+                ws.id,
+                period,
+                lambda conn: conn.exec_driver_sql("SELECT 41 + 1").scalar_one(),
+                account_id=account_id,
+                margin=0.4,
+                with_posts=True,
+            )
+            assert other == 42
+            _same(cur2, _expected(values, posts, period, account))
+            _same(prev2, expected_previous)
+            assert [a.name for a in cur2.accounts] == [a.name for a in current.accounts]
             spans |= {current.followers_days, previous.followers_days}
     assert len(spans - {None}) >= 4, spans  # the data exercises the follower span
-    reader.close()
+    await reader.aclose()
 
 
 async def test_reader_sees_every_committed_write_and_never_writes(storage: Storage) -> None:
@@ -160,3 +173,53 @@ async def test_reader_sees_every_committed_write_and_never_writes(storage: Stora
         await storage.reader.run(lambda conn: conn.execute(text("DELETE FROM daily_metrics")))
     current, _ = await storage.metrics.period_pair(ws.id, period)
     assert current.sums["reach"] == 600.0
+
+
+async def test_reader_reads_again_after_its_connections_die(storage: Storage) -> None:
+    """PostgreSQL: the reader's pool pings nobody; when the server drops its connections
+    (a restart), the next read runs again on a fresh connection and answers."""
+    from sqlalchemy import text
+
+    if storage.engine.dialect.name != "postgresql":
+        pytest.skip("the reader's own pool is PostgreSQL's")
+    ws, _ = await storage.workspaces.ensure(79, "private", None, "Europe/Moscow")
+    await storage.metrics.apply_import(
+        ws.id, source="t", user_id=None, values={("main", date(2026, 3, 2)): {"reach": 7.0}}
+    )
+    period = Period(date(2026, 3, 1), date(2026, 3, 31))
+    for _ in range(2):
+        current, _ = await storage.metrics.period_pair(ws.id, period)
+        assert current.sums == {"reach": 7.0}
+        mine = await storage.reader.run(
+            lambda conn: conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        )
+        async with storage.engine.connect() as conn:  # another pool: not the reader's
+            killed = await conn.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": mine})
+        assert killed
+    current, _ = await storage.metrics.period_pair(ws.id, period)
+    assert current.sums == {"reach": 7.0} and current.days_with_data == 1
+
+
+async def test_an_account_without_rows_or_posts_reads_as_empty(storage: Storage) -> None:
+    """The scope has no account at all (an id of another workspace's account): no gauge
+    rows to carry the posts check, which then runs alone; the figures are empty."""
+    ws, _ = await storage.workspaces.ensure(80, "private", None, "Europe/Moscow")
+    other, _ = await storage.workspaces.ensure(81, "private", None, "Europe/Moscow")
+    day = date(2026, 4, 10)
+    posts = [PostRecord("main", day, "p1", "photo", reach=5.0)]
+    for w in (ws, other):
+        await storage.metrics.apply_import(
+            w.id, source="t", user_id=None, values={("main", day): {"reach": 3.0}}, posts_in=posts
+        )
+    foreign = (await storage.workspaces.list_accounts(other.id))[0].id
+    period = Period(date(2026, 4, 1), date(2026, 4, 30))
+    current, previous = await storage.metrics.period_pair(
+        ws.id, period, account_id=foreign, with_posts=True
+    )
+    for data in (current, previous):
+        assert data.sums == {} and data.days_with_data == 0
+        assert data.accounts == () and data.posts == ()
+    # The workspace's own account, same call: its row and its post.
+    own = (await storage.workspaces.list_accounts(ws.id))[0].id
+    current, _ = await storage.metrics.period_pair(ws.id, period, account_id=own, with_posts=True)
+    assert current.sums == {"reach": 3.0} and [p.post_id for p in current.posts] == ["p1"]
