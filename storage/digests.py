@@ -64,11 +64,11 @@ def _next_slot(ws: Workspace, now: datetime) -> datetime:
 
 
 class DigestRepo:
-    def __init__(self, engine: AsyncEngine, reader: Reader | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, reader: Reader) -> None:
         self._engine = engine
         # The due scan's reads go to the reader (on SQLite one thread trip for the
         # whole scan, not four or five per statement through aiosqlite).
-        self._reader = reader if reader is not None else Reader(engine, threads=False)
+        self._reader = reader
 
     # The log -------------------------------------------------------------------
 
