@@ -16,7 +16,7 @@ the write and the totals.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any, Generic, TypeVar
 
 K = TypeVar("K")
@@ -124,6 +124,26 @@ class ValueStore(MutableMapping[K, MutableMapping[str, float]], Generic[K]):
             names = shapes[sid]
             off = offs[slot]
             yield key, names, flats[sid][off : off + len(names)]
+
+    def by_shape(self, keys: Iterable[K]) -> dict[Shape, list[K]]:
+        """`keys` grouped by the metric names they hold, each group in the given order."""
+        index, sids, shapes = self._index, self._sids, self._shapes
+        groups: dict[int, list[K]] = {}
+        for key in keys:
+            sid = sids[index[key]]
+            group = groups.get(sid)
+            if group is None:
+                groups[sid] = [key]
+            else:
+                group.append(key)
+        return {shapes[sid]: group for sid, group in groups.items()}
+
+    def shape_of(self, key: K) -> Shape:
+        return self._shapes[self._sids[self._index[key]]]
+
+    def values_of(self, key: K) -> array[float]:
+        """The key's values, in the order of `shape_of(key)`."""
+        return self.values_at(self._index[key])
 
     def metrics(self) -> set[str]:
         """Every metric some key holds."""
