@@ -62,6 +62,7 @@ _WRITE_CHUNK = 10_000
 _ROW_KEYS = ("workspace_id", "account_id", "day", "batch_id")
 _UNDO_KEYS = ("batch_id", "target", "account_id", "day", "key", "previous", "previous_batch_id")
 _METRIC_POSITION = {m: i for i, m in enumerate(METRIC_NAMES)}
+_UNDO_INSERT = insert(import_undo)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,24 +96,24 @@ def _picker(positions: Sequence[int]) -> Callable[[Sequence[float]], Sequence[fl
 
 def _metric_rows(
     store: ValueStore[tuple[str, date]],
-    keys: Iterable[tuple[str, date]],
+    slots: Iterable[tuple[tuple[str, date], int]],
     pick: Callable[[Sequence[float]], Sequence[float]],
     ids: Mapping[str, int],
     workspace_id: int,
     batch_id: int,
     day_text: dict[date, Any] | None,
 ) -> Iterator[tuple[Any, ...]]:
-    """The upsert rows of `keys` (in `_ROW_KEYS` + metric order), made one at a time as
+    """The upsert rows of `slots` (in `_ROW_KEYS` + metric order), made one at a time as
     the driver binds them: no chunk of row tuples, nor the garbage collector's passes
     over one, is ever held."""
-    for key in keys:
-        acc, day = key
+    values_at = store.values_at
+    for (acc, day), slot in slots:
         day_value: Any = day
         if day_text is not None:
             day_value = day_text.get(day)
             if day_value is None:
                 day_value = day_text[day] = day.isoformat()
-        yield (workspace_id, ids[acc], day_value, batch_id, *pick(store.values_of(key)))
+        yield (workspace_id, ids[acc], day_value, batch_id, *pick(values_at(slot)))
 
 
 class MetricsRepo:
@@ -126,6 +127,10 @@ class MetricsRepo:
         self._posts_cache: dict[bool, Any] = {}
         self._jump_cache: dict[bool, Any] = {}
         self._compiled: dict[int, Any] = {}
+        # The import's statements, kept (the metrics upsert by the columns it sets) and
+        # compiled for `_many` once: (statement id, keys) → (statement, SQL, order).
+        self._upserts: dict[tuple[str, ...], Any] = {}
+        self._many_sql: dict[tuple[int, tuple[str, ...]], tuple[Any, str, list[int]]] = {}
 
     def _insert(self, table: Any) -> Any:
         if self._dialect == "postgresql":
@@ -217,8 +222,7 @@ class MetricsRepo:
         any_existing = clash.first() is not None
         del days
         replaced = 0
-        keys = iter(store)
-        while chunk := list(islice(keys, _WRITE_CHUNK)):
+        for chunk in store.slots(_WRITE_CHUNK):
             replaced += await self._write_metrics_chunk(
                 conn, workspace_id, batch_id, ids, chunk, any_existing, store
             )
@@ -230,7 +234,7 @@ class MetricsRepo:
         workspace_id: int,
         batch_id: int,
         ids: Mapping[str, int],
-        chunk: Sequence[tuple[str, date]],
+        chunk: Sequence[tuple[tuple[str, date], int]],
         any_existing: bool,
         store: ValueStore[tuple[str, date]],
     ) -> int:
@@ -244,19 +248,28 @@ class MetricsRepo:
             )
         # The days as the driver takes them: ISO text on SQLite, made once per day.
         day_text: dict[date, Any] | None = {} if sqlite_days else None
-        for cols, keys in store.by_shape(chunk).items():
+        for cols, slots in store.by_shape(chunk).items():
             # The values go in the table's column order, as the compiled statement has them.
             order = sorted(cols, key=_METRIC_POSITION.__getitem__)
             pick = _picker([cols.index(m) for m in order])
+            stmt = self._metrics_upsert(tuple(order))
+            rows = _metric_rows(store, slots, pick, ids, workspace_id, batch_id, day_text)
+            await self._many(conn, stmt, (*_ROW_KEYS, *order), rows)
+        return replaced
+
+    def _metrics_upsert(self, cols: tuple[str, ...]) -> Any:
+        """The upsert of `daily_metrics` rows setting `cols`: one per set of metrics,
+        made (and compiled, in `_many`) once, not once a chunk."""
+        stmt = self._upserts.get(cols)
+        if stmt is None:
             stmt = self._insert(daily_metrics)
             stmt = stmt.on_conflict_do_update(
                 index_elements=["workspace_id", "account_id", "day"],
-                set_={c: stmt.excluded[c] for c in (*order, "batch_id")},
+                set_={c: stmt.excluded[c] for c in (*cols, "batch_id")},
             )
-
-            rows = _metric_rows(store, keys, pick, ids, workspace_id, batch_id, day_text)
-            await self._many(conn, stmt, (*_ROW_KEYS, *order), rows)
-        return replaced
+            if len(self._upserts) < 256:
+                self._upserts[cols] = stmt
+        return stmt
 
     async def _write_metrics_undo(
         self,
@@ -264,13 +277,13 @@ class MetricsRepo:
         workspace_id: int,
         batch_id: int,
         ids: Mapping[str, int],
-        chunk: Sequence[tuple[str, date]],
+        chunk: Sequence[tuple[tuple[str, date], int]],
         store: ValueStore[tuple[str, date]],
     ) -> int:
         """The undo rows of the chunk's account-days that exist already; returns how many
         of them had a value for a metric the import sets."""
-        touched_cols = sorted({m for key in chunk for m in store.shape_of(key)})
-        days = [day for _, day in chunk]
+        touched_cols = sorted({m for _, slot in chunk for m in store.shape(slot)})
+        days = [day for (_, day), _ in chunk]
         found = await conn.execute(
             select(
                 daily_metrics.c.account_id,
@@ -279,7 +292,7 @@ class MetricsRepo:
                 *(daily_metrics.c[m] for m in touched_cols),
             ).where(
                 daily_metrics.c.workspace_id == workspace_id,
-                daily_metrics.c.account_id.in_(sorted({ids[a] for a, _ in chunk})),
+                daily_metrics.c.account_id.in_(sorted({ids[a] for (a, _), _ in chunk})),
                 daily_metrics.c.day.between(min(days), max(days)),
             )
         )
@@ -289,20 +302,19 @@ class MetricsRepo:
         sqlite_days = self._dialect == "sqlite"
         undo_rows: list[tuple[Any, ...]] = []
         replaced = 0
-        for key in chunk:
-            acc, day = key
+        for (acc, day), slot in chunk:
             account_id = ids[acc]
             prev = existing.get((account_id, day))
             if prev is None:
                 continue
-            previous = {m: getattr(prev, m) for m in store.shape_of(key)}
+            previous = {m: getattr(prev, m) for m in store.shape(slot)}
             if any(v is not None for v in previous.values()):
                 replaced += 1
             day_value = day.isoformat() if sqlite_days else day
             undo_rows.append(
                 (batch_id, "metrics", account_id, day_value, None, previous, prev.batch_id)
             )
-        await self._many(conn, insert(import_undo), _UNDO_KEYS, undo_rows)
+        await self._many(conn, _UNDO_INSERT, _UNDO_KEYS, undo_rows)
         return replaced
 
     async def _many(
@@ -325,15 +337,20 @@ class MetricsRepo:
             while chunk := list(islice(it, _CHUNK)):
                 await conn.execute(stmt, [dict(zip(keys, r, strict=True)) for r in chunk])
             return
-        compiled = stmt.compile(dialect=conn.dialect, column_keys=list(keys))
-        order = [keys.index(k) for k in compiled.positiontup]
+        done = self._many_sql.get((id(stmt), keys))
+        if done is None or done[0] is not stmt:
+            compiled = stmt.compile(dialect=conn.dialect, column_keys=list(keys))
+            done = (stmt, compiled.string, [keys.index(k) for k in compiled.positiontup])
+            if len(self._many_sql) < 256:
+                self._many_sql[(id(stmt), keys)] = done
+        _, sql, order = done
         json_at = {i for i, k in enumerate(keys) if k == "previous"}
         if json_at or order != list(range(len(keys))):
             rows = (tuple(json.dumps(r[i]) if i in json_at else r[i] for i in order) for r in rows)
         raw = await conn.get_raw_connection()
         driver = raw.driver_connection
         assert driver is not None
-        cursor = await driver.executemany(compiled.string, rows)
+        cursor = await driver.executemany(sql, rows)
         await cursor.close()
 
     async def _write_posts(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
+from itertools import islice
 from typing import Any, Generic, TypeVar
 
 K = TypeVar("K")
@@ -55,11 +56,14 @@ class ValueStore(MutableMapping[K, MutableMapping[str, float]], Generic[K]):
     def add_new(self, key: K, values: Mapping[str, float]) -> int:
         """A key not seen yet, with its values (the row loop's common case)."""
         slot = self._index[key] = len(self._sids)
-        sid = self._sid(tuple(values))
+        names = tuple(values)
+        sid = self._shape_ids.get(names)
+        if sid is None:
+            sid = self._sid(names)
         flat = self._flats[sid]
         self._sids.append(sid)
         self._offs.append(len(flat))
-        flat.extend(values.values())
+        flat.fromlist(list(values.values()))  # quicker than extend() from a dict view
         return slot
 
     def shape(self, slot: int) -> Shape:
@@ -125,25 +129,25 @@ class ValueStore(MutableMapping[K, MutableMapping[str, float]], Generic[K]):
             off = offs[slot]
             yield key, names, flats[sid][off : off + len(names)]
 
-    def by_shape(self, keys: Iterable[K]) -> dict[Shape, list[K]]:
-        """`keys` grouped by the metric names they hold, each group in the given order."""
-        index, sids, shapes = self._index, self._sids, self._shapes
-        groups: dict[int, list[K]] = {}
-        for key in keys:
-            sid = sids[index[key]]
+    def slots(self, size: int) -> Iterator[list[tuple[K, int]]]:
+        """(key, slot) of every key in insertion order, `size` at a time (the write's
+        chunks; the keys must not change meanwhile)."""
+        items = iter(self._index.items())
+        while chunk := list(islice(items, size)):
+            yield chunk
+
+    def by_shape(self, slots: Iterable[tuple[K, int]]) -> dict[Shape, list[tuple[K, int]]]:
+        """(key, slot) pairs grouped by the metric names they hold, in the given order."""
+        sids = self._sids
+        groups: dict[int, list[tuple[K, int]]] = {}
+        for item in slots:
+            sid = sids[item[1]]
             group = groups.get(sid)
             if group is None:
-                groups[sid] = [key]
+                groups[sid] = [item]
             else:
-                group.append(key)
-        return {shapes[sid]: group for sid, group in groups.items()}
-
-    def shape_of(self, key: K) -> Shape:
-        return self._shapes[self._sids[self._index[key]]]
-
-    def values_of(self, key: K) -> array[float]:
-        """The key's values, in the order of `shape_of(key)`."""
-        return self.values_at(self._index[key])
+                group.append(item)
+        return {self._shapes[sid]: group for sid, group in groups.items()}
 
     def metrics(self) -> set[str]:
         """Every metric some key holds."""
