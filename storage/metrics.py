@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import islice
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -34,7 +35,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
-from kpi.importing.values import entries
+from kpi.importing.values import ValueStore
 from kpi.metrics import COUNTERS, METRIC_NAMES
 from kpi.models import (
     FOLLOWER_JUMP,
@@ -65,6 +66,8 @@ _CHUNK = 2000
 _WRITE_CHUNK = 10_000
 _ROW_KEYS = ("workspace_id", "account_id", "day", "batch_id")
 _UNDO_KEYS = ("batch_id", "target", "account_id", "day", "key", "previous", "previous_batch_id")
+_METRIC_POSITION = {m: i for i, m in enumerate(METRIC_NAMES)}
+_UNDO_INSERT = insert(import_undo)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,35 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
         yield items[i : i + size]
 
 
+def _picker(positions: Sequence[int]) -> Callable[[Sequence[float]], Sequence[float]]:
+    """Values in another order, or as they are when the order is the same."""
+    if list(positions) == list(range(len(positions))):
+        return lambda values: values
+    return itemgetter(*positions)  # two or more: a single one is always in order
+
+
+def _metric_rows(
+    store: ValueStore[tuple[str, date]],
+    slots: Iterable[tuple[tuple[str, date], int]],
+    pick: Callable[[Sequence[float]], Sequence[float]],
+    ids: Mapping[str, int],
+    workspace_id: int,
+    batch_id: int,
+    day_text: dict[date, Any] | None,
+) -> Iterator[tuple[Any, ...]]:
+    """The upsert rows of `slots` (in `_ROW_KEYS` + metric order), made one at a time as
+    the driver binds them: no chunk of row tuples, nor the garbage collector's passes
+    over one, is ever held."""
+    values_at = store.values_at
+    for (acc, day), slot in slots:
+        day_value: Any = day
+        if day_text is not None:
+            day_value = day_text.get(day)
+            if day_value is None:
+                day_value = day_text[day] = day.isoformat()
+        yield (workspace_id, ids[acc], day_value, batch_id, *pick(values_at(slot)))
+
+
 class MetricsRepo:
     def __init__(self, engine: AsyncEngine, workspaces: WorkspaceRepo, reader: Reader) -> None:
         self._engine = engine
@@ -100,6 +132,10 @@ class MetricsRepo:
         self._posts_cache: dict[bool, Any] = {}
         self._jump_cache: dict[bool, Any] = {}
         self._compiled: dict[int, Any] = {}
+        # The import's statements, kept (the metrics upsert by the columns it sets) and
+        # compiled for `_many` once: (statement id, keys) → (statement, SQL, order).
+        self._upserts: dict[tuple[str, ...], Any] = {}
+        self._many_sql: dict[tuple[int, tuple[str, ...]], tuple[Any, str, list[int]]] = {}
 
     def _insert(self, table: Any) -> Any:
         if self._dialect == "postgresql":
@@ -176,8 +212,9 @@ class MetricsRepo:
         """
         if not values:
             return 0
-        days = [day for _, day in values]
-        account_ids = sorted({ids[acc] for acc, _ in values})
+        store = values if isinstance(values, ValueStore) else ValueStore(values)
+        days = [day for _, day in store]
+        account_ids = sorted({ids[acc] for acc, _ in store})
         clash = await conn.execute(
             select(daily_metrics.c.day)
             .where(
@@ -190,10 +227,9 @@ class MetricsRepo:
         any_existing = clash.first() is not None
         del days
         replaced = 0
-        rows = entries(values)
-        while chunk := list(islice(rows, _WRITE_CHUNK)):
+        for chunk in store.slots(_WRITE_CHUNK):
             replaced += await self._write_metrics_chunk(
-                conn, workspace_id, batch_id, ids, chunk, any_existing
+                conn, workspace_id, batch_id, ids, chunk, any_existing, store
             )
         return replaced
 
@@ -203,55 +239,87 @@ class MetricsRepo:
         workspace_id: int,
         batch_id: int,
         ids: Mapping[str, int],
-        chunk: Sequence[tuple[tuple[str, date], tuple[str, ...], Sequence[float]]],
+        chunk: Sequence[tuple[tuple[str, date], int]],
         any_existing: bool,
+        store: ValueStore[tuple[str, date]],
     ) -> int:
-        # What already exists in the touched range, to be able to undo a replace.
-        existing: dict[tuple[int, date], Any] = {}
-        if any_existing:
-            touched_cols = sorted({m for _, names, _ in chunk for m in names})
-            days = [day for (_, day), _, _ in chunk]
-            rows = await conn.execute(
-                select(
-                    daily_metrics.c.account_id,
-                    daily_metrics.c.day,
-                    daily_metrics.c.batch_id,
-                    *(daily_metrics.c[m] for m in touched_cols),
-                ).where(
-                    daily_metrics.c.workspace_id == workspace_id,
-                    daily_metrics.c.account_id.in_(sorted({ids[a] for (a, _), _, _ in chunk})),
-                    daily_metrics.c.day.between(min(days), max(days)),
-                )
-            )
-            for r in rows:
-                existing[(r.account_id, r.day)] = r
-        # Rows are built as tuples in _ROW_KEYS + metric order: at 100 000 rows per
-        # import the per-row dicts SQLAlchemy would need cost more than SQLite does.
+        """One chunk: its undo rows (what it replaces), then its values, upserted by
+        the metrics each account-day holds."""
         sqlite_days = self._dialect == "sqlite"
-        undo_rows: list[tuple[Any, ...]] = []
-        groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = defaultdict(list)
         replaced = 0
-        for (acc, day), cols, vals in chunk:
-            account_id = ids[acc]
-            day_value = day.isoformat() if sqlite_days else day
-            if existing:
-                prev = existing.get((account_id, day))
-                if prev is not None:
-                    previous = {m: getattr(prev, m) for m in cols}
-                    if any(v is not None for v in previous.values()):
-                        replaced += 1
-                    undo_rows.append(
-                        (batch_id, "metrics", account_id, day_value, None, previous, prev.batch_id)
-                    )
-            groups[cols].append((workspace_id, account_id, day_value, batch_id, *vals))
-        for cols, rows_ in groups.items():
+        if any_existing:
+            replaced = await self._write_metrics_undo(
+                conn, workspace_id, batch_id, ids, chunk, store
+            )
+        # The days as the driver takes them: ISO text on SQLite, made once per day.
+        day_text: dict[date, Any] | None = {} if sqlite_days else None
+        for cols, slots in store.by_shape(chunk).items():
+            # The values go in the table's column order, as the compiled statement has them.
+            order = sorted(cols, key=_METRIC_POSITION.__getitem__)
+            pick = _picker([cols.index(m) for m in order])
+            stmt = self._metrics_upsert(tuple(order))
+            rows = _metric_rows(store, slots, pick, ids, workspace_id, batch_id, day_text)
+            await self._many(conn, stmt, (*_ROW_KEYS, *order), rows)
+        return replaced
+
+    def _metrics_upsert(self, cols: tuple[str, ...]) -> Any:
+        """The upsert of `daily_metrics` rows setting `cols`: one per set of metrics,
+        made (and compiled, in `_many`) once, not once a chunk."""
+        stmt = self._upserts.get(cols)
+        if stmt is None:
             stmt = self._insert(daily_metrics)
             stmt = stmt.on_conflict_do_update(
                 index_elements=["workspace_id", "account_id", "day"],
                 set_={c: stmt.excluded[c] for c in (*cols, "batch_id")},
             )
-            await self._many(conn, stmt, (*_ROW_KEYS, *cols), rows_)
-        await self._many(conn, insert(import_undo), _UNDO_KEYS, undo_rows)
+            if len(self._upserts) < 256:
+                self._upserts[cols] = stmt
+        return stmt
+
+    async def _write_metrics_undo(
+        self,
+        conn: AsyncConnection,
+        workspace_id: int,
+        batch_id: int,
+        ids: Mapping[str, int],
+        chunk: Sequence[tuple[tuple[str, date], int]],
+        store: ValueStore[tuple[str, date]],
+    ) -> int:
+        """The undo rows of the chunk's account-days that exist already; returns how many
+        of them had a value for a metric the import sets."""
+        touched_cols = sorted({m for _, slot in chunk for m in store.shape(slot)})
+        days = [day for (_, day), _ in chunk]
+        found = await conn.execute(
+            select(
+                daily_metrics.c.account_id,
+                daily_metrics.c.day,
+                daily_metrics.c.batch_id,
+                *(daily_metrics.c[m] for m in touched_cols),
+            ).where(
+                daily_metrics.c.workspace_id == workspace_id,
+                daily_metrics.c.account_id.in_(sorted({ids[a] for (a, _), _ in chunk})),
+                daily_metrics.c.day.between(min(days), max(days)),
+            )
+        )
+        existing = {(r.account_id, r.day): r for r in found}
+        if not existing:
+            return 0
+        sqlite_days = self._dialect == "sqlite"
+        undo_rows: list[tuple[Any, ...]] = []
+        replaced = 0
+        for (acc, day), slot in chunk:
+            account_id = ids[acc]
+            prev = existing.get((account_id, day))
+            if prev is None:
+                continue
+            previous = {m: getattr(prev, m) for m in store.shape(slot)}
+            if any(v is not None for v in previous.values()):
+                replaced += 1
+            day_value = day.isoformat() if sqlite_days else day
+            undo_rows.append(
+                (batch_id, "metrics", account_id, day_value, None, previous, prev.batch_id)
+            )
+        await self._many(conn, _UNDO_INSERT, _UNDO_KEYS, undo_rows)
         return replaced
 
     async def _many(
@@ -259,34 +327,36 @@ class MetricsRepo:
         conn: AsyncConnection,
         stmt: Any,
         keys: tuple[str, ...],
-        rows: Sequence[tuple[Any, ...]],
+        rows: Iterable[tuple[Any, ...]],
     ) -> None:
         """executemany of tuples in `keys` order (days already ISO strings on SQLite).
 
         On SQLite the statement is compiled once and the tuples go straight to
-        the driver: SQLAlchemy's per-row parameter processing would otherwise
-        cost more than the inserts themselves. Other databases take the
-        ordinary (typed) path.
+        the driver's `executemany` on the raw connection, inside the same
+        transaction (SQLAlchemy's per-row parameter processing would cost more
+        than the inserts themselves); an iterator of rows is consumed as the
+        driver binds them. Other databases take the ordinary (typed) path.
         """
-        if not rows:
-            return
         if self._dialect != "sqlite":
-            for chunk in _chunks(rows):
+            it = iter(rows)
+            while chunk := list(islice(it, _CHUNK)):
                 await conn.execute(stmt, [dict(zip(keys, r, strict=True)) for r in chunk])
             return
-        compiled = stmt.compile(dialect=conn.dialect, column_keys=list(keys))
-        order = [keys.index(k) for k in compiled.positiontup]
+        done = self._many_sql.get((id(stmt), keys))
+        if done is None or done[0] is not stmt:
+            compiled = stmt.compile(dialect=conn.dialect, column_keys=list(keys))
+            done = (stmt, compiled.string, [keys.index(k) for k in compiled.positiontup])
+            if len(self._many_sql) < 256:
+                self._many_sql[(id(stmt), keys)] = done
+        _, sql, order = done
         json_at = {i for i, k in enumerate(keys) if k == "previous"}
-        as_is = not json_at and order == list(range(len(keys)))
-        for chunk in _chunks(rows, _CHUNK * 10):
-            params = (
-                list(chunk)
-                if as_is
-                else [
-                    tuple(json.dumps(r[i]) if i in json_at else r[i] for i in order) for r in chunk
-                ]
-            )
-            await conn.exec_driver_sql(compiled.string, params)
+        if json_at or order != list(range(len(keys))):
+            rows = (tuple(json.dumps(r[i]) if i in json_at else r[i] for i in order) for r in rows)
+        raw = await conn.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        cursor = await driver.executemany(sql, rows)
+        await cursor.close()
 
     async def _write_posts(
         self,

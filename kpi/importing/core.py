@@ -250,6 +250,8 @@ class ImportContext:
         self.session_cols: list[Column] = []
         self.fast_metrics: list[tuple[Column, str, bool, int]] = []
         self.account_cache: dict[str, str] = {}
+        # Where there is no platform column the cell alone names the account: cell → name.
+        self.account_by_cell: dict[str, str] = {}
         self.overrides: dict[int, str] = {}
         self.layout: Layout
         self.label_cols: list[int] = []
@@ -626,9 +628,10 @@ class ImportContext:
         col = self.first(Role.ACCOUNT)
         if col is None:
             return None
-        cell = self.cell(cells, col.index)
-        if self.first(Role.PLATFORM) is None and cell.__class__ is str:
-            hit = self.account_cache.get(cell)
+        i = col.index
+        cell = cells[i] if i < len(cells) else None
+        if cell.__class__ is str:
+            hit = self.account_by_cell.get(cell)
             if hit is not None:
                 return hit
         raw = cell_text(cell)
@@ -645,7 +648,7 @@ class ImportContext:
             if len(self.account_cache) < 10_000:
                 self.account_cache[key] = acc
                 if plat is None and cell.__class__ is str:
-                    self.account_cache[cell] = acc
+                    self.account_by_cell[cell] = acc
         return acc
 
     def number(self, n: int, col: Column, v: Cell, *, percent_ok: bool = False) -> float | None:
@@ -662,25 +665,15 @@ class ImportContext:
             if index >= width:
                 continue
             v = cells[index]
-            x: float | None = None
-            # Inlined fast paths: this loop runs once per cell. Plain digits
-            # (`12345`, `0.25`); thousands spaces (`12 345`, the usual export
-            # style) and a decimal comma in a comma column (`1 234,5`) are read
-            # the way `parse_number` reads them; anything else goes the long way.
-            if v.__class__ is str and v.isascii():
-                s: str = v
-                if " " in s:
-                    s = s.strip().replace(" ", "")
-                if fast:
-                    if s.isdigit() or s.replace(".", "", 1).isdigit():
-                        x = float(s)
-                elif "." not in s and s.replace(",", "", 1).isdigit() and s[-1:] != ",":
-                    x = float(s.replace(",", ".", 1))
-            if x is not None:
+            # This loop runs once per cell: the commonest cell (`12345`) is read here,
+            # the other plain ones in `_plain_number`, the rest by `number`.
+            x: float | None
+            if v.__class__ is str and v.isdigit() and v.isascii():
+                x = float(v)
                 if x > MAX_ABS:
                     raise ImportFailure(E.BAD_NUMBER, n, c.header, str(v), "too large")
             else:
-                x = self.number(n, c, v)
+                x = self._plain_number(n, c, fast, v)
                 if x is None:
                     continue
             if name in out:
@@ -690,6 +683,29 @@ class ImportContext:
         if ratios:
             self.apply_ratios(n, cells, out)
         return out
+
+    def _plain_number(self, n: int, c: Column, fast: bool, v: Cell) -> float | None:
+        """A metric cell: the plain shapes without the general parser, the rest by `number`.
+
+        Plain digits with a dot (`0.25`); thousands spaces (`12 345`, the usual
+        export style) and a decimal comma in a comma column (`1 234,5`) are read
+        the way `parse_number` reads them; anything else goes the long way.
+        """
+        x: float | None = None
+        if v.__class__ is str and v.isascii():
+            s: str = v
+            if " " in s:
+                s = s.strip().replace(" ", "")
+            if fast:
+                if s.isdigit() or s.replace(".", "", 1).isdigit():
+                    x = float(s)
+            elif "." not in s and s.replace(",", "", 1).isdigit() and s[-1:] != ",":
+                x = float(s.replace(",", ".", 1))
+        if x is None:
+            return self.number(n, c, v)
+        if x > MAX_ABS:
+            raise ImportFailure(E.BAD_NUMBER, n, c.header, str(v), "too large")
+        return x
 
     def apply_ratios(self, n: int, cells: list[Cell], out: dict[str, float]) -> None:
         for r in self.ratios:

@@ -16,7 +16,8 @@ the write and the totals.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
+from itertools import islice
 from typing import Any, Generic, TypeVar
 
 K = TypeVar("K")
@@ -55,11 +56,14 @@ class ValueStore(MutableMapping[K, MutableMapping[str, float]], Generic[K]):
     def add_new(self, key: K, values: Mapping[str, float]) -> int:
         """A key not seen yet, with its values (the row loop's common case)."""
         slot = self._index[key] = len(self._sids)
-        sid = self._sid(tuple(values))
+        names = tuple(values)
+        sid = self._shape_ids.get(names)
+        if sid is None:
+            sid = self._sid(names)
         flat = self._flats[sid]
         self._sids.append(sid)
         self._offs.append(len(flat))
-        flat.extend(values.values())
+        flat.fromlist(list(values.values()))  # quicker than extend() from a dict view
         return slot
 
     def shape(self, slot: int) -> Shape:
@@ -124,6 +128,26 @@ class ValueStore(MutableMapping[K, MutableMapping[str, float]], Generic[K]):
             names = shapes[sid]
             off = offs[slot]
             yield key, names, flats[sid][off : off + len(names)]
+
+    def slots(self, size: int) -> Iterator[list[tuple[K, int]]]:
+        """(key, slot) of every key in insertion order, `size` at a time (the write's
+        chunks; the keys must not change meanwhile)."""
+        items = iter(self._index.items())
+        while chunk := list(islice(items, size)):
+            yield chunk
+
+    def by_shape(self, slots: Iterable[tuple[K, int]]) -> dict[Shape, list[tuple[K, int]]]:
+        """(key, slot) pairs grouped by the metric names they hold, in the given order."""
+        sids = self._sids
+        groups: dict[int, list[tuple[K, int]]] = {}
+        for item in slots:
+            sid = sids[item[1]]
+            group = groups.get(sid)
+            if group is None:
+                groups[sid] = [item]
+            else:
+                group.append(item)
+        return {self._shapes[sid]: group for sid, group in groups.items()}
 
     def metrics(self) -> set[str]:
         """Every metric some key holds."""

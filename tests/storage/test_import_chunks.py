@@ -132,3 +132,42 @@ async def test_a_bad_cell_far_down_the_file_is_refused_by_its_row(storage: Stora
         parse_table(data, "big.csv", tz=TZ)
     assert failure.value.row == bad_row and failure.value.value == "12x"
     assert (await _counts(storage))["rows"] == 0
+
+
+async def test_account_days_of_several_shapes_store_each_value_in_its_column(
+    storage: Storage,
+) -> None:
+    """Groups of different metrics, named out of the table's column order, in one import
+    (each group is its own upsert), then a re-import of some of them and its undo."""
+    ws, _ = await storage.workspaces.ensure(1, "private", None, "Europe/Moscow")
+    d = [START + timedelta(days=i) for i in range(4)]
+    values = {
+        ("vk:a", d[0]): {"likes": 3.0, "reach": 100.0},
+        ("vk:a", d[1]): {"reach": 200.0},
+        ("vk:b", d[0]): {"revenue": 9.5, "sessions": 7.0, "reach": 50.0},
+        ("vk:b", d[2]): {"likes": 1.0, "reach": 10.0},
+    }
+    out = await storage.metrics.apply_import(ws.id, source="a", user_id=None, values=values)
+    assert (out.rows, out.replaced, sorted(out.accounts_created)) == (4, 0, ["vk:a", "vk:b"])
+    cols = ("reach", "likes", "revenue", "sessions")
+
+    async def stored() -> dict[tuple[str, date], dict[str, float]]:
+        async with storage.engine.connect() as conn:
+            rows = await conn.execute(
+                select(accounts.c.name, daily_metrics.c.day, *(daily_metrics.c[m] for m in cols))
+                .join(accounts, accounts.c.id == daily_metrics.c.account_id)
+                .where(daily_metrics.c.workspace_id == ws.id)
+            )
+            return {
+                (r[0], r[1]): {m: v for m, v in zip(cols, r[2:], strict=True) if v is not None}
+                for r in rows
+            }
+
+    assert await stored() == values
+    again = {("vk:a", d[1]): {"reach": 250.0, "likes": 5.0}, ("vk:b", d[3]): {"reach": 1.0}}
+    out2 = await storage.metrics.apply_import(ws.id, source="b", user_id=None, values=again)
+    assert (out2.rows, out2.replaced) == (2, 1)
+    assert await stored() == {**values, **again}
+    undone = await storage.metrics.undo_last(ws.id)
+    assert undone is not None and undone.restored == 1
+    assert await stored() == values
