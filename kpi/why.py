@@ -174,8 +174,10 @@ _NAMES: Mapping[str, tuple[str, str]] = {
 }
 
 
-def _close(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+def _close(a: float, b: float, scale: float = 0.0) -> bool:
+    """Equal but for float rounding; `scale`: the size of the numbers `a` and `b` were
+    computed from (a difference of two millions carries their rounding, not its own)."""
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=max(1e-9, 1e-12 * scale))
 
 
 def explain(kpi: str, current: PeriodData, previous: PeriodData) -> Why | CannotSplit:
@@ -280,7 +282,7 @@ def _counter(
         v0 = func(prev[name]).value if name in prev else None
         delta = (v1 or 0.0) - (v0 or 0.0)
         rows.append(Contribution(name or "—", delta, delta, 0.0, missing[name]))
-    if not _close(math.fsum(r.change for r in rows), now - before):
+    if not _close(math.fsum(r.change for r in rows), now - before, max(abs(now), abs(before))):
         return CannotSplit(kpi, "not_additive")
     return Why(
         kpi, "counter", now, before, now - before, _ranked(rows), None, None, None, None, None, None
