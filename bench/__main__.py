@@ -2,10 +2,12 @@
 
 A bench module exposes `main(quick: bool) -> list[dict]` returning rows
 `{"bench", "baseline", "baseline_s", "subject_s", "ratio", "target", "notes"}`.
-A module whose `main` takes no argument (bench_charts.py: it parses its own
-arguments and prints JSON lines) runs as a subprocess; its JSON records that
-carry `baseline_s`/`subject_s`/`ratio` become rows, the others are printed as
-they are under the table.
+Each module runs in a fresh interpreter of its own, so no bench inherits another's
+imports, caches or heap (the digest run's RSS row measured the agency bench's
+matplotlib and PDF state when they shared a process). A module whose `main` takes
+no argument (bench_charts.py: it parses its own arguments and prints JSON lines)
+runs as a script; its JSON records that carry `baseline_s`/`subject_s`/`ratio`
+become rows, the others are printed as they are under the table.
 """
 
 from __future__ import annotations
@@ -54,6 +56,31 @@ def _from_subprocess(path: Path, quick: bool) -> tuple[list[dict[str, Any]], lis
     return rows, extra
 
 
+_ROW = "bench-row: "
+_RUN_MAIN = """
+import json, sys
+from bench.{name} import main
+for row in main({quick}):
+    print({marker!r} + json.dumps(row, ensure_ascii=False, default=str), flush=True)
+"""
+
+
+def _in_own_process(name: str, quick: bool) -> tuple[list[dict[str, Any]], list[str]]:
+    """`bench.<name>.main(quick)` in a fresh interpreter; its rows back as JSON lines."""
+    code = _RUN_MAIN.format(name=name, quick=quick, marker=_ROW)
+    done = subprocess.run(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, check=False,
+        cwd=HERE.parent,
+    )  # fmt: skip
+    rows = [
+        json.loads(line[len(_ROW) :]) for line in done.stdout.splitlines() if line.startswith(_ROW)
+    ]
+    extra = [line for line in done.stdout.splitlines() if line and not line.startswith(_ROW)]
+    if done.returncode != 0:
+        extra.append(f"{name}: exit {done.returncode} (its error is above, on stderr)")
+    return rows, extra
+
+
 def run(quick: bool, only: str | None = None) -> tuple[list[dict[str, Any]], list[str]]:
     rows: list[dict[str, Any]] = []
     extra: list[str] = []
@@ -68,11 +95,11 @@ def run(quick: bool, only: str | None = None) -> tuple[list[dict[str, Any]], lis
             continue
         try:
             if "quick" in inspect.signature(main).parameters:
-                rows.extend(main(quick))
+                more_rows, more_extra = _in_own_process(path.stem, quick)
             else:
                 more_rows, more_extra = _from_subprocess(path, quick)
-                rows.extend(more_rows)
-                extra.extend(more_extra)
+            rows.extend(more_rows)
+            extra.extend(more_extra)
         except Exception as exc:  # one broken bench must not hide the others
             extra.append(f"{path.stem}: failed: {type(exc).__name__}: {exc}")
         print(f"… {path.stem} done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
