@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from kpi.importing import ImportFailure, parse_table
@@ -85,7 +85,9 @@ def test_plain_cells_read_as_the_general_parser_reads_them(
     rows = [r for r in rows if not any(c.strip().endswith((".", ",")) for c in r)]
     rows = PIN + rows
     marks = (_mark_of([r[0] for r in rows]), _mark_of([r[1] for r in rows]))
-    assert marks == (".", ",")
+    # The pinned rows settle the marks unless the generated ones outvote them (three
+    # `1,2,3` in the dot column make it ambiguous): those samples test something else.
+    assume(marks == (".", ","))
     lines = ["Date;Account;Reach;Link clicks"]
     for i, (reach, clicks) in enumerate(rows):
         day = (START + timedelta(days=i)).strftime("%d.%m.%Y")
