@@ -34,7 +34,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.conftest import REPO, SMM_DATA, TEST_TOKEN
+from bench.processes import bot_env
+from tests.conftest import SMM_DATA, TEST_TOKEN
 from tests.fakeapi.core import Call, Reply
 from tests.fakeapi.server import FakeBotAPI
 from tests.selfmade import views_csv
@@ -196,16 +197,7 @@ async def run_load(
         workdir = Path(tmp)
         probe = workdir / "tasks.txt"
         async with LoadAPI(token=TEST_TOKEN) as api:
-            env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_"))}
-            env.update(
-                BOT_TOKEN=api.token,
-                BOT_API_URL=api.base_url,
-                DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'kpibot.sqlite3'}",
-                LOG_LEVEL="WARNING",
-                PYTHONPATH=str(REPO),
-                MPLBACKEND="Agg",
-                KPIBOT_PROBE_FILE=str(probe),
-            )
+            env = bot_env(api, workdir, KPIBOT_PROBE_FILE=str(probe))
             log = (workdir / "bot.log").open("wb")
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, str(Path(__file__).with_name("_probe_bot.py")),

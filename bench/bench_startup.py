@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import tempfile
 import time
@@ -24,7 +23,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.conftest import REPO, TEST_TOKEN
+from bench.processes import bot_env
+from tests.conftest import TEST_TOKEN
 from tests.fakeapi.server import FakeBotAPI
 
 # The least an aiogram bot does: one echo handler, long polling.
@@ -60,15 +60,7 @@ def _rss_mb(pid: int) -> float:
 async def _one(cmd: list[str], workdir: Path) -> tuple[float, float]:
     """(seconds to the first getUpdates, idle VmRSS in MB) of one fresh process."""
     async with FakeBotAPI(token=TEST_TOKEN) as api:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_"))}
-        env.update(
-            BOT_TOKEN=api.token,
-            BOT_API_URL=api.base_url,
-            DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'kpibot.sqlite3'}",
-            LOG_LEVEL="WARNING",
-            PYTHONPATH=str(REPO),
-            MPLBACKEND="Agg",
-        )
+        env = bot_env(api, workdir)
         started = time.monotonic()  # the clock of the fake's call timestamps
         proc = await asyncio.create_subprocess_exec(
             *cmd, cwd=workdir, env=env,
